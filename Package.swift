@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One set of settings for every target, as Hummingbird does.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "projector",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "projector", targets: ["projector"]),
+        .library(name: "ProjectorCore", targets: ["ProjectorCore"]),
+        .library(name: "ProjectorSQLite", targets: ["ProjectorSQLite"]),
+        .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The contract: events, positions, the Projection protocol, errors. No GRDB.
+        .target(name: "ProjectorCore", swiftSettings: swiftSettings),
+        // The embedded event log and the per-projection stores (GRDB, WAL).
+        .target(
+            name: "ProjectorSQLite",
+            dependencies: ["ProjectorCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // The host: runners, the shared batch reader, configuration, built-in projections.
+        .target(
+            name: "ProjectorHost",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/sample-events.ndjson")],
+            swiftSettings: swiftSettings
+        ),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "projector",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ProjectorCoreTests", dependencies: ["ProjectorCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProjectorSQLiteTests",
+            dependencies: ["ProjectorCore", "ProjectorSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProjectorHostTests",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProjectorCLITests",
+            dependencies: ["ProjectorCore"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

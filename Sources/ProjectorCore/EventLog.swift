@@ -1,0 +1,35 @@
+/// The source of truth: an append-only log of events, read forward by position.
+///
+/// Implementations: the embedded SQLite log (default) and, later, PostgreSQL and existing
+/// event stores read in place. Positions are global and increasing; the first event is 1.
+public protocol EventLog: Sendable {
+    /// Appends events in one transaction. Every event's expected version is checked against its
+    /// stream as it stands after the events before it in the same call. Events whose id the log
+    /// already holds are skipped (idempotent retries) and returned as stored. Any failure writes
+    /// nothing.
+    func append(_ events: [ProposedEvent]) async throws -> [RecordedEvent]
+
+    /// Appends events one by one inside one transaction, keeping the good ones: the import path.
+    func appendEach(_ events: [ProposedEvent]) async throws -> [AppendOutcome]
+
+    /// Up to `limit` events with a position greater than `position`, in order.
+    func read(after position: Int64, limit: Int) async throws -> [RecordedEvent]
+
+    /// A stream's events from `version` on, in order.
+    func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent]
+
+    /// The position of the last event, 0 for an empty log.
+    func head() async throws -> Int64
+
+    /// Returns once the log's head is beyond `position`: at once in the appending process, by a
+    /// cheap poll from other processes. Throws `CancellationError` when the task is cancelled.
+    func waitForEvents(after position: Int64) async throws
+}
+
+/// What happened to one event of ``EventLog/appendEach(_:)``.
+public enum AppendOutcome: Sendable, Hashable {
+    case appended(RecordedEvent)
+    /// The log already held an event with this id; nothing was written.
+    case duplicate(RecordedEvent)
+    case rejected(ProjectorError)
+}

@@ -1,0 +1,127 @@
+public import Foundation
+import ProjectorCore
+import Yams
+
+/// `projector.yml` (or `.yaml`, `.json`): where the log, stores and specs live.
+///
+/// With no file, the defaults give a working embedded setup under `./.projector/`. Relative
+/// paths are relative to the config file's folder, or to the working folder without a file.
+public struct ProjectorConfiguration: Sendable, Equatable {
+    /// Where events come from.
+    public enum LogLocation: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    public var log: LogLocation
+    /// Folder of the projections' store files.
+    public var stores: String
+    /// Folder of the spec files users write.
+    public var projections: String
+    public var serverHost: String
+    public var serverPort: Int
+    /// From env `PROJECTOR_ADMIN_TOKEN`; admin routes are closed without it.
+    public var adminToken: String?
+    /// Events per batch.
+    public var batchSize: Int
+    /// The file this came from, nil for defaults.
+    public var file: String?
+
+    public static let fileNames = ["projector.yml", "projector.yaml", "projector.json"]
+
+    /// Finds and reads the configuration: `explicitPath` (from `--config`), else env
+    /// `PROJECTOR_CONFIG`, else a `projector.yml|yaml|json` in `workingDirectory`, else defaults.
+    public static func load(
+        explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws -> ProjectorConfiguration {
+        let path: String? =
+            explicitPath ?? environment["PROJECTOR_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? fileNames.map { workingDirectory + "/" + $0 }.first { FileManager.default.fileExists(atPath: $0) }
+        let adminToken = environment["PROJECTOR_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path else {
+            return try ProjectorConfiguration(values: [:], base: workingDirectory, file: nil, adminToken: adminToken)
+        }
+        let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
+        guard let text = try? String(contentsOfFile: absolute, encoding: .utf8) else {
+            throw ProjectorError(.invalidConfiguration, "\(path): cannot read the configuration file")
+        }
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: text)
+        } catch {
+            throw ProjectorError(.invalidConfiguration, "\(path): not valid YAML or JSON: \(Self.oneLine(error))")
+        }
+        guard let values = (loaded ?? [String: Any]()) as? [String: Any] else {
+            throw ProjectorError(.invalidConfiguration, "\(path): expected a mapping of keys (log, stores, projections, server)")
+        }
+        let base = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
+        return try ProjectorConfiguration(values: values, base: base, file: path, adminToken: adminToken)
+    }
+
+    init(values: [String: Any], base: String, file: String?, adminToken: String?) throws {
+        let where_ = file ?? "configuration"
+        let known: Set<String> = ["log", "stores", "projections", "server", "batchSize"]
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ProjectorError(
+                .invalidConfiguration,
+                "\(where_): unknown key '\(unknown)' (known: log, stores, projections, server, batchSize)")
+        }
+        func string(_ key: String, _ value: Any?, default fallback: String) throws -> String {
+            guard let value else { return fallback }
+            guard let text = value as? String, !text.isEmpty else {
+                throw ProjectorError(.invalidConfiguration, "\(where_): \(key) must be a non-empty string")
+            }
+            return text
+        }
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base : base + "/") + path
+        }
+        let logText = try string("log", values["log"], default: "sqlite:.projector/events.sqlite")
+        if logText.hasPrefix("sqlite:") {
+            let path = String(logText.dropFirst("sqlite:".count))
+            guard !path.isEmpty else {
+                throw ProjectorError(.invalidConfiguration, "\(where_): log: sqlite: needs a path, e.g. sqlite:events.sqlite")
+            }
+            log = .sqlite(path: resolve(path))
+        } else if logText.hasPrefix("postgres://") || logText.hasPrefix("postgresql://") {
+            log = .postgres(url: logText)
+        } else {
+            throw ProjectorError(
+                .invalidConfiguration, "\(where_): log must be sqlite:PATH or postgres://…, found '\(logText)'")
+        }
+        stores = resolve(try string("stores", values["stores"], default: ".projector/stores"))
+        projections = resolve(try string("projections", values["projections"], default: "projections"))
+        serverHost = "127.0.0.1"
+        serverPort = 8080
+        if let server = values["server"] {
+            guard let server = server as? [String: Any] else {
+                throw ProjectorError(.invalidConfiguration, "\(where_): server must be a mapping with host and port")
+            }
+            if let unknown = server.keys.sorted().first(where: { $0 != "host" && $0 != "port" }) {
+                throw ProjectorError(.invalidConfiguration, "\(where_): unknown key 'server.\(unknown)' (known: host, port)")
+            }
+            serverHost = try string("server.host", server["host"], default: serverHost)
+            if let port = server["port"] {
+                guard let number = port as? Int, (1...65_535).contains(number) else {
+                    throw ProjectorError(.invalidConfiguration, "\(where_): server.port must be a number from 1 to 65535")
+                }
+                serverPort = number
+            }
+        }
+        batchSize = 1000
+        if let size = values["batchSize"] {
+            guard let number = size as? Int, (1...100_000).contains(number) else {
+                throw ProjectorError(.invalidConfiguration, "\(where_): batchSize must be a number from 1 to 100000")
+            }
+            batchSize = number
+        }
+        self.adminToken = adminToken
+        self.file = file
+    }
+
+    static func oneLine(_ error: any Error) -> String {
+        String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: " ")
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+
+struct QueryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Run read-only SQL against a projection's live tables.",
+        discussion: """
+              projector query accounts 'SELECT account, balance FROM accounts ORDER BY balance DESC'
+            Writes are refused: the store is opened read-only.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The projection.") var name: String
+    @Argument(help: "One SQL statement.") var sql: String
+    @Flag(help: "Print a JSON array of row objects.") var json = false
+
+    func run() async throws {
+        let configuration = try global.configuration()
+        let names = try ProjectionCatalog.load(configuration).map(\.name)
+        guard names.contains(name) else {
+            throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
+        }
+        let path = ProjectorHost.storePath(configuration.stores, name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ProjectorError(.notFound, "projection '\(name)' has no store yet: run `projector run --once` first")
+        }
+        let store = try ProjectionStore(name: name, path: path, readOnly: true)
+        let result: (columns: [String], rows: [[DatabaseValue]])
+        do {
+            result = try await store.pool.read { db in
+                try db.execute(sql: "PRAGMA query_only = 1")
+                let statement = try db.makeStatement(sql: sql)
+                guard statement.isReadonly else {
+                    throw ProjectorError(.invalidQuery, "only read-only SQL is allowed (SELECT, WITH, read-only PRAGMA)")
+                }
+                let rows = try Row.fetchAll(statement)
+                return (statement.columnNames, rows.map { Array($0.databaseValues) })
+            }
+        } catch let error as DatabaseError {
+            throw ProjectorError(.invalidQuery, "SQL error: \(error.message ?? "\(error)")")
+        }
+        if json {
+            let objects = result.rows.map { row in
+                "{" + zip(result.columns, row).map { JSONString.quote($0) + ":" + Self.json($1) }.joined(separator: ",") + "}"
+            }
+            print("[" + objects.joined(separator: ",") + "]")
+        } else {
+            TablePrinter.print(header: result.columns, rows: result.rows.map { $0.map(Self.text) })
+        }
+    }
+
+    static func json(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: "null"
+        case .int64(let number): String(number)
+        case .double(let number): number.isFinite ? String(number) : "null"
+        case .string(let text): JSONString.quote(text)
+        case .blob(let data): JSONString.quote(data.base64EncodedString())
+        }
+    }
+
+    static func text(_ value: DatabaseValue) -> String {
+        switch value.storage {
+        case .null: "NULL"
+        case .int64(let number): String(number)
+        case .double(let number): String(number)
+        case .string(let text): text
+        case .blob(let data): "<\(data.count) bytes>"
+        }
+    }
+}

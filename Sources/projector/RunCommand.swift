@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ProjectorCore
+import ProjectorHost
+import ServiceLifecycle
+import UnixSignals
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the projections: catch up with the log, then keep following it.",
+        discussion: "SIGINT or SIGTERM finishes the transaction in flight and exits 0.")
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Catch up to the current head and exit.") var once = false
+    @Option(name: .customLong("only"), help: "Run only this projection (repeatable).") var only: [String] = []
+
+    func run() async throws {
+        let configuration = try global.configuration()
+        let log = try global.log(configuration)
+        let host = try global.host(configuration, log: log)
+        let selection = only.isEmpty ? nil : Set(only)
+        try await HostRunner.run(host: host, only: selection, once: once)
+        if once {
+            try await StatusCommand.printTable(try await host.status().filter { selection?.contains($0.name) ?? true })
+        }
+    }
+}
+
+/// Runs the host inside a ServiceGroup so signals shut it down gracefully.
+enum HostRunner {
+    static func run(host: ProjectorHost, only: Set<String>?, once: Bool, extra: [any Service] = []) async throws {
+        let logger = Logger(label: "projector")
+        let work = ClosureService {
+            if once {
+                try await host.catchUp(only: only)
+            } else {
+                try await host.run(only: only, until: nil)
+            }
+        }
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(
+            service: work, successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup)]
+        services += extra.map { .init(service: $0) }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "The main job: run every projection live (and serve HTTP).",
+        discussion: """
+            With --demo, first imports the bundled sample events (real Debian package, changelog \
+            and documentation events) so there is something to look at.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Import the bundled sample events first (idempotent).") var demo = false
+
+    func run() async throws {
+        let configuration = try global.configuration()
+        let log = try global.log(configuration)
+        if demo { try await SampleImport.run(into: log) }
+        let host = try global.host(configuration, log: log)
+        Terminal.note("projector: \(host.runners.count) projections, log \(configuration.log), stores \(configuration.stores)")
+        try await HostRunner.run(host: host, only: nil, once: false)
+    }
+}
+
+/// Imports the sample bundled with the binary.
+enum SampleImport {
+    static func run(into log: any EventLog) async throws {
+        guard let url = SampleData.eventsURL, let handle = try? FileHandle(forReadingFrom: url) else {
+            throw ProjectorError(.notFound, "the bundled sample events are missing from this build")
+        }
+        let result = try await EventImporter(log: log).importLines(from: handle)
+        Terminal.note("sample: \(result.appended) events imported, \(result.duplicates) already in the log")
+    }
+}
