@@ -71,12 +71,16 @@ let package = Package(
                 "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProjectorCLITests",
-            dependencies: ["ProjectorCore"],
+            dependencies: [
+                "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import Logging
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+import Testing
+
+@Suite struct ProjectorHostTests {
+    let folder = TemporaryFolder()
+
+    func makeLog() throws -> SQLiteEventLog { try SQLiteEventLog(path: folder.file("events.sqlite")) }
+
+    func makeHost(
+        _ log: any EventLog, _ projections: [any Projection<Database>], stores: String = "stores", batchSize: Int = 50
+    ) throws -> ProjectorHost {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try ProjectorHost(
+            log: log, projections: projections, storesFolder: folder.file(stores),
+            configuration: .init(batchSize: batchSize), logger: logger)
+    }
+
+    /// A deterministic mix of bank events over a few accounts.
+    func appendBankEvents(_ log: any EventLog, count: Int, seed: UInt64 = 1) async throws {
+        var state = seed
+        var events: [ProposedEvent] = []
+        for index in 0..<count {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let account = "account-\(state >> 60)"
+            let type = index % 3 == 2 ? "Withdrawn" : (index % 7 == 3 ? "Noted" : "Deposited")
+            events.append(ProposedEvent(stream: account, type: type, data: #"{"amount":\#(Int(state >> 54) + 1)}"#))
+        }
+        _ = try await log.append(events)
+    }
+
+    func rows(_ runner: ProjectionRunner, _ sql: String) async throws -> [[DatabaseValue]] {
+        try await runner.store.pool.read { db in try Row.fetchAll(db, sql: sql).map { Array($0.databaseValues) } }
+    }
+
+    @Test func aProjectionThatThrowsMidBatchLeavesNoPartialWritesAndItsCheckpointUnchanged() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 120)
+        let host = try makeHost(log, [
+            RecordingProjection(name: "fragile", failAt: 75), BankAccountsProjection(),
+        ])
+        try await host.catchUp()
+        let fragile = try #require(host.runner(named: "fragile"))
+        let checkpoint = try #require(try await fragile.store.checkpoint())
+        #expect(checkpoint.position == 50, "the batch 51…100 rolled back; the checkpoint stays at its start")
+        #expect(checkpoint.state == .failed)
+        #expect(checkpoint.lastError?.contains("boom at 75") == true)
+        let positions = try await rows(fragile, "SELECT position FROM applied ORDER BY seq").map { Int64.fromDatabaseValue($0[0])! }
+        #expect(positions == Array(1...50), "events 51…74 were written then rolled back with the failure")
+        let accounts = try #require(host.runner(named: "accounts"))
+        #expect(try await accounts.store.checkpoint()?.position == 120, "the failure did not stop the other projection")
+        let status = try await host.status()
+        #expect(status.first { $0.name == "fragile" }?.state == "failed")
+        #expect(status.first { $0.name == "fragile" }?.lag == 70)
+    }
+
+    @Test func restartsNeverApplyAnEventTwiceNorSkipOne() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 600)
+        // Stop and restart (a new host, as after a process restart) at uneven points.
+        for stop in [Int64(137), 138, 333, 420] {
+            let host = try makeHost(log, [RecordingProjection(name: "recorder"), BankAccountsProjection()], batchSize: 41)
+            try await host.run(only: nil, until: stop)
+        }
+        let resumed = try makeHost(log, [RecordingProjection(name: "recorder"), BankAccountsProjection()], batchSize: 41)
+        try await resumed.catchUp()
+        let fresh = try makeHost(
+            log, [RecordingProjection(name: "recorder"), BankAccountsProjection()], stores: "fresh", batchSize: 1000)
+        try await fresh.catchUp()
+
+        let recorded = try await rows(resumed.runner(named: "recorder")!, "SELECT position, stream, type FROM applied ORDER BY seq")
+        let replayed = try await rows(fresh.runner(named: "recorder")!, "SELECT position, stream, type FROM applied ORDER BY seq")
+        #expect(recorded.count == 600)
+        #expect(recorded == replayed, "same events, same order, each once")
+        let balances = "SELECT account, balance, deposits, withdrawals, last_position FROM accounts ORDER BY account"
+        #expect(try await rows(resumed.runner(named: "accounts")!, balances)
+            == rows(fresh.runner(named: "accounts")!, balances))
+    }
+
+    @Test func aProjectionOnlySeesTheTypesItWantsButStillReachesTheHead() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 100)
+        let host = try makeHost(log, [RecordingProjection(name: "withdrawals", eventTypes: ["Withdrawn"])])
+        try await host.catchUp()
+        let runner = try #require(host.runner(named: "withdrawals"))
+        let types = try await rows(runner, "SELECT DISTINCT type FROM applied").map { String.fromDatabaseValue($0[0]) }
+        #expect(types == ["Withdrawn"])
+        #expect(try await runner.store.checkpoint()?.position == 100)
+    }
+
+    @Test func projectionsAtTheSamePositionShareOneReadPerBatch() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 500)
+        let host = try makeHost(log, (1...4).map { RecordingProjection(name: "copy\($0)") }, batchSize: 100)
+        try await host.catchUp()
+        let reads = await host.reader.reads
+        #expect(reads <= 6, "5 batches (+ at most one empty look) for 4 projections, not 20: got \(reads)")
+        for runner in host.runners { #expect(try await runner.store.checkpoint()?.position == 500) }
+    }
+
+    @Test func followsTheLogLiveAfterCatchingUp() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 10)
+        let host = try makeHost(log, [BankAccountsProjection()])
+        let running = Task { try await host.run() }
+        defer { running.cancel() }
+        let runner = try #require(host.runner(named: "accounts"))
+        try await waitUntil { runner.current.position == 10 }
+        _ = try await log.append([ProposedEvent(stream: "late", type: "Deposited", data: #"{"amount":42}"#)])
+        try await waitUntil { runner.current.position == 11 }
+        #expect(try await rows(runner, "SELECT balance FROM accounts WHERE account = 'late'") == [[42.databaseValue]])
+        #expect(runner.current.state == .live || runner.current.state == .catchingUp)
+        running.cancel()
+        _ = try? await running.value
+    }
+
+    @Test func rebuildReplaysFromZeroToTheSameContents() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 200)
+        let host = try makeHost(log, [BankAccountsProjection()])
+        try await host.catchUp()
+        let runner = try #require(host.runner(named: "accounts"))
+        let before = try await rows(runner, "SELECT * FROM accounts ORDER BY account")
+        try await runner.store.pool.write { db in try db.execute(sql: "UPDATE accounts SET balance = -1") }
+        let checkpoint = try await host.rebuild("accounts")
+        #expect(checkpoint.position == 200)
+        #expect(try await rows(runner, "SELECT * FROM accounts ORDER BY account") == before)
+    }
+
+    @Test func aChangedDefinitionIsRefusedUntilRebuilt() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 20)
+        try await makeHost(log, [RecordingProjection(name: "recorder", fingerprint: "v1")]).catchUp()
+        try await appendBankEvents(log, count: 5)
+        let changed = try makeHost(log, [RecordingProjection(name: "recorder", fingerprint: "v2")])
+        try await changed.catchUp()
+        let checkpoint = try #require(try await changed.runner(named: "recorder")!.store.checkpoint())
+        #expect(checkpoint.position == 20, "a stale definition must not keep writing")
+        #expect(checkpoint.state == .failed)
+        #expect(checkpoint.lastError?.contains("projector rebuild recorder") == true)
+        _ = try await changed.rebuild("recorder")
+        #expect(try await changed.runner(named: "recorder")!.store.checkpoint()?.position == 25)
+    }
+
+    @Test func unknownNamesAndDuplicatesAreClearErrors() async throws {
+        let log = try makeLog()
+        #expect(throws: ProjectorError.self) {
+            _ = try makeHost(log, [RecordingProjection(name: "a"), RecordingProjection(name: "a")])
+        }
+        #expect(throws: ProjectorError.self) { _ = try makeHost(log, [RecordingProjection(name: "Bad Name")]) }
+        let host = try makeHost(log, [RecordingProjection(name: "a")])
+        await #expect {
+            try await host.catchUp(only: ["nope"])
+        } throws: { error in
+            (error as? ProjectorError)?.message == "no projection named 'nope' (known: a)"
+        }
+    }
+}
+
+/// Polls `condition` until it holds, failing after `timeout`.
+func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within \(timeout)")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}

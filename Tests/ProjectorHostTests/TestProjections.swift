@@ -1,0 +1,26 @@
+import GRDB
+import ProjectorCore
+
+/// Records every event it is given, so tests can see exactly what was applied and how often.
+struct RecordingProjection: Projection {
+    let name: String
+    var fingerprint = "recording-v1"
+    var eventTypes: Set<String>? = nil
+    /// Throw when this position is reached (after writing the events before it in the batch).
+    var failAt: Int64? = nil
+
+    func setUp(_ db: Database) throws {
+        try db.execute(sql: "CREATE TABLE applied(seq INTEGER PRIMARY KEY AUTOINCREMENT, position INTEGER, stream TEXT, type TEXT)")
+    }
+
+    func apply(_ events: [RecordedEvent], _ db: Database) throws {
+        for event in events {
+            if event.position == failAt {
+                throw ProjectorError(.projectionFailed, "boom at \(event.position)")
+            }
+            try db.execute(
+                sql: "INSERT INTO applied(position, stream, type) VALUES (?, ?, ?)",
+                arguments: [event.position, event.stream, event.type])
+        }
+    }
+}
