@@ -30,7 +30,10 @@ let package = Package(
         // The embedded event log and the per-projection stores (GRDB, WAL).
         .target(
             name: "ProjectorSQLite",
-            dependencies: ["ProjectorCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ProjectorCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The host: runners, the shared batch reader, configuration, built-in projections.
@@ -85,3 +88,20 @@ let package = Package(
         ),
     ]
 )
+
+// Benchmarks build only when asked for, so users and CI never compile them:
+//   PROJECTOR_BENCHMARKS=1 swift run -c release ProjectorBenchmarks spine --events debian.ndjson
+if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
+    package.targets.append(
+        .executableTarget(
+            name: "ProjectorBenchmarks",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Benchmarks/ProjectorBenchmarks",
+            swiftSettings: swiftSettings
+        ))
+}

@@ -37,7 +37,7 @@ public enum EventLineParser {
             case "id":
                 if member.kind == .null { continue }
                 let text = try requireString(member, scanner)
-                guard let uuid = UUID(uuidString: text) else {
+                guard let uuid = UUIDText.parse(text) else {
                     throw ProjectorError(.invalidLine, "id must be a UUID, found \"\(text)\"")
                 }
                 id = uuid

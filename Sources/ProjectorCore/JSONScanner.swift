@@ -69,6 +69,33 @@ struct JSONScanner {
         return members
     }
 
+    /// Validates a whole document that must be an array and returns its elements' ranges.
+    mutating func arrayElements() throws(Failure) -> [Range<Int>] {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "[") else { throw failure("expected an array") }
+        index += 1
+        var elements: [Range<Int>] = []
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") {
+            index += 1
+        } else {
+            while true {
+                skipWhitespace()
+                let start = index
+                _ = try value(depth: 1)
+                elements.append(start..<index)
+                skipWhitespace()
+                guard let next = peek() else { throw failure("unterminated array") }
+                index += 1
+                if next == UInt8(ascii: "]") { break }
+                guard next == UInt8(ascii: ",") else { index -= 1; throw failure("expected ',' or ']'") }
+            }
+        }
+        skipWhitespace()
+        guard index == bytes.count else { throw failure("unexpected text after the array") }
+        return elements
+    }
+
     /// Validates a whole document and returns its kind (any JSON value).
     mutating func validateDocument() throws(Failure) -> Kind {
         skipWhitespace()

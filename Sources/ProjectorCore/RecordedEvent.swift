@@ -37,7 +37,7 @@ public struct RecordedEvent: Hashable, Sendable {
 
     /// The event as one NDJSON line (no trailing newline), in the documented key order.
     public var line: String {
-        var out = "{\"position\":\(position),\"id\":\"\(id.uuidString.lowercased())\",\"stream\":"
+        var out = "{\"position\":\(position),\"id\":\"\(UUIDText.format(id))\",\"stream\":"
         out += JSONString.quote(stream)
         out += ",\"version\":\(version),\"type\":"
         out += JSONString.quote(type)

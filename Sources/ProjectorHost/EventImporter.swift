@@ -34,50 +34,81 @@ public struct EventImporter: Sendable {
     }
 
     /// Imports every line from `handle`; `onError` sees each bad line, `onProgress` each batch.
+    ///
+    /// Reading and parsing run in one task while the previous batch is written in another, so
+    /// on two cores the JSON work hides behind SQLite's.
     public func importLines(
         from handle: FileHandle, totalBytes: Int64? = nil,
-        onError: @Sendable (LineError) -> Void = { _ in },
-        onProgress: @Sendable (Progress) -> Void = { _ in }
+        onError: @escaping @Sendable (LineError) -> Void = { _ in },
+        onProgress: @escaping @Sendable (Progress) -> Void = { _ in }
     ) async throws -> Progress {
-        var progress = Progress(totalBytes: totalBytes)
-        var reader = LineReader(fd: handle.fileDescriptor)
-        var chain = IDChain()
-        var pending: [(line: Int, event: ProposedEvent)] = []
-        pending.reserveCapacity(batchSize)
-
-        func flush() async throws {
-            guard !pending.isEmpty else { return }
-            let outcomes = try await log.appendEach(pending.map(\.event))
-            for (index, outcome) in outcomes.enumerated() {
-                switch outcome {
-                case .appended: progress.appended += 1
-                case .duplicate: progress.duplicates += 1
-                case .rejected(let error):
-                    progress.rejected += 1
-                    onError(LineError(line: pending[index].line, error: error))
+        let (batches, continuation) = AsyncThrowingStream.makeStream(
+            of: ParsedBatch.self, bufferingPolicy: .unbounded)
+        let batchSize = self.batchSize
+        let fd = handle.fileDescriptor
+        let limiter = BatchLimiter(limit: 2)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    var reader = LineReader(fd: fd)
+                    var chain = IDChain()
+                    var batch = ParsedBatch()
+                    batch.events.reserveCapacity(batchSize)
+                    while let (number, result) = try reader.nextLine({ bytes in Self.parse(bytes, chain: &chain) }) {
+                        batch.lines = number
+                        switch result {
+                        case nil: break  // blank line
+                        case .success(let event)?: batch.events.append((number, event))
+                        case .failure(let error)?: batch.errors.append(LineError(line: number, error: error))
+                        }
+                        if batch.events.count >= batchSize {
+                            batch.bytesRead = reader.bytesConsumed
+                            await limiter.acquire()
+                            continuation.yield(batch)
+                            batch = ParsedBatch()
+                            batch.events.reserveCapacity(batchSize)
+                        }
+                    }
+                    batch.bytesRead = reader.bytesConsumed
+                    await limiter.acquire()
+                    continuation.yield(batch)
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
                 }
             }
-            pending.removeAll(keepingCapacity: true)
-            progress.bytesRead = reader.bytesConsumed
-            onProgress(progress)
-        }
-
-        while let (number, result) = try reader.nextLine({ bytes -> Result<ProposedEvent, ProjectorError>? in
-            Self.parse(bytes, chain: &chain)
-        }) {
-            progress.lines = number
-            switch result {
-            case nil: continue  // blank line
-            case .success(let event)?: pending.append((number, event))
-            case .failure(let error)?:
-                progress.rejected += 1
-                onError(LineError(line: number, error: error))
+            var progress = Progress(totalBytes: totalBytes)
+            for try await batch in batches {
+                await limiter.release()
+                // Errors of a batch's parse come in line order with its append errors.
+                var errors = batch.errors
+                if !batch.events.isEmpty {
+                    let outcomes = try await log.appendEach(batch.events.map(\.event))
+                    for (index, outcome) in outcomes.enumerated() {
+                        switch outcome {
+                        case .appended: progress.appended += 1
+                        case .duplicate: progress.duplicates += 1
+                        case .rejected(let error): errors.append(LineError(line: batch.events[index].line, error: error))
+                        }
+                    }
+                }
+                progress.rejected += errors.count
+                for error in errors.sorted(by: { $0.line < $1.line }) { onError(error) }
+                progress.lines = max(progress.lines, batch.lines)
+                progress.bytesRead = batch.bytesRead
+                onProgress(progress)
             }
-            if pending.count >= batchSize { try await flush() }
+            try await group.waitForAll()
+            return progress
         }
-        try await flush()
-        progress.bytesRead = reader.bytesConsumed
-        return progress
+    }
+
+    /// Lines parsed by the reading task, waiting to be appended.
+    struct ParsedBatch: Sendable {
+        var events: [(line: Int, event: ProposedEvent)] = []
+        var errors: [LineError] = []
+        var lines = 0
+        var bytesRead: Int64 = 0
     }
 
     /// Parses one line; nil for a blank line.
@@ -104,6 +135,31 @@ public struct EventImporter: Sendable {
         // Most lines are ASCII: check that first, validate properly only otherwise.
         if !bytes.contains(where: { $0 >= 0x80 }) { return true }
         return String(validating: bytes, as: UTF8.self) != nil
+    }
+}
+
+/// Keeps the parser at most `limit` batches ahead of the writer, so memory stays flat.
+actor BatchLimiter {
+    private let limit: Int
+    private var inFlight = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() async {
+        if inFlight < limit {
+            inFlight += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            inFlight -= 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
 
@@ -150,7 +206,10 @@ struct LineReader {
     /// Calls `body` with the next line's bytes (without the newline) and its 1-based number.
     mutating func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) -> T) throws -> (Int, T)? {
         while true {
-            if let newline = buffer[start..<end].firstIndex(of: 0x0A) {
+            let found = buffer.withUnsafeBytes { raw in
+                memchr(raw.baseAddress! + start, 0x0A, end - start).map { UnsafeRawPointer($0) - raw.baseAddress! }
+            }
+            if let newline = found {
                 lineNumber += 1
                 let result = buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<newline])) }
                 bytesConsumed += Int64(newline + 1 - start)

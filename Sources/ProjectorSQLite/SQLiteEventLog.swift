@@ -1,5 +1,6 @@
 public import Foundation
 public import GRDB
+import GRDBSQLite
 public import ProjectorCore
 
 /// The embedded event log: one SQLite file in WAL mode, the default source of truth.
@@ -121,7 +122,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
         }
 
         mutating func insert(_ event: ProposedEvent) throws -> AppendOutcome {
-            if let id = event.id, let existing = try SQLiteEventLog.fetchEvent(id: id, db) {
+            if let id = event.id, try exists(id), let existing = try SQLiteEventLog.fetchEvent(id: id, db) {
                 return .duplicate(existing)
             }
             let data: String
@@ -148,7 +149,8 @@ public final class SQLiteEventLog: EventLog, Sendable {
                 current = cached
             } else {
                 current = try Int64.fetchOne(
-                    db, sql: "SELECT max(version) FROM events WHERE stream = ?", arguments: [event.stream]) ?? 0
+                    db.cachedStatement(sql: "SELECT max(version) FROM events WHERE stream = ?"),
+                    arguments: [event.stream]) ?? 0
             }
             guard event.expectedVersion.accepts(current) else {
                 return .rejected(.wrongExpectedVersion(stream: event.stream, expected: event.expectedVersion, actual: current))
@@ -157,18 +159,61 @@ public final class SQLiteEventLog: EventLog, Sendable {
                 position: nextPosition, id: event.id ?? UUID(), stream: event.stream, version: current + 1,
                 type: event.type, data: data, metadata: metadata, time: time,
                 tenant: metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
+            try insertRow(recorded)
+            versions[event.stream] = recorded.version
+            nextPosition += 1
+            return .appended(recorded)
+        }
+
+        /// Whether the log holds `id`: the common answer is no, so no row is decoded.
+        /// The hot loop binds through SQLite's C API on GRDB's cached statements: GRDB's
+        /// argument machinery cost as much as SQLite's own work here.
+        private func exists(_ id: UUID) throws -> Bool {
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?").sqliteStatement
+            defer { sqlite3_reset(statement) }
+            let text = UUIDText.format(id)
+            Self.bind(statement, 1, text)
+            let code = sqlite3_step(statement)
+            guard code == SQLITE_ROW || code == SQLITE_DONE else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+            return code == SQLITE_ROW
+        }
+
+        private func insertRow(_ event: RecordedEvent) throws {
             let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO events(position, id, stream, version, type, data, metadata, time, tenant)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            try statement.execute(arguments: [
-                recorded.position, recorded.id.uuidString.lowercased(), recorded.stream, recorded.version,
-                recorded.type, recorded.data, recorded.metadata, recorded.time, recorded.tenant,
-            ])
-            versions[event.stream] = recorded.version
-            nextPosition += 1
-            return .appended(recorded)
+                    """
+            ).sqliteStatement
+            defer {
+                sqlite3_reset(statement)
+                sqlite3_clear_bindings(statement)
+            }
+            sqlite3_bind_int64(statement, 1, event.position)
+            Self.bind(statement, 2, UUIDText.format(event.id))
+            Self.bind(statement, 3, event.stream)
+            sqlite3_bind_int64(statement, 4, event.version)
+            Self.bind(statement, 5, event.type)
+            Self.bind(statement, 6, event.data)
+            Self.bind(statement, 7, event.metadata)
+            Self.bind(statement, 8, event.time)
+            if let tenant = event.tenant { Self.bind(statement, 9, tenant) } else { sqlite3_bind_null(statement, 9) }
+            let code = sqlite3_step(statement)
+            guard code == SQLITE_DONE else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+        }
+
+        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+        private static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String) {
+            var text = text
+            text.withUTF8 { bytes in
+                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                    sqlite3_bind_text(statement, index, chars.baseAddress, Int32(chars.count), transient)
+                }
+            }
         }
     }
 
@@ -178,14 +223,14 @@ public final class SQLiteEventLog: EventLog, Sendable {
 
     static func event(_ row: Row) -> RecordedEvent {
         RecordedEvent(
-            position: row[0], id: UUID(uuidString: row[1] as String) ?? UUID(), stream: row[2], version: row[3],
+            position: row[0], id: UUIDText.parse(row[1]) ?? UUID(), stream: row[2], version: row[3],
             type: row[4], data: row[5], metadata: row[6], time: row[7], tenant: row[8])
     }
 
     static func fetchEvent(id: UUID, _ db: Database) throws -> RecordedEvent? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT \(columns) FROM events WHERE id = ?"),
-            arguments: [id.uuidString.lowercased()]
+            arguments: [UUIDText.format(id)]
         ).map(event)
     }
 
@@ -195,14 +240,35 @@ public final class SQLiteEventLog: EventLog, Sendable {
         }
     }
 
-    /// Synchronous read for callers already inside a database access.
+    /// Synchronous read for callers already inside a database access (C API: this is the
+    /// host's hot path, once per batch for every projection).
     static func read(after position: Int64, limit: Int, _ db: Database) throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         events.reserveCapacity(min(limit, 10_000))
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT \(columns) FROM events WHERE position > ? ORDER BY position LIMIT ?"),
-            arguments: [position, limit])
-        while let row = try rows.next() { events.append(event(row)) }
+        let statement = try db.cachedStatement(
+            sql: "SELECT \(columns) FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        ).sqliteStatement
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, position)
+        sqlite3_bind_int64(statement, 2, Int64(limit))
+        func text(_ column: Int32) -> String {
+            guard let pointer = sqlite3_column_text(statement, column) else { return "" }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
+        }
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            events.append(
+                RecordedEvent(
+                    position: sqlite3_column_int64(statement, 0), id: UUIDText.parse(text(1)) ?? UUID(),
+                    stream: text(2), version: sqlite3_column_int64(statement, 3), type: text(4), data: text(5),
+                    metadata: text(6), time: text(7),
+                    tenant: sqlite3_column_type(statement, 8) == SQLITE_NULL ? nil : text(8)))
+        }
         return events
     }
 

@@ -1,0 +1,27 @@
+import Foundation
+
+// Measured on this machine: glibc returning memory to the kernel between batches doubles kernel
+// time in allocation-heavy loops. Both arms run with the same setting.
+#if os(Linux)
+@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+_ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD
+_ = mallopt(-3, 256 << 20)  // M_MMAP_THRESHOLD
+#endif
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { arguments.index(after: $0) < arguments.count ? arguments[$0 + 1] : nil }
+}
+let rounds = Int(option("--rounds") ?? "3") ?? 3
+do {
+    switch arguments.first {
+    case "spine":
+        guard let events = option("--events") else { throw BenchError("spine needs --events FILE.ndjson") }
+        try await SpineBenchmark.run(events: events, rounds: rounds)
+    default:
+        print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
+    }
+} catch {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
+}
