@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "projector", targets: ["projector"]),
         .library(name: "ProjectorCore", targets: ["ProjectorCore"]),
         .library(name: "ProjectorSQLite", targets: ["ProjectorSQLite"]),
+        .library(name: "ProjectorSearch", targets: ["ProjectorSearch"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
     ],
     dependencies: [
@@ -36,24 +37,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libxml2's HTML parser, for html fields of search specs.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "CHTMLText", dependencies: ["CLibXML2"]),
+        // Search projections (FTS5) and the query engine.
+        .target(
+            name: "ProjectorSearch",
+            dependencies: ["ProjectorCore", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         // The host: runners, the shared batch reader, configuration, built-in projections.
         .target(
             name: "ProjectorHost",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/sample-events.ndjson")],
+            resources: [.copy("Resources/sample-events.ndjson"), .copy("Resources/examples")],
             swiftSettings: swiftSettings
         ),
         // The thin command-line front end.
         .executableTarget(
             name: "projector",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,6 +73,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ProjectorCoreTests", dependencies: ["ProjectorCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProjectorSearchTests",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ProjectorSQLiteTests",
             dependencies: ["ProjectorCore", "ProjectorSQLite", .product(name: "GRDB", package: "GRDB.swift")],

@@ -1,15 +1,110 @@
+public import Foundation
 public import GRDB
 public import ProjectorCore
+public import ProjectorSearch
+import Yams
 
-/// Every projection the host runs: the built-in Swift ones, then the spec files.
+/// Every projection the host runs: the built-in Swift ones, then the spec files of the
+/// projections folder (`*.yml`, `*.yaml`, `*.json`, one projection per file).
 public enum ProjectionCatalog {
+    /// What reading the projections folder found.
+    public struct Loaded: Sendable {
+        public var projections: [any Projection<Database>]
+        /// One line per spec file that could not be used (file and field named); the other
+        /// projections still run.
+        public var problems: [String]
+    }
+
     /// Swift projections compiled into this binary.
     public static func builtIn() -> [any Projection<Database>] {
         [BankAccountsProjection()]
     }
 
-    /// The projections for a configuration.
-    public static func load(_ configuration: ProjectorConfiguration) throws -> [any Projection<Database>] {
-        builtIn()
+    /// The built-ins plus every valid spec in the configuration's projections folder.
+    public static func load(_ configuration: ProjectorConfiguration) -> Loaded {
+        var loaded = Loaded(projections: builtIn(), problems: [])
+        var names = Set(loaded.projections.map(\.name))
+        for file in specFiles(in: configuration.projections) {
+            do {
+                let projection = try spec(at: file)
+                guard names.insert(projection.name).inserted else {
+                    throw ProjectorError(.invalidSpec, "\(file): name: '\(projection.name)' is already used by another projection")
+                }
+                loaded.projections.append(projection)
+            } catch let error as ProjectorError {
+                loaded.problems.append(error.message)
+            } catch {
+                loaded.problems.append("\(file): \(error)")
+            }
+        }
+        return loaded
+    }
+
+    /// Spec files of a folder, sorted; a missing folder has none.
+    public static func specFiles(in folder: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { name in
+            !name.hasPrefix(".") && ["yml", "yaml", "json"].contains((name as NSString).pathExtension.lowercased())
+        }.sorted().map { (folder.hasSuffix("/") ? folder : folder + "/") + $0 }
+    }
+
+    /// Reads one spec file into its projection.
+    public static func spec(at file: String) throws -> any Projection<Database> {
+        let values = try document(at: file)
+        switch values["kind"] as? String {
+        case "search":
+            return SearchProjection(spec: try SearchSpec(values, file: file))
+        case "sql":
+            throw ProjectorError(.invalidSpec, "\(file): kind: sql projections are not available in this version yet")
+        case let other:
+            throw ProjectorError(
+                .invalidSpec, "\(file): kind: must be search or sql\(other.map { ", found '\($0)'" } ?? " (missing)")")
+        }
+    }
+
+    /// The search spec named `name` in the configuration's folder.
+    public static func searchSpec(named name: String, _ configuration: ProjectorConfiguration) throws -> SearchSpec {
+        let loaded = load(configuration)
+        guard let projection = loaded.projections.first(where: { $0.name == name }) else {
+            let problem = loaded.problems.first { $0.contains("/\(name).") }
+            throw ProjectorError(
+                .notFound,
+                problem ?? "no projection named '\(name)' (known: \(loaded.projections.map(\.name).sorted().joined(separator: ", ")))")
+        }
+        guard let search = projection as? SearchProjection else {
+            throw ProjectorError(.invalidQuery, "'\(name)' is a \(projection.kind) projection, not a search index")
+        }
+        return search.spec
+    }
+
+    static func document(at file: String) throws -> [String: Any] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ProjectorError(.invalidSpec, "\(file): cannot read the file")
+        }
+        let value: Any?
+        do {
+            value = try Yams.load(yaml: text)
+        } catch {
+            throw ProjectorError(.invalidSpec, "\(file): not valid YAML or JSON: \(ProjectorConfiguration.oneLine(error))")
+        }
+        guard let mapping = value as? [String: Any] else {
+            throw ProjectorError(.invalidSpec, "\(file): expected a mapping with name, kind, …")
+        }
+        return mapping
+    }
+
+    /// Copies the bundled example specs into `folder`, never overwriting a file; returns the
+    /// files written.
+    public static func installExamples(into folder: String) throws -> [String] {
+        guard let examples = Bundle.module.url(forResource: "examples", withExtension: nil) else { return [] }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var written: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: examples.path).sorted() {
+            let target = (folder as NSString).appendingPathComponent(name)
+            guard !FileManager.default.fileExists(atPath: target) else { continue }
+            try FileManager.default.copyItem(atPath: examples.appendingPathComponent(name).path, toPath: target)
+            written.append(target)
+        }
+        return written
     }
 }

@@ -21,8 +21,10 @@ struct GlobalOptions: ParsableArguments {
     func host(_ configuration: ProjectorConfiguration, log: any EventLog, demo: Bool = false) throws -> ProjectorHost {
         var logger = Logger(label: "projector")
         logger.logLevel = ProcessInfo.processInfo.environment["PROJECTOR_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let catalog = ProjectionCatalog.load(configuration)
+        for problem in catalog.problems { Terminal.error(problem) }
         return try ProjectorHost(
-            log: log, projections: try ProjectionCatalog.load(configuration), storesFolder: configuration.stores,
+            log: log, projections: catalog.projections, storesFolder: configuration.stores,
             configuration: .init(batchSize: configuration.batchSize), logger: logger)
     }
 }

@@ -21,7 +21,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let names = try ProjectionCatalog.load(configuration).map(\.name)
+        let names = ProjectionCatalog.load(configuration).projections.map(\.name)
         guard names.contains(name) else {
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
         }

@@ -55,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "The main job: run every projection live (and serve HTTP).",
         discussion: """
             With --demo, first imports the bundled sample events (real Debian package, changelog \
-            and documentation events) so there is something to look at.
+            and documentation events) and adds the example search spec (packages.yml) to the \
+            projections folder, so there is something to search: `projector search packages vim`.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -64,7 +65,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.log(configuration)
-        if demo { try await SampleImport.run(into: log) }
+        if demo {
+            for file in try ProjectionCatalog.installExamples(into: configuration.projections) {
+                Terminal.note("demo: wrote the example spec \(file)")
+            }
+            try await SampleImport.run(into: log)
+        }
         let host = try global.host(configuration, log: log)
         Terminal.note("projector: \(host.runners.count) projections, log \(configuration.log), stores \(configuration.stores)")
         try await HostRunner.run(host: host, only: nil, once: false)
