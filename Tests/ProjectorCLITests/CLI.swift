@@ -1,5 +1,8 @@
 import Foundation
 
+/// Swift.Result, spelled out where CLI.Result shadows it.
+typealias Result_<T> = Swift.Result<T, any Error>
+
 /// Runs the built `projector` binary, as a user or a second process would.
 struct CLI {
     struct Result {
@@ -36,8 +39,17 @@ struct CLI {
         return process
     }
 
+    /// Runs the binary off the cooperative thread pool (waiting for a process blocks a thread).
     @discardableResult
-    func run(_ arguments: String..., input: String? = nil) throws -> Result {
+    func run(_ arguments: String..., input: String? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result_ { try self.runBlocking(arguments, input: input) })
+            }
+        }
+    }
+
+    func runBlocking(_ arguments: [String], input: String?) throws -> Result {
         let process = process(arguments)
         let out = Pipe()
         let err = Pipe()

@@ -10,31 +10,31 @@ import Testing
     let folder = TemporaryFolder()
     var cli: CLI { CLI(directory: folder.path) }
 
-    @Test func appendPrintsTheStoredEventAndConflictsAreOneLineErrors() throws {
-        let first = try cli.run("append", "account-1", "Deposited", #"{"amount": 100}"#)
+    @Test func appendPrintsTheStoredEventAndConflictsAreOneLineErrors() async throws {
+        let first = try await cli.run("append", "account-1", "Deposited", #"{"amount": 100}"#)
         #expect(first.status == 0)
         let stored = try EventLineParser.parse(first.stdout.trimmingCharacters(in: .newlines))
         #expect(stored.stream == "account-1" && stored.data == #"{"amount":100}"#)
         #expect(first.stdout.hasPrefix(#"{"position":1,"#) && first.stdout.contains(#""version":1,"#))
 
-        let conflict = try cli.run("append", "account-1", "Withdrawn", #"{"amount":1}"#, "--expected-version", "no-stream")
+        let conflict = try await cli.run("append", "account-1", "Withdrawn", #"{"amount":1}"#, "--expected-version", "no-stream")
         #expect(conflict.status != 0)
         #expect(conflict.stderr == "error: wrong expected version for stream 'account-1': expected no-stream, stream is at version 1\n")
 
-        let notObject = try cli.run("append", "account-1", "Deposited", "[1]")
+        let notObject = try await cli.run("append", "account-1", "Deposited", "[1]")
         #expect(notObject.status != 0 && notObject.stderr.hasPrefix("error: data must be a JSON object"))
-        #expect(try cli.run("events").stdout.split(separator: "\n").count == 1, "nothing of a rejected append is written")
+        #expect(try await cli.run("events").stdout.split(separator: "\n").count == 1, "nothing of a rejected append is written")
     }
 
-    @Test func appendWithTheSameIdIsANoOp() throws {
+    @Test func appendWithTheSameIdIsANoOp() async throws {
         let id = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
-        let a = try cli.run("append", "s", "T", "{}", "--id", id)
-        let b = try cli.run("append", "s", "T", "{}", "--id", id)
+        let a = try await cli.run("append", "s", "T", "{}", "--id", id)
+        let b = try await cli.run("append", "s", "T", "{}", "--id", id)
         #expect(a.status == 0 && a.stdout == b.stdout)
-        #expect(try cli.run("events").stdout.split(separator: "\n").count == 1)
+        #expect(try await cli.run("events").stdout.split(separator: "\n").count == 1)
     }
 
-    @Test func importReportsBadLinesAndIsIdempotent() throws {
+    @Test func importReportsBadLinesAndIsIdempotent() async throws {
         let text = """
             {"stream":"a","type":"Deposited","data":{"amount":1}}
             {broken
@@ -42,7 +42,7 @@ import Testing
             {"stream":"a","data":{}}
             {"stream":"b","type":"Deposited","data":{"amount":2}}
             """
-        let first = try cli.run("import", "-", input: text)
+        let first = try await cli.run("import", "-", input: text)
         #expect(first.status == 1, "rejected lines make the exit status non-zero")
         let errors = first.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
         #expect(errors.count == 3)
@@ -52,38 +52,38 @@ import Testing
         #expect(first.stderr.contains("imported 2 events (0 already in the log, 3 rejected) from 5 lines"))
 
         try Data(text.utf8).write(to: URL(fileURLWithPath: folder.file("events.ndjson")))
-        let again = try cli.run("import", "events.ndjson")
+        let again = try await cli.run("import", "events.ndjson")
         #expect(again.stderr.contains("imported 0 events (2 already in the log, 3 rejected)"))
 
         // export | import into another log reproduces it exactly.
-        let exported = try cli.run("export").stdout
+        let exported = try await cli.run("export").stdout
         try "log: sqlite:copy.sqlite\nstores: copy-stores\n".write(toFile: folder.file("copy.yml"), atomically: true, encoding: .utf8)
-        let copied = try cli.run("import", "-", "--config", "copy.yml", input: exported)
+        let copied = try await cli.run("import", "-", "--config", "copy.yml", input: exported)
         #expect(copied.status == 0)
-        #expect(try cli.run("export", "--config", "copy.yml").stdout == exported)
+        #expect(try await cli.run("export", "--config", "copy.yml").stdout == exported)
     }
 
-    @Test func runQueryAndStatusWork() throws {
-        try cli.run("append", "acct-1", "Deposited", #"{"amount":100}"#)
-        try cli.run("append", "acct-1", "Withdrawn", #"{"amount":30}"#)
-        try cli.run("append", "acct-2", "Deposited", #"{"amount":5}"#)
-        let run = try cli.run("run", "--once")
+    @Test func runQueryAndStatusWork() async throws {
+        try await cli.run("append", "acct-1", "Deposited", #"{"amount":100}"#)
+        try await cli.run("append", "acct-1", "Withdrawn", #"{"amount":30}"#)
+        try await cli.run("append", "acct-2", "Deposited", #"{"amount":5}"#)
+        let run = try await cli.run("run", "--once")
         #expect(run.status == 0)
-        let query = try cli.run("query", "accounts", "SELECT account, balance FROM accounts ORDER BY account", "--json")
+        let query = try await cli.run("query", "accounts", "SELECT account, balance FROM accounts ORDER BY account", "--json")
         #expect(query.stdout == #"[{"account":"acct-1","balance":70},{"account":"acct-2","balance":5}]"# + "\n")
-        let write = try cli.run("query", "accounts", "DELETE FROM accounts")
+        let write = try await cli.run("query", "accounts", "DELETE FROM accounts")
         #expect(write.status != 0 && write.stderr.hasPrefix("error:") && write.stderr.contains("read-only"))
-        let status = try cli.run("status", "--json")
+        let status = try await cli.run("status", "--json")
         let decoded = try JSONDecoder().decode([ProjectionStatus].self, from: Data(status.stdout.utf8))
         let accounts = try #require(decoded.first { $0.name == "accounts" })
         #expect(accounts.position == 3 && accounts.head == 3 && accounts.lag == 0 && accounts.kind == "swift")
-        let unknown = try cli.run("query", "nope", "SELECT 1")
+        let unknown = try await cli.run("query", "nope", "SELECT 1")
         #expect(unknown.status != 0 && unknown.stderr.contains("no projection named 'nope'"))
     }
 
-    @Test func everyCommandHasHelp() throws {
-        for command in ["append", "import", "export", "events", "run", "serve", "status", "rebuild", "query"] {
-            let help = try cli.run(command, "--help")
+    @Test func everyCommandHasHelp() async throws {
+        for command in ["append", "import", "export", "events", "run", "serve", "status", "rebuild", "query", "search"] {
+            let help = try await cli.run(command, "--help")
             #expect(help.status == 0 && help.stdout.contains("USAGE: projector \(command)"), "\(command) --help")
         }
     }
@@ -99,7 +99,7 @@ import Testing
         defer { running.cancel() }
         let runner = try #require(host.runner(named: "accounts"))
         try await waitUntil { runner.current.state == .live }
-        let appended = try cli.run("append", "from-elsewhere", "Deposited", #"{"amount":7}"#)
+        let appended = try await cli.run("append", "from-elsewhere", "Deposited", #"{"amount":7}"#)
         #expect(appended.status == 0)
         let started = ContinuousClock.now
         try await waitUntil { runner.current.position == 1 }
@@ -113,7 +113,7 @@ import Testing
     @Test func sigtermFinishesTheTransactionInFlightAndExitsZero() async throws {
         var lines = ""
         for i in 0..<20_000 { lines += #"{"stream":"acct-\#(i % 50)","type":"Deposited","data":{"amount":1}}"# + "\n" }
-        #expect(try cli.run("import", "-", input: lines).status == 0)
+        #expect(try await cli.run("import", "-", input: lines).status == 0)
         let process = cli.process(["run"])
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -138,7 +138,7 @@ import Testing
             let type = i % 4 == 3 ? "Withdrawn" : "Deposited"
             lines += #"{"stream":"acct-\#(i % 97)","type":"\#(type)","data":{"amount":\#(i % 13 + 1)}}"# + "\n"
         }
-        #expect(try cli.run("import", "-", input: lines).status == 0)
+        #expect(try await cli.run("import", "-", input: lines).status == 0)
         for delay in [150, 250, 400] {
             let process = cli.process(["run"])
             process.standardError = FileHandle.nullDevice
@@ -147,12 +147,12 @@ import Testing
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        #expect(try cli.run("run", "--once").status == 0)
+        #expect(try await cli.run("run", "--once").status == 0)
         try "stores: fresh\n".write(toFile: folder.file("fresh.yml"), atomically: true, encoding: .utf8)
-        #expect(try cli.run("run", "--once", "--config", "fresh.yml").status == 0)
+        #expect(try await cli.run("run", "--once", "--config", "fresh.yml").status == 0)
         let sql = "SELECT account, balance, deposits, withdrawals, last_position FROM accounts ORDER BY account"
-        let resumed = try cli.run("query", "accounts", sql, "--json")
-        let fresh = try cli.run("query", "accounts", sql, "--json", "--config", "fresh.yml")
+        let resumed = try await cli.run("query", "accounts", sql, "--json")
+        let fresh = try await cli.run("query", "accounts", sql, "--json", "--config", "fresh.yml")
         #expect(resumed.status == 0 && !resumed.stdout.isEmpty)
         #expect(resumed.stdout == fresh.stdout)
     }

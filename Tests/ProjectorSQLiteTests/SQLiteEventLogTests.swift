@@ -110,13 +110,13 @@ import Testing
     }
 
     @Test func waitersWakeAtOnceOnAppendInTheSameProcess() async throws {
-        let log = try SQLiteEventLog(path: folder.file("events.sqlite"), configuration: .init(pollInterval: .seconds(30)))
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"), configuration: .init(pollInterval: .seconds(3600)))
         let started = ContinuousClock.now
         async let waited: Void = log.waitForEvents(after: 0)
         try await Task.sleep(for: .milliseconds(50))
         _ = try await log.append([deposit("a", 1)])
         try await waited
-        #expect(ContinuousClock.now - started < .seconds(5), "woken by the append, not by the 30 s poll")
+        #expect(ContinuousClock.now - started < .seconds(60), "woken by the append, not by the hourly poll")
     }
 
     @Test func waitersSeeAppendsFromAnotherConnection() async throws {

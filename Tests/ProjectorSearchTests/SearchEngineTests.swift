@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+import ProjectorSearch
+import Synchronization
+import Testing
+
+@Suite struct SearchEngineTests {
+    @Test func aNameMatchBeatsABodyMatch() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("p-1", ["name": "editor-tools", "body": "vim vim vim is mentioned here often, vim"])
+        try await fixture.add("p-2", ["name": "vim", "body": "a text editor"])
+        try await fixture.add("p-3", ["name": "nano", "body": "not vim"])
+        let result = try await fixture.search("vim ")
+        #expect(result.hits.first?.id == "p-2")
+        #expect(result.total == 3)
+    }
+
+    @Test func aPhraseBeatsScatteredWords() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("scattered", ["name": "a", "body": "the editor is a fine program for text and more text"])
+        try await fixture.add("phrase", ["name": "b", "body": "a text editor"])
+        try await fixture.add("scattered-2", ["name": "c", "body": "editor editor text text"])
+        let result = try await fixture.search("text editor ")
+        #expect(result.hits.first?.id == "phrase")
+    }
+
+    @Test func highlightsAreEscapedWithOnlyMarkAdded() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("x", ["name": "xss", "body": #"<script>alert("vim")</script> & vim's <b>bold</b>"#])
+        let result = try await fixture.search("vim ")
+        let body = try #require(result.hits.first?.highlights["body"])
+        #expect(body.contains("<mark>vim</mark>"))
+        #expect(!body.contains("<script>") && !body.contains("<b>"))
+        #expect(body.contains("&lt;script&gt;") && body.contains("&amp;") && body.contains("&#39;"))
+        let stripped = body.replacingOccurrences(of: "<mark>", with: "").replacingOccurrences(of: "</mark>", with: "")
+        #expect(!stripped.contains("<") && !stripped.contains(">"))
+    }
+
+    @Test func htmlFieldsAreIndexedAsText() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("doc", ["name": "manual", "html": "<head><title>t</title></head><script>secretword()</script><p>first</p><p>second&amp;third</p>"])
+        #expect(try await fixture.search("secretword ").total == 0, "script text is not indexed")
+        #expect(try await fixture.search("firstsecond ").total == 0, "blocks are separate words")
+        #expect(try await fixture.search("second ").total == 1)
+        #expect(try await fixture.search("third ").total == 1, "entities decoded")
+    }
+
+    @Test func mergeKeepsAbsentFieldsAndDeleteRemoves() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("pkg", ["name": "zstd", "body": "fast compression", "section": "utils"])
+        try await fixture.add("pkg", type: "Changed", ["body": "fast lossless compression algorithm"])
+        var result = try await fixture.search("zstd ")
+        #expect(result.total == 1, "the name survived a merge that did not carry it")
+        #expect(result.hits[0].fields["body"] == "fast lossless compression algorithm")
+        #expect(result.hits[0].fields["section"] == "utils")
+        #expect(try await fixture.search("lossless ").total == 1)
+        try await fixture.add("pkg", type: "Changed", ["section": "archivers"])
+        result = try await fixture.search("zstd", filters: [("section", "archivers")])
+        #expect(result.total == 1)
+        #expect(try await fixture.search("zstd", filters: [("section", "utils")]).total == 0)
+        try await fixture.add("pkg", type: "Removed", [:])
+        #expect(try await fixture.search("zstd ").total == 0)
+        #expect(try await fixture.search("compression ").total == 0, "no stale tokens left behind")
+        try await fixture.host.runners[0].store.pool.write { db in
+            try db.execute(sql: "INSERT INTO documents_fts(documents_fts, rank) VALUES('integrity-check', 1)")
+        }
+    }
+
+    @Test func filtersFacetsTotalsAndPaging() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        for i in 0..<25 {
+            try await fixture.add("p\(i)", ["name": "lib\(i)", "body": "library number \(i)", "section": i % 3 == 0 ? "libs" : "devel"])
+        }
+        let all = try await fixture.search("library ", limit: 10, facets: ["section"])
+        #expect(all.total == 25 && all.hits.count == 10)
+        #expect(all.facets["section"] == ["libs": 9, "devel": 16])
+        let page3 = try await fixture.index.search(SearchRequest(query: "library ", limit: 10, offset: 20))
+        #expect(page3.hits.count == 5)
+        let filtered = try await fixture.search("library ", filters: [("section", "libs")], facets: ["section"])
+        #expect(filtered.total == 9 && filtered.facets["section"] == ["libs": 9])
+        let browse = try await fixture.search("", limit: 3)
+        #expect(browse.total == 25 && browse.hits.count == 3)
+        await #expect(throws: ProjectorError.self) { _ = try await fixture.search("x", filters: [("nope", "1")]) }
+        await #expect(throws: ProjectorError.self) { _ = try await fixture.search("x", facets: ["nope"]) }
+        let excluded = try await fixture.search("library -number")
+        #expect(excluded.total == 0)
+    }
+
+    @Test func prefixMatchesAsYouType() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("p", ["name": "postgresql", "body": "database server"])
+        #expect(try await fixture.search("postg").total == 1)
+        #expect(try await fixture.search("datab").total == 1)
+        #expect(try await fixture.search("postg ").total == 0, "a finished word is not a prefix")
+    }
+
+    @Test func rawSyntaxOnlyWhenAskedAndValidated() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("p", ["name": "postgresql", "body": "database server"])
+        try await fixture.host.catchUp()
+        let raw = try await fixture.index.search(SearchRequest(query: "name:postgresql OR body:nothing", raw: true))
+        #expect(raw.total == 1)
+        await #expect {
+            _ = try await fixture.index.search(SearchRequest(query: "name:(", raw: true))
+        } throws: { error in
+            (error as? ProjectorError)?.code == .invalidQuery
+        }
+    }
+
+    @Test func resultJSONHasTheDocumentedShape() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("p", ["name": "postgresql", "body": "database server", "section": "db"])
+        let result = try await fixture.search("database ", facets: ["section"])
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as! [String: Any]
+        for key in ["index", "query", "total", "tookMs", "hits", "facets", "suggestion"] {
+            #expect(json.keys.contains(key), "\(key)")
+        }
+        #expect(json["suggestion"] is NSNull)
+        let hit = (json["hits"] as! [[String: Any]])[0]
+        #expect(Set(hit.keys) == ["id", "score", "fields", "highlights"])
+    }
+
+    @Test func aSearchDuringAnImportNeverErrors() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.host.catchUp()  // sets the index up
+        let running = Task { try await fixture.host.run() }
+        defer { running.cancel() }
+        let importing = Task {
+            var lines = ""
+            for i in 0..<3000 {
+                lines += #"{"stream":"s\#(i % 700)","type":"Published","data":{"name":"pkg\#(i)","body":"word\#(i % 50) common text"}}"# + "\n"
+            }
+            let path = fixture.folder.file("in.ndjson")
+            try lines.write(toFile: path, atomically: true, encoding: .utf8)
+            return try await EventImporter(log: fixture.log, batchSize: 100).importLines(from: FileHandle(forReadingAtPath: path)!)
+        }
+        var searches = 0
+        var lastTotal = 0
+        while true {
+            let result = try await fixture.index.search(SearchRequest(query: "common tex", facets: ["section"]))
+            #expect(result.total >= lastTotal || result.total <= 700)
+            lastTotal = result.total
+            searches += 1
+            if searches > 20, (try? await fixture.host.runners[0].store.checkpoint()?.position) == 3000 { break }
+            if searches > 5000 { break }
+        }
+        #expect(try await importing.value.appended == 3000)
+        #expect(searches > 20)
+    }
+}
