@@ -114,7 +114,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -33,6 +33,10 @@ public final class ProjectionStore: Sendable {
             }
             // External-content FTS5 tables need it for INSERT OR REPLACE to delete old tokens.
             try db.execute(sql: "PRAGMA recursive_triggers = ON")
+            // Queries join index hits to documents by rowid: memory-mapped reads and a larger
+            // cache turn those random lookups from a pread each into memory accesses.
+            try db.execute(sql: "PRAGMA mmap_size = 4294967296")
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         pool = try DatabasePool(path: path, configuration: config)
         if !readOnly {

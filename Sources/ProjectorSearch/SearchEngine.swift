@@ -9,11 +9,17 @@ public import ProjectorCore
 /// newest `rankWindow` matches (rowid order is recency order: a changed document moves to a new
 /// rowid) are ranked by bm25, plus exact name matches wherever they are; the total stays exact.
 /// A term that common carries almost no relevance signal (its IDF is near zero), so recency is
-/// the better order among such hits anyway. The answer says when it did this (`rankedWindow`).
+/// the better order among such hits anyway. The answer says when it did this (`ranking`).
 public enum SearchEngine {
     typealias Values = [(any DatabaseValueConvertible)?]
 
-    public static let rankWindow = 2000
+    public static let rankWindow = 1000
+    /// Above this many hits bm25 is skipped altogether: FTS5 computes a term's IDF by walking its
+    /// whole doclist, which costs O(hits) even inside a window, and a term in that many documents
+    /// has an IDF near zero anyway. Such queries list matches newest first.
+    public static let bm25Limit = 20_000
+    /// Pages within the first this many hits are reranked (name and phrase matches first).
+    static let rerankDepth = 50
     static let maxLimit = 1000
     static let maxOffset = 100_000
 
@@ -103,13 +109,15 @@ public enum SearchEngine {
         let documents = SearchProjection.documents
         var result = SearchResult(
             index: spec.name, query: request.query, total: 0, tookMs: 0, hits: [], facets: [:], suggestion: nil,
-            corrected: nil, rankedWindow: nil)
+            corrected: nil, ranking: nil)
         let tieBreak = spec.tieBreak.map { ", d.\($0.quotedDatabaseIdentifier) DESC" } ?? ""
         // The set of matching rowids, as SQL over `d` (documents).
         let matchJoin: String
         var matchArguments: Values = []
         if let match {
-            matchJoin = "FROM \(fts) JOIN \(documents) d ON d.rowid = \(fts).rowid WHERE \(fts) MATCH ?"
+            // CROSS JOIN keeps the index as the outer loop: with a filter, SQLite would otherwise
+            // run the MATCH once per filtered document.
+            matchJoin = "FROM \(fts) CROSS JOIN \(documents) d ON d.rowid = \(fts).rowid WHERE \(fts) MATCH ?"
             matchArguments = [match]
         } else if let excluded {
             // Only exclusions: every document without them, newest first.
@@ -124,54 +132,68 @@ public enum SearchEngine {
         var ordered: [(rowid: Int64, score: Double)] = []
         if result.total > 0, limit > 0, offset < result.total {
             if let match {
+                // Join the documents only when a filter or the tie-break needs their columns.
+                let indexOnly = "FROM \(fts) WHERE \(fts) MATCH ?"
+                let filtered = filters.arguments.isEmpty ? indexOnly : matchJoin
+                let ranked = filters.arguments.isEmpty && spec.tieBreak == nil ? indexOnly : matchJoin
                 var window = ""
                 var windowArguments: Values = []
                 if result.total > rankWindow {
                     let cutoff = try Int64.fetchOne(
-                        db, sql: "SELECT d.rowid \(matchJoin)\(filters.sql) ORDER BY \(fts).rowid DESC LIMIT 1 OFFSET ?",
+                        db, sql: "SELECT \(fts).rowid \(filtered)\(filters.sql) ORDER BY \(fts).rowid DESC LIMIT 1 OFFSET ?",
                         arguments: whereArguments + StatementArguments([rankWindow - 1] as Values))
                     if let cutoff {
                         window = " AND \(fts).rowid >= ?"
                         windowArguments = [cutoff]
-                        result.rankedWindow = rankWindow
+                        result.ranking = "relevance among the newest \(rankWindow)"
                     }
                 }
                 let weights = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
-                var boost = ""
-                var boostArguments: Values = []
-                let primary = spec.textFields[0].name.quotedDatabaseIdentifier
-                let phraseText = query.words.joined(separator: " ")
-                if !query.isEmpty {
-                    boost += "(d.\(primary) = ? COLLATE NOCASE) DESC, "
-                    boostArguments.append(phraseText)
-                }
-                if let phrase = query.phraseExpression() {
-                    boost += "(\(fts).rowid IN (SELECT rowid FROM \(fts) WHERE \(fts) MATCH ?\(window))) DESC, "
-                    boostArguments.append(phrase)
-                    boostArguments += windowArguments
-                }
-                let sql = """
-                    SELECT d.rowid, bm25(\(fts), \(weights)) AS score \(matchJoin)\(window)\(filters.sql)
-                    ORDER BY \(boost)score\(tieBreak), d.rowid DESC LIMIT ? OFFSET ?
-                    """
+                let scoreSQL = result.total > bm25Limit ? "0.0" : "bm25(\(fts), \(weights))"
+                if result.total > bm25Limit { result.ranking = "newest first" }
+                // The first pages are fetched deep enough to rerank: exact name matches, then
+                // phrase matches, then the rest. Both checks are point queries (FTS5 seeks one
+                // rowid), never a second walk over every hit.
+                let rerank = !query.isEmpty && offset + limit <= rerankDepth
                 let rows = try Row.fetchAll(
-                    db, sql: sql,
+                    db,
+                    sql: """
+                        SELECT \(fts).rowid, \(scoreSQL) AS score \(ranked)\(window)\(filters.sql)
+                        ORDER BY score\(tieBreak), \(fts).rowid DESC LIMIT ? OFFSET ?
+                        """,
                     arguments: StatementArguments(matchArguments) + StatementArguments(windowArguments)
-                        + StatementArguments(filters.arguments.map { $0 as (any DatabaseValueConvertible)? }) + StatementArguments(boostArguments)
-                        + StatementArguments([limit, offset] as Values))
+                        + StatementArguments(filters.arguments.map { $0 as (any DatabaseValueConvertible)? })
+                        + StatementArguments((rerank ? [rerankDepth, 0] : [limit, offset]) as Values))
                 ordered = rows.map { ($0[0], -($0[1] as Double)) }
-                // Exact name matches outside the ranked window still come first.
-                if result.rankedWindow != nil, offset == 0, !query.isEmpty {
-                    let named = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT d.rowid, bm25(\(fts), \(weights)) \(matchJoin)\(filters.sql)
-                            AND d.rowid IN (SELECT rowid FROM \(documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10)
-                            """,
-                        arguments: whereArguments + StatementArguments([phraseText] as Values))
-                    let namedRows = named.map { (rowid: $0[0] as Int64, score: -($0[1] as Double)) }
-                    let namedIDs = Set(namedRows.map(\.rowid))
-                    ordered = Array((namedRows + ordered.filter { !namedIDs.contains($0.rowid) }).prefix(limit))
+                if rerank {
+                    let point = try db.cachedStatement(
+                        sql: "SELECT \(scoreSQL) \(filtered) AND \(fts).rowid = ?\(filters.sql)")
+                    func score(_ expression: String, _ rowid: Int64) throws -> Double? {
+                        try Double.fetchOne(
+                            point,
+                            arguments: StatementArguments(
+                                [expression, rowid] + filters.arguments.map { $0 as (any DatabaseValueConvertible)? }))
+                    }
+                    let primary = spec.textFields[0].name.quotedDatabaseIdentifier
+                    let nameCandidates = try Int64.fetchAll(
+                        db, sql: "SELECT rowid FROM \(documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10",
+                        arguments: [query.words.joined(separator: " ")])
+                    var named: [(rowid: Int64, score: Double)] = []
+                    for rowid in nameCandidates {
+                        if let value = try score(match, rowid) { named.append((rowid, -value)) }
+                    }
+                    let namedIDs = Set(named.map(\.rowid))
+                    var rest = ordered.filter { !namedIDs.contains($0.rowid) }
+                    if query.phraseExpression() != nil {
+                        // Phrase matches first, checked on the candidates' own text (a point MATCH
+                        // per candidate re-reads two long doclists each time).
+                        let phrase = " " + Phrase.normalize(query.words.joined(separator: " ")) + " "
+                        let texts = try candidateTexts(rest.map(\.rowid), spec: spec, db: db)
+                        let inPhrase = rest.filter { texts[$0.rowid]?.contains(phrase) == true }
+                        let scattered = rest.filter { texts[$0.rowid]?.contains(phrase) != true }
+                        rest = inPhrase + scattered
+                    }
+                    ordered = Array((named + rest).dropFirst(offset).prefix(limit))
                 }
             } else {
                 let rows = try Row.fetchAll(
@@ -180,7 +202,7 @@ public enum SearchEngine {
                 ordered = rows.map { ($0[0], 0) }
             }
         }
-        result.hits = try hits(ordered, match: match, spec: spec, db: db)
+        result.hits = try hits(ordered, total: result.total, match: match, spec: spec, db: db)
         for facet in request.facets {
             let column = "d.\(facet.quotedDatabaseIdentifier)"
             let rows = try Row.fetchAll(
@@ -194,21 +216,11 @@ public enum SearchEngine {
         return result
     }
 
-    /// Exact total; a single plain word is counted from the vocabulary (O(1), not O(hits)).
+    /// Exact total. (fts5vocab is no shortcut: it walks a term's doclist to count it too.)
     static func total(
         match: String?, query: SearchQuery, matchJoin: String, filters: Filters, arguments: StatementArguments,
         db: Database
     ) throws -> Int {
-        if match != nil, filters.arguments.isEmpty, query.excluded.isEmpty, query.groups.count == 1,
-            query.groups[0].count == 1, !query.groups[0][0].isPhrase, !query.groups[0][0].isPrefix,
-            let token = Suggester.singleToken(query.groups[0][0].text)
-        {
-            if let count = try Int.fetchOne(
-                db, sql: "SELECT doc FROM \(SearchProjection.vocabulary) WHERE term = ?", arguments: [token])
-            {
-                return count
-            }
-        }
         if match != nil, filters.arguments.isEmpty {
             // Counting the index alone avoids a join per hit.
             return try Int.fetchOne(
@@ -218,8 +230,23 @@ public enum SearchEngine {
         return try Int.fetchOne(db, sql: "SELECT count(*) \(matchJoin)\(filters.sql)", arguments: arguments) ?? 0
     }
 
+    /// Text fields of candidates, normalised for phrase checks, keyed by rowid.
+    static func candidateTexts(_ rowids: [Int64], spec: SearchSpec, db: Database) throws -> [Int64: String] {
+        guard !rowids.isEmpty else { return [:] }
+        let columns = spec.textFields.map { "coalesce(\($0.name.quotedDatabaseIdentifier), '')" }.joined(separator: " || ' | ' || ")
+        var texts: [Int64: String] = [:]
+        for row in try Row.fetchAll(
+            db, sql: "SELECT rowid, \(columns) FROM \(SearchProjection.documents) WHERE rowid IN (\(rowids.map(String.init).joined(separator: ",")))")
+        {
+            texts[row[0]] = " " + Phrase.normalize(row[1]) + " "
+        }
+        return texts
+    }
+
     /// Fields and highlights of the page's documents, in rank order.
-    static func hits(_ ordered: [(rowid: Int64, score: Double)], match: String?, spec: SearchSpec, db: Database) throws
+    static func hits(
+        _ ordered: [(rowid: Int64, score: Double)], total: Int, match: String?, spec: SearchSpec, db: Database
+    ) throws
         -> [SearchResult.Hit]
     {
         guard !ordered.isEmpty else { return [] }
@@ -241,16 +268,29 @@ public enum SearchEngine {
             let columns = spec.textFields.indices.map {
                 "snippet(\(fts), \($0), char(57344), char(57345), '…', 24)"
             }.joined(separator: ", ")
-            for row in try Row.fetchAll(
-                db, sql: "SELECT rowid, \(columns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid IN (\(ids))", arguments: [match])
-            {
+            // FTS5 answers `rowid IN (…)` by walking every match, and a point query re-reads each
+            // term's doclist: the list wins for small answers, point queries for huge ones.
+            var rows: [(Int64, Row)] = []
+            if total <= 5000 {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT \(columns), rowid FROM \(fts) WHERE \(fts) MATCH ? AND rowid IN (\(ids))", arguments: [match])
+                {
+                    rows.append((row[spec.textFields.count], row))
+                }
+            } else {
+                let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+                for item in ordered {
+                    if let row = try Row.fetchOne(statement, arguments: [match, item.rowid]) { rows.append((item.rowid, row)) }
+                }
+            }
+            for (rowid, row) in rows {
                 var highlights: [String: String] = [:]
                 for (index, field) in spec.textFields.enumerated() {
-                    if let text = row[index + 1] as String?, text.contains(SearchProjection.markOpen) {
+                    if let text = row[index] as String?, text.contains(SearchProjection.markOpen) {
                         highlights[field.name] = Highlighter.html(text)
                     }
                 }
-                snippets[row[0]] = highlights
+                snippets[rowid] = highlights
             }
         }
         return ordered.compactMap { item in
@@ -258,6 +298,25 @@ public enum SearchEngine {
             return SearchResult.Hit(
                 id: id, score: (item.score * 1000).rounded() / 1000, fields: fields, highlights: snippets[item.rowid] ?? [:])
         }
+    }
+}
+
+/// Text folded the way unicode61 tokenizes it, closely enough to test "these words, in order".
+enum Phrase {
+    static func normalize(_ text: String) -> String {
+        let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+        var out = String.UnicodeScalarView()
+        var space = false
+        for scalar in folded.unicodeScalars {
+            if CharacterSet.alphanumerics.contains(scalar) {
+                if space, !out.isEmpty { out.append(" ") }
+                space = false
+                out.append(scalar)
+            } else {
+                space = true
+            }
+        }
+        return String(out)
     }
 }
 

@@ -45,6 +45,10 @@ public struct SearchProjection: Projection {
         }
     }
 
+    /// Prefix indexes make 2- and 3-letter as-you-type prefixes one doclist read instead of a
+    /// merge of every matching term's (trigram has no prefix queries).
+    var prefixOption: String { spec.tokenizer == .trigram ? "" : ", prefix='2 3'" }
+
     public func setUp(_ db: Database) throws {
         let columns = spec.fields.map { "\($0.name.quotedDatabaseIdentifier) TEXT" }.joined(separator: ", ")
         try db.execute(
@@ -56,6 +60,10 @@ public struct SearchProjection: Projection {
             try db.execute(
                 sql: "CREATE INDEX \("documents_by_\(field.name)".quotedDatabaseIdentifier) ON \(Self.documents)(\(field.name.quotedDatabaseIdentifier))")
         }
+        // Exact-name matches are looked up by the heaviest text field, whatever the rank window.
+        let primary = spec.textFields[0].name
+        try db.execute(
+            sql: "CREATE INDEX documents_name ON \(Self.documents)(\(primary.quotedDatabaseIdentifier) COLLATE NOCASE)")
         if let tieBreak = spec.tieBreak {
             try db.execute(sql: "CREATE INDEX documents_tiebreak ON \(Self.documents)(\(tieBreak.quotedDatabaseIdentifier))")
         }
@@ -63,7 +71,7 @@ public struct SearchProjection: Projection {
         try db.execute(
             sql: """
                 CREATE VIRTUAL TABLE \(Self.index) USING fts5(\(textColumns), content='\(Self.documents)', \
-                content_rowid='rowid', tokenize='\(tokenizeOption)')
+                content_rowid='rowid', tokenize='\(tokenizeOption)'\(prefixOption))
                 """)
         try db.execute(sql: "CREATE VIRTUAL TABLE \(Self.vocabulary) USING fts5vocab(\(Self.index), row)")
     }

@@ -19,11 +19,12 @@ public struct SearchResult: Codable, Sendable, Equatable {
     public var suggestion: String?
     /// When the suggestion was run instead of the query (typo auto-correction).
     public var corrected: Bool?
-    /// Set when relevance was ranked among the newest matches only (very broad queries).
-    public var rankedWindow: Int?
+    /// How hits were ordered when not by full relevance: `relevance among the newest N`
+    /// (broad queries) or `newest first` (a query matching more than 20,000 documents).
+    public var ranking: String?
 
     enum CodingKeys: String, CodingKey {
-        case index, query, total, tookMs, hits, facets, suggestion, corrected, rankedWindow
+        case index, query, total, tookMs, hits, facets, suggestion, corrected, ranking
     }
 
     /// `suggestion` is always present (null when there is none), as the contract shows.
@@ -37,7 +38,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         try container.encode(facets, forKey: .facets)
         try container.encode(suggestion, forKey: .suggestion)
         try container.encodeIfPresent(corrected, forKey: .corrected)
-        try container.encodeIfPresent(rankedWindow, forKey: .rankedWindow)
+        try container.encodeIfPresent(ranking, forKey: .ranking)
     }
 }
 

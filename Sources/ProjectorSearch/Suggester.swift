@@ -1,12 +1,15 @@
 import Foundation
 import GRDB
 
-/// Typo tolerance from the index's own vocabulary (fts5vocab) and edit distance.
+/// Typo tolerance from the index's own vocabulary and edit distance.
 ///
 /// Meilisearch's rule: words of 5 to 8 letters may carry one typo, 9 or more two, shorter ones
-/// none. A word the index knows is kept. Candidates share the word's first letter (a range scan
-/// of the vocabulary, not a full one); among those within the allowed distance, the nearest
-/// wins, then the most frequent.
+/// none. A word the index knows is kept. fts5vocab walks a term's whole doclist to count it,
+/// so a scan of the vocabulary costs seconds at a million documents; instead every word one
+/// edit away is generated and looked up in the index (a B-tree seek each), and the most
+/// frequent wins (frequency counted up to a cap). Words of 9 letters or more that have no
+/// neighbour one edit away are compared, at distance two, with the vocabulary terms sharing
+/// their first three letters.
 enum Suggester {
     static func suggest(for query: SearchQuery, spec: SearchSpec, db: Database) throws -> String? {
         guard spec.tokenizer != .trigram, !query.isEmpty else { return nil }
@@ -42,40 +45,73 @@ enum Suggester {
         length >= 9 ? 2 : (length >= 5 ? 1 : 0)
     }
 
+    /// How many documents hold `term` (as a prefix when `prefix`), counted up to `cap`.
+    static func frequency(_ term: String, prefix: Bool, cap: Int, db: Database) throws -> Int {
+        let index = SearchProjection.index
+        return try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM \(index) WHERE \(index) MATCH ? LIMIT ?)"),
+            arguments: [SearchQuery.quote(term) + (prefix ? "*" : ""), cap]) ?? 0
+    }
+
     static func correction(for word: String, prefix: Bool, db: Database) throws -> String? {
-        let vocabulary = SearchProjection.vocabulary
-        if prefix {
-            let upper = word + "\u{10FFFF}"
-            if try Int.fetchOne(
-                db, sql: "SELECT 1 FROM \(vocabulary) WHERE term >= ? AND term < ? LIMIT 1", arguments: [word, upper]) != nil
-            {
-                return nil
-            }
-        } else if try Int.fetchOne(db, sql: "SELECT doc FROM \(vocabulary) WHERE term = ?", arguments: [word]) != nil {
-            return nil
-        }
         let characters = Array(word.unicodeScalars)
         let typos = allowedTypos(characters.count)
-        guard typos > 0, let first = characters.first else { return nil }
-        let low = String(first)
-        let high = String(Character(Unicode.Scalar(first.value + 1) ?? first))
-        var best: (term: String, distance: Int, docs: Int)?
-        let rows = try Row.fetchCursor(
-            db, sql: "SELECT term, doc FROM \(vocabulary) WHERE term >= ? AND term < ?", arguments: [low, high])
-        while let row = try rows.next() {
-            let term: String = row[0]
+        guard typos > 0, try frequency(word, prefix: prefix, cap: 1, db: db) == 0 else { return nil }
+        var best: (term: String, docs: Int)?
+        for candidate in oneEditAway(characters) {
+            let docs = try frequency(candidate, prefix: prefix, cap: 1000, db: db)
+            if docs > 0, best == nil || docs > best!.docs { best = (candidate, docs) }
+        }
+        if let best { return best.term }
+        guard typos >= 2 else { return nil }
+        let start = String(String.UnicodeScalarView(characters.prefix(3)))
+        var nearest: (term: String, distance: Int)?
+        let rows = try String.fetchAll(
+            db, sql: "SELECT term FROM \(SearchProjection.vocabulary) WHERE term >= ? AND term < ? LIMIT 5000",
+            arguments: [start, start + "\u{10FFFF}"])
+        for term in rows {
             let candidate = Array(term.unicodeScalars)
-            // As you type, compare with the term's start of the same length.
             let compared = prefix && candidate.count > characters.count ? Array(candidate.prefix(characters.count)) : candidate
-            guard abs(compared.count - characters.count) <= typos else { continue }
             let distance = editDistance(characters, compared, limit: typos)
-            guard distance <= typos, distance > 0 else { continue }
-            let docs: Int = row[1]
-            if best == nil || distance < best!.distance || (distance == best!.distance && docs > best!.docs) {
-                best = (term, distance, docs)
+            if distance > 0, distance <= typos, nearest == nil || distance < nearest!.distance {
+                nearest = (term, distance)
             }
         }
-        return best?.term
+        return nearest?.term
+    }
+
+    /// Every string one deletion, transposition, substitution or insertion away.
+    static func oneEditAway(_ word: [Unicode.Scalar]) -> Set<String> {
+        var alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".unicodeScalars)
+        for scalar in word where !alphabet.contains(scalar) { alphabet.append(scalar) }
+        var out = Set<String>()
+        func add(_ scalars: [Unicode.Scalar]) {
+            if !scalars.isEmpty { out.insert(String(String.UnicodeScalarView(scalars))) }
+        }
+        for i in word.indices {
+            var deleted = word
+            deleted.remove(at: i)
+            add(deleted)
+            if i + 1 < word.count {
+                var swapped = word
+                swapped.swapAt(i, i + 1)
+                add(swapped)
+            }
+            for letter in alphabet where letter != word[i] {
+                var substituted = word
+                substituted[i] = letter
+                add(substituted)
+            }
+        }
+        for i in 0...word.count {
+            for letter in alphabet {
+                var inserted = word
+                inserted.insert(letter, at: i)
+                add(inserted)
+            }
+        }
+        out.remove(String(String.UnicodeScalarView(word)))
+        return out
     }
 
     /// Damerau-Levenshtein (optimal string alignment) distance, giving up past `limit`.

@@ -76,7 +76,7 @@ enum SearchView {
         }
         let shown = result.hits.count
         output.line("\(result.total) \(result.total == 1 ? "match" : "matches") in \(result.index) (\(result.tookMs) ms)"
-            + (shown > 0 ? ", showing \(shown)" : "") + (result.rankedWindow.map { ", ranked among the newest \($0)" } ?? ""))
+            + (shown > 0 ? ", showing \(shown)" : "") + (result.ranking.map { ", \($0)" } ?? ""))
         for (number, hit) in result.hits.enumerated() {
             let title = hit.highlights[spec.textFields[0].name] ?? escape(hit.fields[spec.textFields[0].name] ?? hit.id)
             output.line("")
