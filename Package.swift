@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ProjectorSQLite", targets: ["ProjectorSQLite"]),
         .library(name: "ProjectorSearch", targets: ["ProjectorSearch"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
+        .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -46,6 +47,8 @@ let package = Package(
             dependencies: ["ProjectorCore", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by the test targets (and by applications testing projections).
+        .target(name: "ProjectorTesting", swiftSettings: swiftSettings),
         // The host: runners, the shared batch reader, configuration, built-in projections.
         .target(
             name: "ProjectorHost",
@@ -72,24 +75,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ProjectorCoreTests", dependencies: ["ProjectorCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ProjectorCoreTests", dependencies: ["ProjectorCore", "ProjectorTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProjectorSearchTests",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProjectorSQLiteTests",
-            dependencies: ["ProjectorCore", "ProjectorSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ProjectorTesting", "ProjectorCore", "ProjectorSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProjectorHostTests",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,7 +102,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorCLITests",
             dependencies: [
-                "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorTesting", "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -52,7 +52,7 @@ enum HostRunner {
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "The main job: run every projection live (and serve HTTP).",
+        abstract: "The main job: run every projection, catching up and then following the log live.",
         discussion: """
             With --demo, first imports the bundled sample events (real Debian package, changelog \
             and documentation events) and adds the example search spec (packages.yml) to the \

@@ -4,6 +4,7 @@ import Logging
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorTesting
 import Testing
 
 @Suite struct CLITests {
@@ -155,16 +156,5 @@ import Testing
         let fresh = try await cli.run("query", "accounts", sql, "--json", "--config", "fresh.yml")
         #expect(resumed.status == 0 && !resumed.stdout.isEmpty)
         #expect(resumed.stdout == fresh.stdout)
-    }
-}
-
-func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }

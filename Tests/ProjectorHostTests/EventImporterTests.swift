@@ -3,6 +3,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import Synchronization
+import ProjectorTesting
 import Testing
 
 @Suite struct EventImporterTests {

@@ -1,6 +1,7 @@
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorTesting
 import Testing
 
 @Suite struct ProjectorConfigurationTests {

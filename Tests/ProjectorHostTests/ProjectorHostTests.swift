@@ -4,6 +4,7 @@ import Logging
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorTesting
 import Testing
 
 @Suite struct ProjectorHostTests {
@@ -159,17 +160,5 @@ import Testing
         } throws: { error in
             (error as? ProjectorError)?.message == "no projection named 'nope' (known: a)"
         }
-    }
-}
-
-/// Polls `condition` until it holds, failing after `timeout`.
-func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within \(timeout)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorSQLite
+import ProjectorTesting
 import Testing
 
 @Suite struct SQLiteEventLogTests {

@@ -5,6 +5,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorTesting
 import Testing
 
 /// Searches over the bundled sample of real Debian events, with the example spec the

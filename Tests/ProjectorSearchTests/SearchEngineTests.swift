@@ -5,6 +5,7 @@ import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
 import Synchronization
+import ProjectorTesting
 import Testing
 
 @Suite struct SearchEngineTests {

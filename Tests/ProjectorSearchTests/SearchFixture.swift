@@ -5,6 +5,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorTesting
 import Testing
 
 /// A real log, a host and one search projection in a temporary folder.
