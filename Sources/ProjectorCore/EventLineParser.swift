@@ -43,7 +43,11 @@ public enum EventLineParser {
                 id = uuid
             case "time":
                 if member.kind == .null { continue }
-                time = try requireString(member, scanner)
+                let text = try requireString(member, scanner)
+                guard let normalized = EventTime.normalized(text) else {
+                    throw ProjectorError(.invalidLine, "time must be an ISO-8601 date-time, found \"\(text)\"")
+                }
+                time = normalized
             case "expectedVersion":
                 switch member.kind {
                 case .null: continue
@@ -64,9 +68,12 @@ public enum EventLineParser {
         guard let stream, !stream.isEmpty else { throw ProjectorError(.invalidLine, "missing stream") }
         guard let type, !type.isEmpty else { throw ProjectorError(.invalidLine, "missing type") }
         guard let data else { throw ProjectorError(.invalidLine, "missing data") }
-        return ProposedEvent(
-            id: id, stream: stream, type: type, data: data, metadata: metadata, time: time,
+        var event = ProposedEvent(
+            id: id, stream: stream, type: type, data: data, metadata: metadata, time: time ?? EventTime.now(),
             expectedVersion: expected)
+        // The scanner validated and compacted data and metadata; time is normalised above.
+        event.isCanonical = true
+        return event
     }
 
     /// Parses a line given as a string.

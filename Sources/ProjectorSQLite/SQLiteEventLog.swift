@@ -127,22 +127,27 @@ public final class SQLiteEventLog: EventLog, Sendable {
             }
             let data: String
             let metadata: String
+            let time: String
             do {
                 guard !event.stream.isEmpty else { throw ProjectorError.invalidEvent("stream must not be empty") }
                 guard !event.type.isEmpty else { throw ProjectorError.invalidEvent("type must not be empty") }
-                data = try JSONObjectText.validated(event.data, field: "data")
-                metadata = event.metadata == "{}" ? "{}" : try JSONObjectText.validated(event.metadata, field: "metadata")
+                if event.isCanonical, let given = event.time {
+                    // Checked by ProjectorCore as it was read (an import line): not again here.
+                    (data, metadata, time) = (event.data, event.metadata, given)
+                } else {
+                    data = try JSONObjectText.validated(event.data, field: "data")
+                    metadata = event.metadata == "{}" ? "{}" : try JSONObjectText.validated(event.metadata, field: "metadata")
+                    if let given = event.time {
+                        guard let normalized = EventTime.normalized(given) else {
+                            throw ProjectorError.invalidEvent("time must be an ISO-8601 date-time, found \"\(given)\"")
+                        }
+                        time = normalized
+                    } else {
+                        time = EventTime.now()
+                    }
+                }
             } catch let error as ProjectorError {
                 return .rejected(error)
-            }
-            let time: String
-            if let given = event.time {
-                guard let normalized = EventTime.normalized(given) else {
-                    return .rejected(.invalidEvent("time must be an ISO-8601 date-time, found \"\(given)\""))
-                }
-                time = normalized
-            } else {
-                time = EventTime.now()
             }
             let current: Int64
             if let cached = versions[event.stream] {
