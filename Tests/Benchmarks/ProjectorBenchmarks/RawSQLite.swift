@@ -5,12 +5,17 @@ import GRDBSQLite
 final class RawSQLite {
     let db: OpaquePointer
 
+    /// `synchronous` and the cache settings mirror what the host uses for the same file: the
+    /// log is FULL with SQLite's defaults; stores are NORMAL with a 64 MB cache and mmap.
     init(path: String, synchronous: String) throws {
         var handle: OpaquePointer?
         guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK, let handle
         else { throw BenchError("cannot open \(path)") }
         db = handle
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)")
+        if synchronous == "NORMAL" {
+            try exec("PRAGMA cache_size = -65536; PRAGMA mmap_size = 4294967296")
+        }
     }
 
     deinit { sqlite3_close_v2(db) }
