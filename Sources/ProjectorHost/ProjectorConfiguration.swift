@@ -8,9 +8,18 @@ import Yams
 /// paths are relative to the config file's folder, or to the working folder without a file.
 public struct ProjectorConfiguration: Sendable, Equatable {
     /// Where events come from.
-    public enum LogLocation: Sendable, Equatable {
+    public enum LogLocation: Sendable, Equatable, CustomStringConvertible {
         case sqlite(path: String)
         case postgres(url: String)
+
+        /// As written in the configuration (a PostgreSQL password is not shown).
+        public var description: String {
+            switch self {
+            case .sqlite(let path): "sqlite:\(path)"
+            case .postgres(let url):
+                url.replacingOccurrences(of: #":[^:@/]*@"#, with: ":***@", options: .regularExpression)
+            }
+        }
     }
 
     public var log: LogLocation

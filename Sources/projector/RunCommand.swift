@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await SampleImport.run(into: log)
         }
         let host = try global.host(configuration, log: log)
-        Terminal.note("projector: \(host.runners.count) projections, log \(configuration.log), stores \(configuration.stores)")
+        Terminal.note("projector: \(host.runners.count) projection\(host.runners.count == 1 ? "" : "s"), log \(configuration.log), stores \(configuration.stores)")
         try await HostRunner.run(host: host, only: nil, once: false)
     }
 }
