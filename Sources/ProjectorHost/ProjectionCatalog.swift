@@ -2,7 +2,6 @@ public import Foundation
 public import GRDB
 public import ProjectorCore
 public import ProjectorSearch
-import Yams
 
 /// Every projection the host runs: the built-in Swift ones, then the spec files of the
 /// projections folder (`*.yml`, `*.yaml`, `*.json`, one projection per file).
@@ -50,7 +49,7 @@ public enum ProjectionCatalog {
 
     /// Reads one spec file into its projection.
     public static func spec(at file: String) throws -> any Projection<Database> {
-        let values = try document(at: file)
+        let values = try YAMLDocument.mapping(at: file, shownPath: file, code: .invalidSpec, expected: "a mapping with name, kind, …")
         switch values["kind"] as? String {
         case "search":
             return SearchProjection(spec: try SearchSpec(values, file: file))
@@ -75,22 +74,6 @@ public enum ProjectionCatalog {
             throw ProjectorError(.invalidQuery, "'\(name)' is a \(projection.kind) projection, not a search index")
         }
         return search.spec
-    }
-
-    static func document(at file: String) throws -> [String: Any] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ProjectorError(.invalidSpec, "\(file): cannot read the file")
-        }
-        let value: Any?
-        do {
-            value = try Yams.load(yaml: text)
-        } catch {
-            throw ProjectorError(.invalidSpec, "\(file): not valid YAML or JSON: \(ProjectorConfiguration.oneLine(error))")
-        }
-        guard let mapping = value as? [String: Any] else {
-            throw ProjectorError(.invalidSpec, "\(file): expected a mapping with name, kind, …")
-        }
-        return mapping
     }
 
     /// Copies the bundled example specs into `folder`, never overwriting a file; returns the

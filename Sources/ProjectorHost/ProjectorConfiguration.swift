@@ -1,6 +1,5 @@
 public import Foundation
 import ProjectorCore
-import Yams
 
 /// `projector.yml` (or `.yaml`, `.json`): where the log, stores and specs live.
 ///
@@ -52,18 +51,9 @@ public struct ProjectorConfiguration: Sendable, Equatable {
             return try ProjectorConfiguration(values: [:], base: workingDirectory, file: nil, adminToken: adminToken)
         }
         let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
-        guard let text = try? String(contentsOfFile: absolute, encoding: .utf8) else {
-            throw ProjectorError(.invalidConfiguration, "\(path): cannot read the configuration file")
-        }
-        let loaded: Any?
-        do {
-            loaded = try Yams.load(yaml: text)
-        } catch {
-            throw ProjectorError(.invalidConfiguration, "\(path): not valid YAML or JSON: \(Self.oneLine(error))")
-        }
-        guard let values = (loaded ?? [String: Any]()) as? [String: Any] else {
-            throw ProjectorError(.invalidConfiguration, "\(path): expected a mapping of keys (log, stores, projections, server)")
-        }
+        let values = try YAMLDocument.mapping(
+            at: absolute, shownPath: path, code: .invalidConfiguration,
+            expected: "a mapping of keys (log, stores, projections, server)", allowEmpty: true)
         let base = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
         return try ProjectorConfiguration(values: values, base: base, file: path, adminToken: adminToken)
     }
@@ -127,10 +117,5 @@ public struct ProjectorConfiguration: Sendable, Equatable {
         }
         self.adminToken = adminToken
         self.file = file
-    }
-
-    static func oneLine(_ error: any Error) -> String {
-        String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .joined(separator: " ")
     }
 }
