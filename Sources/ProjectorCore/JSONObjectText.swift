@@ -16,26 +16,23 @@ public enum JSONObjectText {
 
     /// The string value of a top-level key of a JSON object, when it is a string.
     public static func stringMember(_ key: String, of text: String) -> String? {
-        var copy = text
-        return copy.withUTF8 { bytes -> String? in
-            var scanner = JSONScanner(bytes)
-            guard let members = try? scanner.topLevelMembers(),
-                let member = members.last(where: { $0.key == key }), member.kind == .string
-            else { return nil }
-            return scanner.string(of: member)
-        }
+        member(key, of: text) { scanner, member in member.kind == .string ? scanner.string(of: member) : nil }
     }
-}
 
-extension JSONObjectText {
     /// The raw JSON text of a top-level member (a number stays `12.5`, a string keeps its quotes).
     public static func rawMember(_ key: String, of text: String) -> String? {
+        member(key, of: text) { scanner, member in scanner.raw(of: member) }
+    }
+
+    private static func member(
+        _ key: String, of text: String, _ render: (JSONScanner, JSONScanner.Member) -> String?
+    ) -> String? {
         var copy = text
         return copy.withUTF8 { bytes -> String? in
             var scanner = JSONScanner(bytes)
             guard let members = try? scanner.topLevelMembers(), let member = members.last(where: { $0.key == key })
             else { return nil }
-            return scanner.raw(of: member)
+            return render(scanner, member)
         }
     }
 }

@@ -69,12 +69,12 @@ public enum SearchEngine {
 
     struct Filters {
         var sql: String
-        var arguments: [String]
+        var arguments: Values
     }
 
     static func filterClause(_ filters: [(field: String, value: String)], spec: SearchSpec) throws -> Filters {
         var parts: [String] = []
-        var arguments: [String] = []
+        var arguments: Values = []
         for filter in filters {
             guard spec.fields.contains(where: { $0.name == filter.field }) else {
                 throw ProjectorError(
@@ -127,7 +127,7 @@ public enum SearchEngine {
             // No words at all (an empty box, or only punctuation): browse, newest first.
             matchJoin = "FROM \(documents) d WHERE 1"
         }
-        let whereArguments = StatementArguments(matchArguments + filters.arguments.map { $0 as (any DatabaseValueConvertible)? })
+        let whereArguments = StatementArguments(matchArguments + filters.arguments)
         result.total = try total(match: match, query: query, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         var ordered: [(rowid: Int64, score: Double)] = []
         if result.total > 0, limit > 0, offset < result.total {
@@ -162,7 +162,7 @@ public enum SearchEngine {
                         ORDER BY score\(tieBreak), \(fts).rowid DESC LIMIT ? OFFSET ?
                         """,
                     arguments: StatementArguments(matchArguments) + StatementArguments(windowArguments)
-                        + StatementArguments(filters.arguments.map { $0 as (any DatabaseValueConvertible)? })
+                        + StatementArguments(filters.arguments)
                         + StatementArguments((rerank ? [rerankDepth, 0] : [limit, offset]) as Values))
                 ordered = rows.map { ($0[0], -($0[1] as Double)) }
                 if rerank {
@@ -172,7 +172,7 @@ public enum SearchEngine {
                         try Double.fetchOne(
                             point,
                             arguments: StatementArguments(
-                                [expression, rowid] + filters.arguments.map { $0 as (any DatabaseValueConvertible)? }))
+                                [expression, rowid] + filters.arguments))
                     }
                     let primary = spec.textFields[0].name.quotedDatabaseIdentifier
                     let nameCandidates = try Int64.fetchAll(

@@ -77,7 +77,7 @@ public struct SearchProjection: Projection {
     }
 
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
-        var writer = try DocumentWriter(spec: spec, db: db)
+        let writer = try DocumentWriter(spec: spec, db: db)
         for event in events {
             guard let docID = spec.id.value(in: event), !docID.isEmpty else { continue }
             if spec.deleteTypes.contains(event.type) {
@@ -152,14 +152,14 @@ struct DocumentWriter {
         return (row[0], (0..<spec.fields.count).map { row[$0 + 1] })
     }
 
-    mutating func delete(_ docID: String) throws {
+    func delete(_ docID: String) throws {
         guard let (rowid, values) = try existing(docID) else { return }
         try removeFromIndex(rowid, values)
         try deleteDocument.execute(arguments: [rowid])
     }
 
     /// Merges the fields the event carries into the document (absent fields keep their value).
-    mutating func upsert(_ docID: String, values: [String?], position: Int64) throws {
+    func upsert(_ docID: String, values: [String?], position: Int64) throws {
         guard let (rowid, old) = try existing(docID) else {
             try insert(docID, values, position: position)
             return

@@ -4,6 +4,7 @@ import GRDB
 import Logging
 import ProjectorCore
 import ProjectorHost
+import ProjectorSQLite
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
@@ -26,5 +27,14 @@ struct GlobalOptions: ParsableArguments {
         return try ProjectorHost(
             log: log, projections: catalog.projections, storesFolder: configuration.stores,
             configuration: .init(batchSize: configuration.batchSize), logger: logger)
+    }
+
+    /// A projection's store opened read-only for queries; it must exist already.
+    func existingStore(_ name: String, _ configuration: ProjectorConfiguration) throws -> ProjectionStore {
+        let path = ProjectorHost.storePath(configuration.stores, name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ProjectorError(.notFound, "projection '\(name)' has no store yet: run `projector run --once` first")
+        }
+        return try ProjectionStore(name: name, path: path, readOnly: true)
     }
 }

@@ -25,11 +25,7 @@ struct QueryCommand: AsyncParsableCommand {
         guard names.contains(name) else {
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
         }
-        let path = ProjectorHost.storePath(configuration.stores, name)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ProjectorError(.notFound, "projection '\(name)' has no store yet: run `projector run --once` first")
-        }
-        let store = try ProjectionStore(name: name, path: path, readOnly: true)
+        let store = try global.existingStore(name, configuration)
         let result: (columns: [String], rows: [[DatabaseValue]])
         do {
             result = try await store.pool.read { db in

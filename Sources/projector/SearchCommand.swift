@@ -42,11 +42,7 @@ struct SearchCommand: AsyncParsableCommand {
         }
         let configuration = try global.configuration()
         let spec = try ProjectionCatalog.searchSpec(named: index, configuration)
-        let path = ProjectorHost.storePath(configuration.stores, index)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ProjectorError(.notFound, "search index '\(index)' has no store yet: run `projector run --once` first")
-        }
-        let store = try ProjectionStore(name: index, path: path, readOnly: true)
+        let store = try global.existingStore(index, configuration)
         guard try await store.checkpoint()?.fingerprint == SearchProjection(spec: spec).fingerprint else {
             throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
         }
