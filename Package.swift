@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ProjectorCore", targets: ["ProjectorCore"]),
         .library(name: "ProjectorSQLite", targets: ["ProjectorSQLite"]),
         .library(name: "ProjectorSearch", targets: ["ProjectorSearch"]),
+        .library(name: "ProjectorReports", targets: ["ProjectorReports"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
         .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
     ],
@@ -47,13 +48,22 @@ let package = Package(
             dependencies: ["ProjectorCore", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // SQL reporting projections (kind: sql specs), checked in a sandbox before they run.
+        .target(
+            name: "ProjectorReports",
+            dependencies: [
+                "ProjectorCore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Test support shared by the test targets (and by applications testing projections).
         .target(name: "ProjectorTesting", swiftSettings: swiftSettings),
         // The host: runners, the shared batch reader, configuration, built-in projections.
         .target(
             name: "ProjectorHost",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import ProjectorCore
+public import ProjectorReports
 public import ProjectorSearch
 
 /// Every projection the host runs: the built-in Swift ones, then the spec files of the
@@ -54,7 +55,7 @@ public enum ProjectionCatalog {
         case "search":
             return SearchProjection(spec: try SearchSpec(values, file: file))
         case "sql":
-            throw ProjectorError(.invalidSpec, "\(file): kind: sql projections are not available in this version yet")
+            return SQLProjection(spec: try SQLSpec(values, file: file))
         case let other:
             throw ProjectorError(
                 .invalidSpec, "\(file): kind: must be search or sql\(other.map { ", found '\($0)'" } ?? " (missing)")")

@@ -121,7 +121,11 @@ public final class ProjectionRunner: Sendable {
                 return current
             }
         }
-        if current.state != .failed { await setState(.stopped, position: position) }
+        if current.state != .failed {
+            // Detached: a runner stopped by cancellation still records that it stopped.
+            let final = position
+            await Task.detached { await self.setState(.stopped, position: final) }.value
+        }
         return current
     }
 

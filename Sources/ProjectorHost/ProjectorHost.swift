@@ -3,6 +3,7 @@ public import Logging
 public import ProjectorCore
 import ProjectorSQLite
 public import ServiceLifecycle
+import Synchronization
 
 /// The projector host: runs every registered projection against one log.
 ///
@@ -20,39 +21,89 @@ public final class ProjectorHost: Service, Sendable {
         }
     }
 
+    /// What an ``update(_:)`` changed, by projection name.
+    public struct Changes: Sendable, Equatable {
+        public var added: [String] = []
+        /// Same name, new fingerprint: the new definition is refused until it is rebuilt.
+        public var changed: [String] = []
+        /// No longer defined: stopped, its store kept.
+        public var removed: [String] = []
+
+        public var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty }
+
+        public init(added: [String] = [], changed: [String] = [], removed: [String] = []) {
+            self.added = added
+            self.changed = changed
+            self.removed = removed
+        }
+    }
+
     public let log: any EventLog
-    public let runners: [ProjectionRunner]
     public let reader: BatchReader
+    public let storesFolder: String
     private let logger: Logger
+    private let registered: Mutex<[ProjectionRunner]>
+    /// Wakes the live loop when the set of runners changes.
+    private let changes: AsyncStream<Void>
+    private let changed: AsyncStream<Void>.Continuation
 
     /// Opens (creating when needed) one store per projection in `storesFolder`.
     public init(
         log: any EventLog, projections: [any Projection<Database>], storesFolder: String,
         configuration: Configuration = .init(), logger: Logger = Logger(label: "projector")
     ) throws {
-        var seen = Set<String>()
-        for projection in projections {
-            guard ProjectionName.isValid(projection.name) else {
-                throw ProjectorError(.invalidSpec, "invalid projection name '\(projection.name)': use [a-z0-9_-]+")
-            }
-            guard seen.insert(projection.name).inserted else {
-                throw ProjectorError(.invalidSpec, "two projections are named '\(projection.name)'")
-            }
-        }
+        try Self.checkNames(projections)
         self.log = log
         self.logger = logger
+        self.storesFolder = storesFolder
         self.reader = BatchReader(log: log, batchSize: configuration.batchSize)
-        self.runners = try projections.map { projection in
+        let runners = try projections.map { projection in
             ProjectionRunner(
                 projection: projection,
                 store: try ProjectionStore(name: projection.name, path: Self.storePath(storesFolder, projection.name)),
                 logger: logger)
         }
+        registered = Mutex(runners)
+        (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// The runners, in registration order.
+    public var runners: [ProjectionRunner] { registered.withLock { $0 } }
 
     /// Where a projection's store lives.
     public static func storePath(_ folder: String, _ name: String) -> String {
         (folder.hasSuffix("/") ? folder : folder + "/") + name + ".sqlite"
+    }
+
+    /// Replaces the set of projections while the host runs: a new one starts from position 0
+    /// while the others stay live; a changed one (new fingerprint) gets a runner that refuses
+    /// to run the stale store until it is rebuilt; a removed one stops and keeps its store.
+    @discardableResult
+    public func update(_ projections: [any Projection<Database>]) throws -> Changes {
+        try Self.checkNames(projections)
+        let current = Dictionary(uniqueKeysWithValues: runners.map { ($0.name, $0) })
+        var result = Changes()
+        var next: [ProjectionRunner] = []
+        for projection in projections {
+            if let existing = current[projection.name] {
+                if existing.projection.fingerprint == projection.fingerprint && existing.projection.kind == projection.kind {
+                    next.append(existing)
+                    continue
+                }
+                result.changed.append(projection.name)
+                next.append(ProjectionRunner(projection: projection, store: existing.store, logger: logger))
+            } else {
+                result.added.append(projection.name)
+                let store = try ProjectionStore(
+                    name: projection.name, path: Self.storePath(storesFolder, projection.name))
+                next.append(ProjectionRunner(projection: projection, store: store, logger: logger))
+            }
+        }
+        let names = Set(projections.map(\.name))
+        result.removed = current.keys.filter { !names.contains($0) }.sorted()
+        registered.withLock { $0 = next }
+        if !result.isEmpty { changed.yield() }
+        return result
     }
 
     /// Catches up, then follows the log live until graceful shutdown.
@@ -61,12 +112,40 @@ public final class ProjectorHost: Service, Sendable {
     }
 
     /// Runs the selected runners (all when `only` is nil) until they reach `until` (nil: forever).
+    /// Running all of them live, it follows ``update(_:)``: added runners start, removed ones stop.
     public func run(only: Set<String>?, until target: Int64?) async throws {
         let selected = try select(only)
         let reader = self.reader
+        guard only == nil, target == nil else {
+            await withDiscardingTaskGroup { group in
+                for runner in selected {
+                    group.addTask { await runner.run(reader: reader, until: target) }
+                }
+            }
+            return
+        }
         await withDiscardingTaskGroup { group in
-            for runner in selected {
-                group.addTask { await runner.run(reader: reader, until: target) }
+            var running: [ObjectIdentifier: Task<Void, Never>] = [:]
+            func sync() {
+                let current = runners
+                let wanted = Set(current.map(ObjectIdentifier.init))
+                for (id, task) in running where !wanted.contains(id) {
+                    task.cancel()
+                    running[id] = nil
+                }
+                for runner in current where running[ObjectIdentifier(runner)] == nil {
+                    // An unstructured task (it inherits the graceful-shutdown context) so one
+                    // runner can be stopped alone; the group still waits for it.
+                    let task = Task { _ = await runner.run(reader: reader, until: nil) }
+                    running[ObjectIdentifier(runner)] = task
+                    group.addTask {
+                        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+                    }
+                }
+            }
+            sync()
+            for await _ in changes.cancelOnGracefulShutdown() {
+                sync()
             }
         }
     }
@@ -91,9 +170,22 @@ public final class ProjectorHost: Service, Sendable {
         runners.first { $0.name == name }
     }
 
+    private static func checkNames(_ projections: [any Projection<Database>]) throws {
+        var seen = Set<String>()
+        for projection in projections {
+            guard ProjectionName.isValid(projection.name) else {
+                throw ProjectorError(.invalidSpec, "invalid projection name '\(projection.name)': use [a-z0-9_-]+")
+            }
+            guard seen.insert(projection.name).inserted else {
+                throw ProjectorError(.invalidSpec, "two projections are named '\(projection.name)'")
+            }
+        }
+    }
+
     private func select(_ only: Set<String>?) throws -> [ProjectionRunner] {
+        let runners = self.runners
         guard let only else { return runners }
-        for name in only where runner(named: name) == nil {
+        for name in only where !runners.contains(where: { $0.name == name }) {
             let known = runners.map(\.name).sorted().joined(separator: ", ")
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(known.isEmpty ? "none" : known))")
         }

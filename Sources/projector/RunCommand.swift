@@ -21,16 +21,20 @@ struct RunCommand: AsyncParsableCommand {
         let log = try global.log(configuration)
         let host = try global.host(configuration, log: log)
         let selection = only.isEmpty ? nil : Set(only)
-        try await HostRunner.run(host: host, only: selection, once: once)
+        try await HostRunner.run(host: host, configuration: configuration, only: selection, once: once)
         if once {
             try await StatusCommand.printTable(try await host.status().filter { selection?.contains($0.name) ?? true })
         }
     }
 }
 
-/// Runs the host inside a ServiceGroup so signals shut it down gracefully.
+/// Runs the host inside a ServiceGroup so signals shut it down gracefully. Running every
+/// projection live, it also re-reads the projections folder when it changes and on SIGHUP.
 enum HostRunner {
-    static func run(host: ProjectorHost, only: Set<String>?, once: Bool, extra: [any Service] = []) async throws {
+    static func run(
+        host: ProjectorHost, configuration: ProjectorConfiguration, only: Set<String>?, once: Bool,
+        extra: [any Service] = []
+    ) async throws {
         let logger = Logger(label: "projector")
         let work = ClosureService {
             if once {
@@ -42,6 +46,19 @@ enum HostRunner {
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: work, successTerminationBehavior: .gracefullyShutdownGroup,
             failureTerminationBehavior: .gracefullyShutdownGroup)]
+        if !once && only == nil {
+            let watcher = ProjectionFolderWatcher(host: host, configuration: configuration, logger: logger)
+            let hangups = ClosureService {
+                for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                    logger.notice("SIGHUP: re-reading \(configuration.projections)")
+                    watcher.reload()
+                }
+            }
+            let added: [any Service] = [watcher, hangups]
+            for service in added {
+                services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+            }
+        }
         services += extra.map { .init(service: $0) }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -73,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = try global.host(configuration, log: log)
         Terminal.note("projector: \(host.runners.count) projection\(host.runners.count == 1 ? "" : "s"), log \(configuration.log), stores \(configuration.stores)")
-        try await HostRunner.run(host: host, only: nil, once: false)
+        try await HostRunner.run(host: host, configuration: configuration, only: nil, once: false)
     }
 }
 

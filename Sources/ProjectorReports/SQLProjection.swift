@@ -1,0 +1,151 @@
+public import GRDB
+import GRDBSQLite
+public import ProjectorCore
+
+/// A reporting projection from a ``SQLSpec``: the setup's tables, written by the handlers'
+/// statements with each event bound as parameters, in the host's transaction.
+public struct SQLProjection: Projection {
+    public let spec: SQLSpec
+    public var name: String { spec.name }
+    public var kind: String { "sql" }
+    public let fingerprint: String
+    public var eventTypes: Set<String>? { spec.eventTypes }
+
+    public init(spec: SQLSpec) {
+        self.spec = spec
+        var parts = ["sql/1", spec.name, "setup=" + spec.setup]
+        for handler in spec.handlers {
+            parts.append("on=" + handler.eventType + "\n" + handler.statements.joined(separator: "\n;\n"))
+        }
+        fingerprint = Fingerprint.of(parts.joined(separator: "\n"))
+    }
+
+    public func setUp(_ db: Database) throws {
+        do {
+            try db.execute(sql: spec.setup)
+        } catch let error as DatabaseError {
+            throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
+        }
+    }
+
+    public func apply(_ events: [RecordedEvent], _ db: Database) throws {
+        let plan = try BatchPlan(spec: spec, connection: db.sqliteConnection!)
+        defer { plan.finalize() }
+        for event in events {
+            guard let statements = plan.handlers[event.type] else { continue }
+            for statement in statements {
+                try statement.run(event, spec: spec)
+            }
+        }
+    }
+}
+
+/// The handlers' statements prepared once for a batch, with each parameter's meaning resolved,
+/// so an event costs binds and steps only.
+struct BatchPlan {
+    enum Parameter { case position, id, stream, version, type, data, metadata, time }
+
+    struct Prepared {
+        let handle: OpaquePointer
+        let connection: OpaquePointer
+        let parameters: [(index: Int32, value: Parameter)]
+        let label: String
+
+        func run(_ event: RecordedEvent, spec: SQLSpec) throws {
+            for (index, parameter) in parameters {
+                switch parameter {
+                case .position: sqlite3_bind_int64(handle, index, event.position)
+                case .version: sqlite3_bind_int64(handle, index, event.version)
+                case .id: bind(index, UUIDText.format(event.id))
+                case .stream: bind(index, event.stream)
+                case .type: bind(index, event.type)
+                case .data: bind(index, event.data)
+                case .metadata: bind(index, event.metadata)
+                case .time: bind(index, event.time)
+                }
+            }
+            defer { sqlite3_reset(handle) }
+            var code = sqlite3_step(handle)
+            while code == SQLITE_ROW { code = sqlite3_step(handle) }
+            guard code == SQLITE_DONE else {
+                throw ProjectorError(
+                    .projectionFailed,
+                    "\(spec.file): \(label): event \(event.position) (\(event.type) in stream '\(event.stream)'): "
+                        + String(cString: sqlite3_errmsg(connection)))
+            }
+        }
+
+        private func bind(_ index: Int32, _ text: String) {
+            var text = text
+            text.withUTF8 { bytes in
+                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                    sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), BatchPlan.transient)
+                }
+            }
+        }
+    }
+
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    let handlers: [String: [Prepared]]
+
+    init(spec: SQLSpec, connection: OpaquePointer) throws {
+        var handlers: [String: [Prepared]] = [:]
+        var prepared: [Prepared] = []
+        do {
+            for handler in spec.handlers {
+                var list: [Prepared] = []
+                for (number, sql) in handler.statements.enumerated() {
+                    let label = "on.\(handler.eventType)" + (handler.statements.count > 1 ? " (statement \(number + 1))" : "")
+                    var handle: OpaquePointer?
+                    guard sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil) == SQLITE_OK,
+                        let handle
+                    else {
+                        throw ProjectorError(
+                            .projectionFailed, "\(spec.file): \(label): \(String(cString: sqlite3_errmsg(connection)))")
+                    }
+                    var parameters: [(Int32, Parameter)] = []
+                    let count = sqlite3_bind_parameter_count(handle)
+                    if count > 0 {
+                        for index in 1...count {
+                            let name = sqlite3_bind_parameter_name(handle, index).map { String(cString: $0) } ?? ""
+                            guard let parameter = Self.parameter(named: name) else {
+                                throw ProjectorError(.projectionFailed, "\(spec.file): \(label): unknown parameter \(name)")
+                            }
+                            parameters.append((index, parameter))
+                        }
+                    }
+                    let statement = Prepared(handle: handle, connection: connection, parameters: parameters, label: label)
+                    prepared.append(statement)
+                    list.append(statement)
+                }
+                handlers[handler.eventType] = list
+            }
+        } catch {
+            for statement in prepared { sqlite3_finalize(statement.handle) }
+            throw error
+        }
+        self.handlers = handlers
+    }
+
+    /// The event value a parameter name stands for (``SQLSpecCheck`` already refused others).
+    static func parameter(named name: String) -> Parameter? {
+        switch name {
+        case ":position": .position
+        case ":id": .id
+        case ":stream": .stream
+        case ":version": .version
+        case ":type": .type
+        case ":metadata": .metadata
+        case ":time": .time
+        case ":data": .data
+        default: nil
+        }
+    }
+
+    func finalize() {
+        for list in handlers.values {
+            for statement in list { sqlite3_finalize(statement.handle) }
+        }
+    }
+}
