@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "ProjectorReports", targets: ["ProjectorReports"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
         .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
+        // For applications' own packages: typed events from their Schemas/, and new projections.
+        .plugin(name: "ProjectorSchemaPlugin", targets: ["ProjectorSchemaPlugin"]),
+        .plugin(name: "ScaffoldProjection", targets: ["ScaffoldProjection"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -57,6 +60,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Schemas/ → Swift (typed event structs, schema texts), run by the build-tool plugin.
+        .executableTarget(name: "projector-schema-gen", swiftSettings: swiftSettings),
+        .plugin(name: "ProjectorSchemaPlugin", capability: .buildTool(), dependencies: ["projector-schema-gen"]),
+        .plugin(
+            name: "ScaffoldProjection",
+            capability: .command(
+                intent: .custom(
+                    verb: "scaffold-projection", description: "Write a new Swift projection, its event schema and a test"),
+                permissions: [
+                    .writeToPackageDirectory(reason: "Writes the projection's source, schema (Schemas/) and test files")
+                ])
+        ),
         // Test support shared by the test targets (and by applications testing projections).
         .target(name: "ProjectorTesting", swiftSettings: swiftSettings),
         // The host: runners, the shared batch reader, configuration, built-in projections.
@@ -70,7 +85,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Resources/sample-events.ndjson"), .copy("Resources/examples")],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["ProjectorSchemaPlugin"]
         ),
         // The thin command-line front end.
         .executableTarget(

@@ -21,6 +21,10 @@ public protocol EventLog: Sendable {
     /// The position of the last event, 0 for an empty log.
     func head() async throws -> Int64
 
+    /// Whether the log holds any event of `type` (for warnings about specs that name a type
+    /// nobody ever wrote).
+    func hasEvents(ofType type: String) async throws -> Bool
+
     /// Returns once the log's head is beyond `position`: at once in the appending process, by a
     /// cheap poll from other processes. Throws `CancellationError` when the task is cancelled.
     func waitForEvents(after position: Int64) async throws

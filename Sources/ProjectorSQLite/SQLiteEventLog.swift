@@ -291,6 +291,14 @@ public final class SQLiteEventLog: EventLog, Sendable {
         try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(position) FROM events") ?? 0 }
     }
 
+    /// A scan of the log without an index on type: fast for types that occur, one pass for the
+    /// rest. Only `projector validate` asks, so appends do not pay for a type index.
+    public func hasEvents(ofType type: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM events WHERE type = ?)", arguments: [type]) ?? false
+        }
+    }
+
     public func waitForEvents(after position: Int64) async throws {
         while true {
             try Task.checkCancellation()

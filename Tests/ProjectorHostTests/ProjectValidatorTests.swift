@@ -1,0 +1,97 @@
+import Foundation
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+import ProjectorTesting
+import Testing
+
+@Suite struct ProjectValidatorTests {
+    let folder = TemporaryFolder()
+
+    func spec(_ name: String, _ text: String) throws {
+        try FileManager.default.createDirectory(atPath: folder.file("projections"), withIntermediateDirectories: true)
+        try text.write(toFile: folder.file("projections/\(name)"), atomically: true, encoding: .utf8)
+    }
+
+    func validate() async -> [ProjectValidator.Finding] {
+        await ProjectValidator.validate(environment: [:], workingDirectory: folder.path)
+    }
+
+    func errors(_ findings: [ProjectValidator.Finding]) -> [String] {
+        findings.filter { $0.level == .error }.map { "\($0.file): \($0.message)" }
+    }
+
+    @Test func schemaErrorsNameFileAndField() async throws {
+        try spec("bad.yml", """
+            name: Bad
+            kind: sql
+            setup: ""
+            on: { Deposited: 42, Other: [] }
+            extra: 1
+            """)
+        try spec("search.yml", """
+            name: docs
+            kind: search
+            id: $.stream
+            fields: { title: { path: $.data.title, weight: -1, format: pdf } }
+            """)
+        let found = errors(await validate())
+        #expect(found.contains("projections/bad.yml: extra: unknown key (known: description, kind, name, on, setup)"))
+        #expect(found.contains("projections/bad.yml: name: 'Bad' does not match ^[a-z0-9_-]{1,64}$"))
+        #expect(found.contains("projections/bad.yml: setup: must not be empty"))
+        #expect(found.contains("projections/bad.yml: on.Deposited: must be text or a list"))
+        #expect(found.contains("projections/bad.yml: on.Other: needs at least 1 item"))
+        #expect(found.contains("projections/search.yml: fields.title.weight: must be more than 0"))
+        #expect(found.contains("projections/search.yml: fields.title.format: must be one of 'text', 'html', found 'pdf'"))
+    }
+
+    @Test func sqlThatDoesNotPrepareIsAnErrorAndAnUnseenEventTypeAWarning() async throws {
+        let log = try SQLiteEventLog(path: folder.file(".projector/events.sqlite"))
+        _ = try await log.append([ProposedEvent(stream: "a", type: "Deposited", data: #"{"amount":1}"#)])
+        try spec("sums.yml", """
+            name: sums
+            kind: sql
+            setup: CREATE TABLE sums(stream TEXT PRIMARY KEY, total INTEGER);
+            on:
+              Deposited: INSERT INTO sums VALUES (:stream, :data ->> '$.amount') ON CONFLICT(stream) DO UPDATE SET total = total + excluded.total
+              Depositted: UPDATE sums SET totl = 0 WHERE stream = :stream
+            """)
+        try spec("fine.yml", """
+            name: fine
+            kind: sql
+            setup: CREATE TABLE t(stream TEXT);
+            on: { Deposited: "INSERT INTO t VALUES (:stream)", Refunded: "DELETE FROM t WHERE stream = :stream" }
+            """)
+        let findings = await validate()
+        #expect(errors(findings) == ["projections/sums.yml: on.Depositted: no such column: totl"])
+        #expect(findings.contains(.init(level: .ok, file: "projections/fine.yml", message: "sql: 2 event types, 2 statements prepared")))
+        #expect(findings.contains(.init(level: .warning, file: "projections/fine.yml", message: "on.Refunded: no Refunded event in the log (yet): a typo?")))
+        #expect(!findings.contains { $0.level == .warning && $0.message.contains("on.Deposited") })
+    }
+
+    @Test func theConfigurationIsCheckedAgainstItsSchema() async throws {
+        try "server: { port: 0, hots: x }\nbatchSize: lots\n".write(toFile: folder.file("projector.yml"), atomically: true, encoding: .utf8)
+        let found = errors(await validate())
+        #expect(found.contains("projector.yml: server.port: must be at least 1"))
+        #expect(found.contains("projector.yml: server.hots: unknown key (known: host, port)"))
+        #expect(found.contains("projector.yml: batchSize: must be a whole number, found text"))
+    }
+
+    @Test func duplicateNamesAndBadYAMLAreErrors() async throws {
+        let text = "name: same\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'INSERT INTO t VALUES (:id)' }\n"
+        try spec("one.yml", text)
+        try spec("two.yml", text)
+        try spec("three.yml", "name: [unclosed\n")
+        let found = errors(await validate())
+        #expect(found.contains("projections/two.yml: name: 'same' is already used by projections/one.yml"))
+        #expect(found.contains { $0.hasPrefix("projections/three.yml: not valid YAML or JSON") })
+    }
+
+    @Test func generatedEventStructsRoundTripThroughTheLog() async throws {
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        let stored = try await log.append([try ProposedEvent(stream: "acc-1", Deposited(amount: 250, note: "salary"))])
+        #expect(stored[0].type == "Deposited")
+        #expect(try stored[0].decode(Deposited.self) == Deposited(amount: 250, note: "salary"))
+        #expect(throws: ProjectorError.self) { try stored[0].decode(Withdrawn.self) }
+    }
+}
