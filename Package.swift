@@ -84,7 +84,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Resources/sample-events.ndjson"), .copy("Resources/examples")],
+            resources: [
+                .copy("Resources/sample-events.ndjson"), .copy("Resources/course-events.ndjson"),
+                .copy("Resources/examples"),
+            ],
             swiftSettings: swiftSettings,
             plugins: ["ProjectorSchemaPlugin"]
         ),

@@ -72,8 +72,10 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "The main job: run every projection, catching up and then following the log live.",
         discussion: """
             With --demo, first imports the bundled sample events (real Debian package, changelog \
-            and documentation events) and adds the example search spec (packages.yml) to the \
-            projections folder, so there is something to search: `projector search packages vim`.
+            and documentation events, and a small course platform) and adds the example specs \
+            (a search index and three SQL reports) to the projections folder, so there is \
+            something to search and query: `projector search packages vim`, \
+            `projector query course-durations "SELECT * FROM course_durations"`.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -97,10 +99,14 @@ struct ServeCommand: AsyncParsableCommand {
 /// Imports the sample bundled with the binary.
 enum SampleImport {
     static func run(into log: any EventLog) async throws {
-        guard let url = SampleData.eventsURL, let handle = try? FileHandle(forReadingFrom: url) else {
+        let urls = SampleData.allURLs
+        guard !urls.isEmpty else {
             throw ProjectorError(.notFound, "the bundled sample events are missing from this build")
         }
-        let result = try await EventImporter(log: log).importLines(from: handle)
-        Terminal.note("sample: \(result.appended) events imported, \(result.duplicates) already in the log")
+        for url in urls {
+            let handle = try FileHandle(forReadingFrom: url)
+            let result = try await EventImporter(log: log).importLines(from: handle)
+            Terminal.note("sample \(url.lastPathComponent): \(result.appended) events imported, \(result.duplicates) already in the log")
+        }
     }
 }

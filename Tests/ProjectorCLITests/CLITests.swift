@@ -83,10 +83,30 @@ import Testing
     }
 
     @Test func everyCommandHasHelp() async throws {
-        for command in ["append", "import", "export", "events", "run", "serve", "status", "rebuild", "query", "search"] {
+        for command in ["append", "import", "export", "events", "run", "serve", "status", "rebuild", "query", "search", "validate"] {
             let help = try await cli.run(command, "--help")
             #expect(help.status == 0 && help.stdout.contains("USAGE: projector \(command)"), "\(command) --help")
         }
+    }
+
+    @Test func validateNamesFileAndHandlerAndExitsOneOnErrors() async throws {
+        try FileManager.default.createDirectory(atPath: folder.file("projections"), withIntermediateDirectories: true)
+        try """
+            name: totals
+            kind: sql
+            setup: CREATE TABLE totals(stream TEXT PRIMARY KEY, n INTEGER);
+            on: { Deposited: "UPDATE totals SET m = 1 WHERE stream = :stream" }
+            """.write(toFile: folder.file("projections/totals.yml"), atomically: true, encoding: .utf8)
+        let bad = try await cli.run("validate")
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("error   projections/totals.yml: on.Deposited: no such column: m"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("0 warnings"))
+        try String(contentsOfFile: folder.file("projections/totals.yml"), encoding: .utf8)
+            .replacingOccurrences(of: "SET m = 1", with: "SET n = n + 1")
+            .write(toFile: folder.file("projections/totals.yml"), atomically: true, encoding: .utf8)
+        let good = try await cli.run("validate")
+        #expect(good.status == 0, "\(good.stdout)")
+        #expect(good.stdout.contains("ok      projections/totals.yml  sql: 1 event type, 1 statement prepared"))
     }
 
     @Test func anAppendFromASecondProcessIsProjectedByARunningHost() async throws {
