@@ -159,7 +159,7 @@ struct Templates {
                 let host = try ProjectorHost(log: log, projections: [\(name)Projection()], storesFolder: folder.file("stores"))
                 try await host.catchUp()
                 let runner = try #require(host.runner(named: "\(snake)"))
-                let rows = try await runner.store.pool.read { db in
+                let rows = try runner.store.pool.read { db in
                     try Row.fetchAll(db, sql: "SELECT key, total, count FROM \(snake) ORDER BY key")
                 }
                 #expect(rows == [["key": "a", "total": 5, "count": 2], ["key": "b", "total": 5, "count": 1]])

@@ -1,5 +1,5 @@
 public import Foundation
-public import ProjectorCore
+import ProjectorCore
 import ProjectorReports
 import ProjectorSearch
 

@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import GRDB
 public import ProjectorCore
-public import ProjectorReports
+import ProjectorReports
 public import ProjectorSearch
 
 /// Every projection the host runs: the built-in Swift ones, then the spec files of the

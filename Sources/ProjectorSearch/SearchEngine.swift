@@ -1,6 +1,6 @@
 import Foundation
 public import GRDB
-public import ProjectorCore
+import ProjectorCore
 
 /// Runs searches against a search projection's tables, inside a read the caller owns.
 ///

@@ -1,5 +1,5 @@
 public import GRDB
-public import ProjectorCore
+import ProjectorCore
 
 /// A search projection's store opened for queries: the library API the CLI and HTTP call.
 public struct SearchIndex: Sendable {

@@ -169,7 +169,7 @@ struct DocumentWriter {
         let textChanged = textIndexes.contains { merged[$0] != old[$0] }
         if !textChanged {
             // Only filter fields (or nothing) changed: the index stays as it is.
-            try updateStored.execute(arguments: StatementArguments([position] + merged + [rowid]))
+            try updateStored.execute(arguments: StatementArguments([position] + merged.map(\.databaseValue) + [rowid]))
             return
         }
         // A changed document moves to a new rowid, so rowid order is recency order.
@@ -179,12 +179,12 @@ struct DocumentWriter {
     }
 
     private func insert(_ docID: String, _ values: [String?], position: Int64) throws {
-        try insertDocument.execute(arguments: StatementArguments([docID, position] + values))
+        try insertDocument.execute(arguments: StatementArguments([docID, position] + values.map(\.databaseValue)))
         let rowid = db.lastInsertedRowID
-        try insertIndex.execute(arguments: StatementArguments([rowid] + textIndexes.map { values[$0] }))
+        try insertIndex.execute(arguments: StatementArguments([rowid] + textIndexes.map { values[$0].databaseValue }))
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
-        try deleteIndex.execute(arguments: StatementArguments([rowid] + textIndexes.map { values[$0] }))
+        try deleteIndex.execute(arguments: StatementArguments([rowid] + textIndexes.map { values[$0].databaseValue }))
     }
 }

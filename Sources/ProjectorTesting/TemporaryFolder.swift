@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A fresh folder under the system temp dir, removed when the value goes away.
 public final class TemporaryFolder: Sendable {

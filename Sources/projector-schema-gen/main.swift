@@ -85,10 +85,12 @@ func eventStruct(_ schema: [String: Any], eventType: String, file: String) throw
         throw GeneratorError(file: file, message: "an event schema must have \"type\": \"object\"")
     }
     let properties = schema["properties"] as? [String: Any] ?? [:]
-    let required = Set(schema["required"] as? [String] ?? [])
+    let requiredList = (schema["required"] as? [String] ?? []).filter { properties[$0] != nil }
+    let required = Set(requiredList)
     let typeName = identifier(eventType, upper: true)
     var fields: [(key: String, name: String, type: String, optional: Bool, doc: String?)] = []
-    for key in properties.keys.sorted() {
+    // Required properties first, in the schema's order, then the optional ones by name.
+    for key in requiredList + properties.keys.filter({ !required.contains($0) }).sorted() {
         guard let property = properties[key] as? [String: Any] else {
             throw GeneratorError(file: file, message: "properties.\(key): must be a schema object")
         }
