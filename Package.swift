@@ -146,7 +146,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

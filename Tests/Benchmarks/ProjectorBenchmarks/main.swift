@@ -18,12 +18,16 @@ do {
     case "spine":
         guard let events = option("--events") else { throw BenchError("spine needs --events FILE.ndjson") }
         try await SpineBenchmark.run(events: events, rounds: rounds)
+    case "sql":
+        guard let events = option("--events") else { throw BenchError("sql needs --events FILE.ndjson") }
+        try await SQLProjectionBenchmark.run(events: events, rounds: rounds)
     case "search":
         guard let events = option("--events") else { throw BenchError("search needs --events FILE.ndjson") }
         try await SearchBenchmark.run(
             events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"))
     default:
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
+        print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
         print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER]")
     }
 } catch {
