@@ -31,11 +31,49 @@ public protocol Projection<Store>: Sendable {
     func setUp(_ store: Store) throws
     /// Applies a batch (already filtered to ``eventTypes``), inside the host's transaction.
     func apply(_ events: [RecordedEvent], _ store: Store) throws
+
+    /// What to do with an event that keeps failing (default: 3 tries, then dead-letter and skip).
+    var errorPolicy: ErrorPolicy { get }
+
+    /// Checks a freshly rebuilt store before it replaces the live one; throw to refuse the swap.
+    /// The host already checks every FTS5 index and counts every table.
+    func verify(_ store: Store) throws
+
+    /// The definition as text, kept in the store so a generation can still be read after the
+    /// definition changed (a search index needs its spec to be queried). Nil for Swift types.
+    var definition: String? { get }
 }
 
 extension Projection {
     public var kind: String { "swift" }
     public var eventTypes: Set<String>? { nil }
+    public var errorPolicy: ErrorPolicy { ErrorPolicy() }
+    public func verify(_ store: Store) throws {}
+    public var definition: String? { nil }
+}
+
+/// How a projection treats an event whose application keeps failing (a poison event).
+///
+/// The host retries the batch, then the events one by one, each `tries` times with backoff;
+/// an event that still fails goes to the projection's dead-letter table with its error, and the
+/// projection either skips it and goes on, or stops there. Other projections never stop.
+/// `projector redrive NAME` re-applies dead letters once the cause is fixed.
+public struct ErrorPolicy: Sendable, Hashable {
+    public enum Then: String, Sendable, Hashable, CaseIterable {
+        /// Dead-letter the event and go on with the next one.
+        case skip
+        /// Dead-letter the event and stop the projection there (state failed) until a redrive.
+        case stop
+    }
+
+    /// Attempts per event before it is dead-lettered, at least 1.
+    public var tries: Int
+    public var then: Then
+
+    public init(tries: Int = 3, then: Then = .skip) {
+        self.tries = max(1, tries)
+        self.then = then
+    }
 }
 
 /// Projection names become file names and SQL identifiers: keep them boring.
@@ -47,5 +85,37 @@ public enum ProjectionName {
                     || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                     || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             }
+    }
+}
+
+extension ErrorPolicy {
+    /// Reads a spec file's `onError: { tries: 3, then: skip }` (absent: the defaults); errors
+    /// name the file and field.
+    public init(specValue value: Any?, file: String) throws {
+        guard let value else {
+            self.init()
+            return
+        }
+        guard let mapping = value as? [String: Any] else {
+            throw ProjectorError(.invalidSpec, "\(file): onError: must be a mapping with tries and then")
+        }
+        if let unknown = mapping.keys.sorted().first(where: { !["tries", "then"].contains($0) }) {
+            throw ProjectorError(.invalidSpec, "\(file): onError.\(unknown): unknown key (known: then, tries)")
+        }
+        var tries = 3
+        if let raw = mapping["tries"] {
+            guard let number = raw as? Int, (1...100).contains(number) else {
+                throw ProjectorError(.invalidSpec, "\(file): onError.tries: must be a whole number from 1 to 100")
+            }
+            tries = number
+        }
+        var then = Then.skip
+        if let raw = mapping["then"] {
+            guard let text = raw as? String, let parsed = Then(rawValue: text) else {
+                throw ProjectorError(.invalidSpec, "\(file): onError.then: must be skip or stop")
+            }
+            then = parsed
+        }
+        self.init(tries: tries, then: then)
     }
 }

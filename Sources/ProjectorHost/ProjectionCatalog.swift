@@ -2,6 +2,7 @@ import Foundation
 public import GRDB
 public import ProjectorCore
 import ProjectorReports
+import Yams
 public import ProjectorSearch
 
 /// Every projection the host runs: the built-in Swift ones, then the spec files of the
@@ -75,6 +76,13 @@ public enum ProjectionCatalog {
             throw ProjectorError(.invalidQuery, "'\(name)' is a \(projection.kind) projection, not a search index")
         }
         return search.spec
+    }
+
+    /// A search spec as an index's store keeps it (see `Projection.definition`), read back with
+    /// the same YAML reader as spec files so it yields the same fingerprint.
+    public static func storedSearchSpec(_ source: String, name: String) -> SearchSpec? {
+        guard let values = (try? Yams.load(yaml: source)) as? [String: Any] else { return nil }
+        return try? SearchSpec(values, file: "\(name) (as built)")
     }
 
     /// Copies the bundled example specs into `folder`, never overwriting a file; returns the

@@ -4,7 +4,8 @@ public import ServiceLifecycle
 import Synchronization
 
 /// Re-reads the projections folder while the host runs: every `interval` when a spec file was
-/// added, changed or removed, and at once on ``reload()`` (the CLI calls it on SIGHUP).
+/// added, changed or removed, and at once on ``reload()`` (the CLI calls it on SIGHUP). Each
+/// tick also lets the host follow what other processes did to its stores (``ProjectorHost/refresh()``).
 ///
 /// Polling a folder listing once a second is cheap and works the same on every platform and
 /// file system (inotify does not see network mounts).
@@ -38,6 +39,7 @@ public final class ProjectionFolderWatcher: Service, Sendable {
             }
             let signature = Self.signature(of: configuration.projections)
             if last.withLock({ $0.signature != signature }) { reload() }
+            await host.refresh()
         }
     }
 

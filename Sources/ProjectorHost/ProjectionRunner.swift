@@ -5,22 +5,34 @@ public import ProjectorSQLite
 import ServiceLifecycle
 import Synchronization
 
-/// Runs one projection: takes batches from the shared reader and, for each, applies the events
-/// the projection wants and moves its checkpoint in ONE transaction in its own store.
+/// Runs one projection over one generation of its store: takes batches from the shared reader
+/// and, for each, applies the events the projection wants and moves its checkpoint in ONE
+/// transaction in that store.
 ///
-/// A failing projection is marked `failed` with its error and stops; the others go on.
+/// An error is retried with backoff; an event that keeps failing goes to the store's
+/// dead-letter table and the projection skips it or stops there (its ``ErrorPolicy``). The
+/// others never stop. A runner building a new generation reports `rebuilding` until the host
+/// promotes it to live.
 public final class ProjectionRunner: Sendable {
     public let projection: any Projection<Database>
     public let store: ProjectionStore
     private let logger: Logger
+    /// First wait between tries; doubled each try, at most 5 s.
+    private let backoff: Duration
     private let live = Mutex(Checkpoint(name: "", position: 0, fingerprint: "", state: .stopped, updatedAt: ""))
+    private let building: Mutex<Bool>
 
     public var name: String { projection.name }
 
-    public init(projection: any Projection<Database>, store: ProjectionStore, logger: Logger) {
+    public init(
+        projection: any Projection<Database>, store: ProjectionStore, logger: Logger, backoff: Duration = .milliseconds(100),
+        building: Bool = false
+    ) {
         self.projection = projection
         self.store = store
         self.logger = logger
+        self.backoff = backoff
+        self.building = Mutex(building)
         live.withLock {
             $0 = Checkpoint(
                 name: projection.name, position: 0, fingerprint: projection.fingerprint, state: .stopped,
@@ -31,10 +43,17 @@ public final class ProjectionRunner: Sendable {
     /// The runner's view of its checkpoint, kept in memory for status at no cost.
     public var current: Checkpoint { live.withLock { $0 } }
 
+    /// True while this runner builds a generation that is not live yet.
+    public var isBuilding: Bool { building.withLock { $0 } }
+
+    /// The generation this runner built went live: from now on it reports live states.
+    func promote() { building.withLock { $0 = false } }
+
     /// Opens the store: sets the projection up when the store is new, and refuses to run a
     /// store built by another definition (a changed fingerprint needs a rebuild).
     public func prepare() async throws -> Checkpoint {
         let projection = self.projection
+        let state: ProjectionState = isBuilding ? .rebuilding : .catchingUp
         let checkpoint = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
             var result: Checkpoint!
             try db.inTransaction(.immediate) {
@@ -45,9 +64,10 @@ public final class ProjectionRunner: Sendable {
                 try ProjectionStore.dropProjectionTables(db)
                 try projection.setUp(db)
                 let fresh = Checkpoint(
-                    name: projection.name, position: 0, fingerprint: projection.fingerprint, state: .catchingUp,
+                    name: projection.name, position: 0, fingerprint: projection.fingerprint, state: state,
                     updatedAt: EventTime.now())
                 try ProjectionStore.save(fresh, db)
+                try ProjectionStore.saveDefinition(projection.name, projection.definition, db)
                 result = fresh
                 return .commit
             }
@@ -66,7 +86,7 @@ public final class ProjectionRunner: Sendable {
     }
 
     /// Applies batches until the checkpoint reaches `target` (nil: follow the log forever), a
-    /// graceful shutdown, or a failure. Returns the final checkpoint.
+    /// graceful shutdown, cancellation, or a stop. Returns the final checkpoint.
     @discardableResult
     public func run(reader: BatchReader, until target: Int64? = nil) async -> Checkpoint {
         let wanted = projection.eventTypes
@@ -94,7 +114,7 @@ public final class ProjectionRunner: Sendable {
             failures = 0
             guard let last = batch.events.last else {
                 if target != nil { break }  // nothing more to read: caught up
-                await setState(.live, position: position)
+                await setState(isBuilding ? .rebuilding : .live, position: position)
                 let waitingAt = position
                 do {
                     try await cancelWhenGracefulShutdown { try await reader.log.waitForEvents(after: waitingAt) }
@@ -105,28 +125,136 @@ public final class ProjectionRunner: Sendable {
             }
             let started = ContinuousClock.now
             let events = wanted.map { types in batch.events.filter { types.contains($0.type) } } ?? batch.events
-            let state: ProjectionState = last.position >= batch.head ? .live : .catchingUp
+            let state: ProjectionState = isBuilding ? .rebuilding : (last.position >= batch.head ? .live : .catchingUp)
             do {
                 try await commit(events, from: position, to: last.position, state: state, scanned: batch.events.count,
                                  started: started)
                 position = last.position
             } catch let error as ProjectorError where error.code == .staleCheckpoint {
-                // Someone else (a rebuild, another host) moved the checkpoint: start from there.
+                // Someone else (another process on this store) moved the checkpoint: go on from there.
                 position = (try? await store.checkpoint()?.position) ?? position
                 logger.notice("projection \(name) checkpoint moved elsewhere; resuming at \(position)")
+            } catch is CancellationError {
+                break
             } catch {
-                let message = "applying events \(position + 1)…\(last.position) failed: \(error)"
-                logger.error("projection \(name) failed: \(message)")
-                try? await markFailed(message)
-                return current
+                guard let next = await recover(events, from: position, to: last.position, state: state, error: error) else {
+                    return current
+                }
+                position = next
             }
         }
         if current.state != .failed {
             // Detached: a runner stopped by cancellation still records that it stopped.
             let final = position
-            await Task.detached { await self.setState(.stopped, position: final) }.value
+            let stopped: ProjectionState = isBuilding ? .rebuilding : .stopped
+            await Task.detached { await self.setState(stopped, position: final) }.value
         }
         return current
+    }
+
+    /// A batch failed: try it again with backoff, then event by event, dead-lettering each event
+    /// that fails every try. Returns the position reached, or nil when the projection stopped.
+    private func recover(
+        _ events: [RecordedEvent], from start: Int64, to end: Int64, state: ProjectionState, error first: any Error
+    ) async -> Int64? {
+        let policy = projection.errorPolicy
+        var error = first
+        // Transient causes (a locked file, a full disk freed meanwhile) pass on a plain retry.
+        for attempt in 1..<max(1, policy.tries) {
+            logger.warning("projection \(name): events \(start + 1)…\(end) failed (try \(attempt)): \(error)")
+            guard await pause(attempt) else { return nil }
+            do {
+                try await commit(events, from: start, to: end, state: state, scanned: 0, started: .now)
+                return end
+            } catch let stale as ProjectorError where stale.code == .staleCheckpoint {
+                return (try? await store.checkpoint()?.position) ?? start
+            } catch let caught {
+                error = caught
+            }
+        }
+        // Find the poison: one event per transaction, each with its own tries.
+        var position = start
+        for event in events {
+            var tries = 0
+            var failure: (any Error)?
+            repeat {
+                tries += 1
+                do {
+                    try await commit([event], from: position, to: event.position, state: state, scanned: 0, started: .now)
+                    failure = nil
+                } catch let stale as ProjectorError where stale.code == .staleCheckpoint {
+                    return (try? await store.checkpoint()?.position) ?? position
+                } catch {
+                    failure = error
+                    if tries < policy.tries { guard await pause(tries) else { return nil } }
+                }
+            } while failure != nil && tries < policy.tries
+            if let failure {
+                let message = "event \(event.position) (\(event.type) in stream '\(event.stream)') failed \(tries) time\(tries == 1 ? "" : "s"): \(failure)"
+                do {
+                    try await deadLetter(event, error: "\(failure)", tries: tries, from: position, skip: policy.then == .skip, message: message)
+                } catch {
+                    logger.error("projection \(name) cannot record a dead letter: \(error)")
+                    try? await markFailed("\(message); recording it as a dead letter failed: \(error)")
+                    return nil
+                }
+                if policy.then == .stop {
+                    logger.error("projection \(name) stopped at a poison event: \(message)")
+                    return nil
+                }
+                logger.error("projection \(name) skipped a poison event (see `projector dead-letters \(name)`): \(message)")
+            }
+            position = event.position
+        }
+        if position < end {
+            do {
+                try await commit([], from: position, to: end, state: state, scanned: 0, started: .now)
+            } catch {
+                try? await markFailed("moving past events \(position + 1)…\(end) failed: \(error)")
+                return nil
+            }
+        }
+        return end
+    }
+
+    /// Waits before try `attempt + 1`; false when the runner is asked to stop meanwhile.
+    private func pause(_ attempt: Int) async -> Bool {
+        let wait = min(backoff * (1 << min(attempt - 1, 16)), .seconds(5))
+        do {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+            return !Task.isShuttingDownGracefully
+        } catch {
+            return false
+        }
+    }
+
+    /// One transaction: park the event and either move past it (skip) or mark the projection
+    /// failed at the position before it (stop).
+    private func deadLetter(
+        _ event: RecordedEvent, error: String, tries: Int, from position: Int64, skip: Bool, message: String
+    ) async throws {
+        let name = self.name
+        let saved = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
+            var saved: Checkpoint!
+            try db.inTransaction(.immediate) {
+                guard var checkpoint = try ProjectionStore.checkpoint(name, db), checkpoint.position == position else {
+                    throw ProjectorError(.staleCheckpoint, "checkpoint of \(name) moved")
+                }
+                try ProjectionStore.addDeadLetter(event, error: error, tries: tries, db)
+                if skip {
+                    checkpoint.position = event.position
+                } else {
+                    checkpoint.state = .failed
+                    checkpoint.lastError = message + "; fix the cause, then `projector redrive \(name)`"
+                }
+                checkpoint.updatedAt = EventTime.now()
+                try ProjectionStore.save(checkpoint, db)
+                saved = checkpoint
+                return .commit
+            }
+            return saved
+        }
+        live.withLock { $0 = saved }
     }
 
     /// One transaction: check the checkpoint still stands where we think, apply, move it.
@@ -144,14 +272,16 @@ public final class ProjectionRunner: Sendable {
                     throw ProjectorError(.staleCheckpoint, "checkpoint of \(projection.name) moved")
                 }
                 if !events.isEmpty { try projection.apply(events, db) }
-                let seconds = max(1e-9, (ContinuousClock.now - started) / .seconds(1))
-                let rate = Double(scanned) / seconds
                 var next = stored
                 next.position = end
                 next.state = state
                 next.lastError = nil
                 next.updatedAt = EventTime.now()
-                next.eventsPerSecond = previous.eventsPerSecond == 0 ? rate : previous.eventsPerSecond * 0.7 + rate * 0.3
+                if scanned > 0 {
+                    let seconds = max(1e-9, (ContinuousClock.now - started) / .seconds(1))
+                    let rate = Double(scanned) / seconds
+                    next.eventsPerSecond = previous.eventsPerSecond == 0 ? rate : previous.eventsPerSecond * 0.7 + rate * 0.3
+                }
                 try ProjectionStore.save(next, db)
                 saved = next
                 return .commit
@@ -161,7 +291,7 @@ public final class ProjectionRunner: Sendable {
         live.withLock { $0 = checkpoint }
     }
 
-    private func setState(_ state: ProjectionState, position: Int64) async {
+    func setState(_ state: ProjectionState, position: Int64) async {
         guard current.state != state else { return }
         let name = self.name
         do {
@@ -192,24 +322,5 @@ public final class ProjectionRunner: Sendable {
             return checkpoint
         }
         if let saved { live.withLock { $0 = saved } }
-    }
-
-    /// Drops the projection's tables, sets it up again and moves its checkpoint to 0, in one
-    /// transaction: the next run replays the log from the start.
-    public func reset() async throws {
-        let projection = self.projection
-        let fresh = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
-            let checkpoint = Checkpoint(
-                name: projection.name, position: 0, fingerprint: projection.fingerprint, state: .rebuilding,
-                updatedAt: EventTime.now())
-            try db.inTransaction(.immediate) {
-                try ProjectionStore.dropProjectionTables(db)
-                try projection.setUp(db)
-                try ProjectionStore.save(checkpoint, db)
-                return .commit
-            }
-            return checkpoint
-        }
-        live.withLock { $0 = fresh }
     }
 }

@@ -1,7 +1,7 @@
 public import GRDB
 public import Logging
 public import ProjectorCore
-import ProjectorSQLite
+public import ProjectorSQLite
 public import ServiceLifecycle
 import Synchronization
 
@@ -15,9 +15,12 @@ public final class ProjectorHost: Service, Sendable {
     public struct Configuration: Sendable {
         /// Events read from the log per batch (and applied per transaction).
         public var batchSize: Int
+        /// First wait before retrying a failed batch or event; doubled each try.
+        public var retryBackoff: Duration
 
-        public init(batchSize: Int = 1000) {
+        public init(batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100)) {
             self.batchSize = batchSize
+            self.retryBackoff = retryBackoff
         }
     }
 
@@ -41,8 +44,13 @@ public final class ProjectorHost: Service, Sendable {
     public let log: any EventLog
     public let reader: BatchReader
     public let storesFolder: String
-    private let logger: Logger
+    let logger: Logger
+    let backoff: Duration
     private let registered: Mutex<[ProjectionRunner]>
+    /// Runners building a next generation in this process, by projection name.
+    let builds = Mutex<[String: ProjectionRunner]>([:])
+    /// Projections whose pending next generation this process is already attending to.
+    let attending = Mutex<Set<String>>([])
     /// Wakes the live loop when the set of runners changes.
     private let changes: AsyncStream<Void>
     private let changed: AsyncStream<Void>.Continuation
@@ -57,11 +65,12 @@ public final class ProjectorHost: Service, Sendable {
         self.logger = logger
         self.storesFolder = storesFolder
         self.reader = BatchReader(log: log, batchSize: configuration.batchSize)
+        self.backoff = configuration.retryBackoff
         let runners = try projections.map { projection in
             ProjectionRunner(
                 projection: projection,
                 store: try ProjectionStore(name: projection.name, path: Self.storePath(storesFolder, projection.name)),
-                logger: logger)
+                logger: logger, backoff: configuration.retryBackoff)
         }
         registered = Mutex(runners)
         (changes, changed) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -70,10 +79,27 @@ public final class ProjectorHost: Service, Sendable {
     /// The runners, in registration order.
     public var runners: [ProjectionRunner] { registered.withLock { $0 } }
 
-    /// Where a projection's store lives.
+    /// Where a projection's live store generation lives.
     public static func storePath(_ folder: String, _ name: String) -> String {
-        (folder.hasSuffix("/") ? folder : folder + "/") + name + ".sqlite"
+        let pointer = StoreGenerations.Pointer(folder: folder, name: name)
+        return pointer.path(pointer.read().live)
     }
+
+    /// The generation pointer of a projection's store.
+    public func pointer(_ name: String) -> StoreGenerations.Pointer {
+        StoreGenerations.Pointer(folder: storesFolder, name: name)
+    }
+
+    /// Replaces the registered runner of `name` (after a swap or to restart its supervision).
+    func replace(_ old: ProjectionRunner, with new: ProjectionRunner, wake: Bool) {
+        registered.withLock { runners in
+            if let index = runners.firstIndex(where: { $0 === old }) { runners[index] = new }
+        }
+        if wake { self.wake() }
+    }
+
+    /// Tells the live loop to start and stop runner tasks to match the registered runners.
+    func wake() { changed.yield() }
 
     /// Replaces the set of projections while the host runs: a new one starts from position 0
     /// while the others stay live; a changed one (new fingerprint) gets a runner that refuses
@@ -91,12 +117,12 @@ public final class ProjectorHost: Service, Sendable {
                     continue
                 }
                 result.changed.append(projection.name)
-                next.append(ProjectionRunner(projection: projection, store: existing.store, logger: logger))
+                next.append(ProjectionRunner(projection: projection, store: existing.store, logger: logger, backoff: backoff))
             } else {
                 result.added.append(projection.name)
                 let store = try ProjectionStore(
                     name: projection.name, path: Self.storePath(storesFolder, projection.name))
-                next.append(ProjectionRunner(projection: projection, store: store, logger: logger))
+                next.append(ProjectionRunner(projection: projection, store: store, logger: logger, backoff: backoff))
             }
         }
         let names = Set(projections.map(\.name))
@@ -115,11 +141,10 @@ public final class ProjectorHost: Service, Sendable {
     /// Running all of them live, it follows ``update(_:)``: added runners start, removed ones stop.
     public func run(only: Set<String>?, until target: Int64?) async throws {
         let selected = try select(only)
-        let reader = self.reader
         guard only == nil, target == nil else {
             await withDiscardingTaskGroup { group in
                 for runner in selected {
-                    group.addTask { await runner.run(reader: reader, until: target) }
+                    group.addTask { _ = await self.supervise(runner, until: target) }
                 }
             }
             return
@@ -136,7 +161,7 @@ public final class ProjectorHost: Service, Sendable {
                 for runner in current where running[ObjectIdentifier(runner)] == nil {
                     // An unstructured task (it inherits the graceful-shutdown context) so one
                     // runner can be stopped alone; the group still waits for it.
-                    let task = Task { _ = await runner.run(reader: reader, until: nil) }
+                    let task = Task { _ = await self.supervise(runner, until: nil) }
                     running[ObjectIdentifier(runner)] = task
                     group.addTask {
                         await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
@@ -156,14 +181,6 @@ public final class ProjectorHost: Service, Sendable {
         let head = try await log.head()
         try await run(only: only, until: head)
         return head
-    }
-
-    /// Drop-and-replay rebuild: resets the projection's store and replays the log to its head.
-    public func rebuild(_ name: String) async throws -> Checkpoint {
-        let runner = try select([name])[0]
-        try await runner.reset()
-        let head = try await log.head()
-        return await runner.run(reader: reader, until: head)
     }
 
     public func runner(named name: String) -> ProjectionRunner? {

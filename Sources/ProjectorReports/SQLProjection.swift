@@ -10,6 +10,7 @@ public struct SQLProjection: Projection {
     public var kind: String { "sql" }
     public let fingerprint: String
     public var eventTypes: Set<String>? { spec.eventTypes }
+    public var errorPolicy: ErrorPolicy { spec.errorPolicy }
 
     public init(spec: SQLSpec) {
         self.spec = spec

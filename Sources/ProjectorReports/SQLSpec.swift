@@ -29,6 +29,7 @@ public struct SQLSpec: Sendable, Hashable {
     public var name: String
     public var setup: String
     public var handlers: [Handler]
+    public var errorPolicy: ErrorPolicy
     /// The file the spec came from, for error messages.
     public var file: String
 
@@ -39,7 +40,7 @@ public struct SQLSpec: Sendable, Hashable {
         func fail(_ field: String, _ message: String) -> ProjectorError {
             ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
         }
-        let known: Set<String> = ["name", "kind", "description", "setup", "on"]
+        let known: Set<String> = ["name", "kind", "description", "setup", "on", "onError"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -70,6 +71,7 @@ public struct SQLSpec: Sendable, Hashable {
         self.name = name
         self.setup = setup
         self.file = file
+        self.errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
         self.handlers = try SQLSpecCheck.check(name: name, setup: setup, handlers: handlers, file: file)
     }
 }

@@ -2,6 +2,14 @@ import Foundation
 public import GRDB
 public import ProjectorCore
 
+/// A parked event and why.
+public struct DeadLetter: Sendable, Hashable {
+    public var event: RecordedEvent
+    public var error: String
+    public var tries: Int
+    public var failedAt: String
+}
+
 /// One projection's own SQLite file: its tables plus its checkpoint row.
 ///
 /// Every projection gets a store of its own, so one projection's writes never wait for
@@ -44,6 +52,9 @@ public final class ProjectionStore: Sendable {
         }
     }
 
+    /// The host's dead letters in every store: events a projection could not apply.
+    public static let deadLetterTable = "projector_dead_letters"
+
     static func createCheckpointTable(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -54,9 +65,28 @@ public final class ProjectionStore: Sendable {
                     state TEXT NOT NULL,
                     updated_at TEXT NOT NULL,
                     last_error TEXT,
-                    events_per_second REAL NOT NULL DEFAULT 0
-                )
+                    events_per_second REAL NOT NULL DEFAULT 0,
+                    definition TEXT
+                );
+                CREATE TABLE IF NOT EXISTS \(deadLetterTable)(
+                    position INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL,
+                    stream TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    data TEXT NOT NULL,
+                    metadata TEXT NOT NULL,
+                    time TEXT NOT NULL,
+                    tenant TEXT,
+                    error TEXT NOT NULL,
+                    tries INTEGER NOT NULL,
+                    failed_at TEXT NOT NULL
+                );
                 """)
+        // Stores made before definitions were kept.
+        if try !db.columns(in: checkpointTable).contains(where: { $0.name == "definition" }) {
+            try db.execute(sql: "ALTER TABLE \(checkpointTable) ADD COLUMN definition TEXT")
+        }
     }
 
     /// The checkpoint row, read inside a database access.
@@ -98,15 +128,102 @@ public final class ProjectionStore: Sendable {
         try await pool.read { [name] db in try Self.checkpoint(name, db) }
     }
 
+    /// The definition the store was built from (see `Projection.definition`).
+    public static func definition(_ name: String, _ db: Database) throws -> String? {
+        guard try db.tableExists(checkpointTable) else { return nil }
+        return try String.fetchOne(db, sql: "SELECT definition FROM \(checkpointTable) WHERE name = ?", arguments: [name])
+    }
+
+    public static func saveDefinition(_ name: String, _ definition: String?, _ db: Database) throws {
+        try db.execute(sql: "UPDATE \(checkpointTable) SET definition = ? WHERE name = ?", arguments: [definition, name])
+    }
+
+    // MARK: - Dead letters
+
+    /// Parks an event the projection could not apply, inside the caller's transaction.
+    public static func addDeadLetter(_ event: RecordedEvent, error: String, tries: Int, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO \(deadLetterTable)(position, id, stream, version, type, data, metadata, time, tenant, error, tries, failed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(position) DO UPDATE SET error = excluded.error, tries = tries + excluded.tries,
+                    failed_at = excluded.failed_at
+                """,
+            arguments: [
+                event.position, UUIDText.format(event.id), event.stream, event.version, event.type, event.data,
+                event.metadata, event.time, event.tenant, error, tries, EventTime.now(),
+            ])
+    }
+
+    public static func deadLetters(_ db: Database) throws -> [DeadLetter] {
+        guard try db.tableExists(deadLetterTable) else { return [] }
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT position, id, stream, version, type, data, metadata, time, tenant, error, tries, failed_at
+                FROM \(deadLetterTable) ORDER BY position
+                """
+        ).map { row in
+            DeadLetter(
+                event: RecordedEvent(
+                    position: row[0], id: UUIDText.parse(row[1]) ?? UUID(), stream: row[2], version: row[3], type: row[4],
+                    data: row[5], metadata: row[6], time: row[7], tenant: row[8]),
+                error: row[9], tries: row[10], failedAt: row[11])
+        }
+    }
+
+    public static func deadLetterCount(_ db: Database) throws -> Int {
+        guard try db.tableExists(deadLetterTable) else { return 0 }
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM \(deadLetterTable)") ?? 0
+    }
+
+    public static func removeDeadLetter(at position: Int64, _ db: Database) throws {
+        try db.execute(sql: "DELETE FROM \(deadLetterTable) WHERE position = ?", arguments: [position])
+    }
+
+    // MARK: - Verification
+
+    /// Checks a store before it goes live: every FTS5 index passes FTS5's own 'integrity-check'
+    /// (with rank=1, which also compares the index with its external content), and every table
+    /// is counted. Returns the row count per table.
+    public static func verify(_ db: Database) throws -> [String: Int] {
+        let tables = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                AND name NOT LIKE 'projector_%' ORDER BY name
+                """)
+        var counts: [String: Int] = [:]
+        let virtual = tables.compactMap { row -> String? in
+            let sql: String = row["sql"] ?? ""
+            return sql.range(of: "VIRTUAL TABLE", options: .caseInsensitive) != nil ? row["name"] : nil
+        }
+        for row in tables {
+            let name: String = row["name"]
+            let sql: String = row["sql"] ?? ""
+            if sql.range(of: "USING fts5(", options: .caseInsensitive) != nil {
+                do {
+                    try db.execute(sql: "INSERT INTO \(name.quotedDatabaseIdentifier)(\(name.quotedDatabaseIdentifier), rank) VALUES ('integrity-check', 1)")
+                } catch {
+                    throw ProjectorError(.projectionFailed, "FTS5 index \(name) failed its integrity check: \(error)")
+                }
+            }
+            // Shadow tables of virtual tables (name_data, name_idx...) are counted through their owner.
+            if virtual.contains(where: { name != $0 && name.hasPrefix($0 + "_") }) { continue }
+            if sql.range(of: "USING fts5vocab", options: .caseInsensitive) != nil { continue }
+            counts[name] = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(name.quotedDatabaseIdentifier)") ?? 0
+        }
+        return counts
+    }
+
     /// Drops every table but the checkpoint's: the store is empty again, ready for `setUp`.
     public static func dropProjectionTables(_ db: Database) throws {
         let names = try String.fetchAll(
             db,
             sql: """
                 SELECT name FROM sqlite_master
-                WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name <> ?
-                """,
-            arguments: [checkpointTable])
+                WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projector_%'
+                """)
         for name in names {
             // Shadow tables of a virtual table disappear with their owner, so look again.
             let type = try String.fetchOne(db, sql: "SELECT type FROM sqlite_master WHERE name = ?", arguments: [name])

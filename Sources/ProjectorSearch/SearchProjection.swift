@@ -11,6 +11,8 @@ public struct SearchProjection: Projection {
     public var kind: String { "search" }
     public let fingerprint: String
     public var eventTypes: Set<String>? { spec.eventTypes }
+    public var errorPolicy: ErrorPolicy { spec.errorPolicy }
+    public var definition: String? { spec.source }
 
     /// Table names inside the projection's own store.
     public static let documents = "documents"

@@ -1,3 +1,4 @@
+import Foundation
 public import ProjectorCore
 
 /// A `kind: search` spec: an FTS5 index fed by events, described in YAML or JSON.
@@ -35,8 +36,12 @@ public struct SearchSpec: Sendable, Hashable {
     public var deleteTypes: Set<String>
     public var tokenizer: Tokenizer
     public var tieBreak: String?
+    public var errorPolicy: ErrorPolicy
     /// The file the spec came from, for error messages.
     public var file: String
+    /// The spec as JSON, kept in the index's store so the index can be queried by the spec it
+    /// was built from even after the file changed (while the next generation is built).
+    public var source: String
 
     public var textFields: [Field] { fields.filter { !$0.filter } }
     public var filterFields: [Field] { fields.filter(\.filter) }
@@ -46,7 +51,7 @@ public struct SearchSpec: Sendable, Hashable {
         func fail(_ field: String, _ message: String) -> ProjectorError {
             ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
         }
-        let known: Set<String> = ["name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "description"]
+        let known: Set<String> = ["name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "description", "onError"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -56,6 +61,9 @@ public struct SearchSpec: Sendable, Hashable {
         guard (values["kind"] as? String) == "search" else { throw fail("kind", "must be search") }
         self.name = name
         self.file = file
+        errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
+        source = (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         eventTypes = try Self.stringSet(values["events"], field: "events", fail: fail)
         deleteTypes = try Self.stringSet(values["delete"], field: "delete", fail: fail) ?? []
         guard let idText = values["id"] as? String else { throw fail("id", "required: a JSON path such as $.stream") }

@@ -17,7 +17,7 @@ struct Projector: AsyncParsableCommand {
         subcommands: [
             AppendCommand.self, ImportCommand.self, ExportCommand.self, EventsCommand.self,
             RunCommand.self, ServeCommand.self, StatusCommand.self, RebuildCommand.self, QueryCommand.self,
-            SearchCommand.self, ValidateCommand.self,
+            SearchCommand.self, ValidateCommand.self, RollbackCommand.self, DeadLettersCommand.self, RedriveCommand.self,
         ]
     )
 

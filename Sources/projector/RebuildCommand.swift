@@ -2,33 +2,50 @@ import ArgumentParser
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorSQLite
 
 struct RebuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "Rebuild a projection from position 0.",
-        discussion: "Drops the projection's tables, sets them up again and replays the whole log.")
+        abstract: "Rebuild projections from position 0 without taking them offline.",
+        discussion: """
+            Builds the next generation of each store in its own file while the live one keeps \
+            answering queries (and a running host keeps it current); once it has caught up with \
+            the head it is verified (FTS5 integrity-check, row counts) and swapped in atomically. \
+            The previous generation is kept for `projector rollback NAME`. Several names are \
+            rebuilt together in one scan of the log. Interrupted (Ctrl-C, a crash), the rebuild \
+            resumes where it stood with the next `rebuild`, `run` or `serve`; --cancel drops it.
+            """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The projection to rebuild.") var name: String
-    @Flag(help: "Wait until the rebuild has caught up with the head (the default here).") var wait = false
+    @Argument(help: "The projections to rebuild.") var names: [String]
+    @Flag(help: "Wait until the new generations are live (the default; kept for scripts).") var wait = false
+    @Flag(help: "Drop a pending or running rebuild instead; the live generation stays.") var cancel = false
 
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.log(configuration)
         let host = try global.host(configuration, log: log)
-        guard let runner = host.runner(named: name) else {
-            throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(host.runners.map(\.name).sorted().joined(separator: ", ")))")
+        guard !names.isEmpty else { throw ValidationError("name at least one projection to rebuild") }
+        if cancel {
+            for name in names {
+                guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
+                Terminal.note(try host.cancelRebuild(name) ? "cancelled the rebuild of \(name)" : "\(name) has no rebuild to cancel")
+            }
+            return
         }
         let head = try await log.head()
         let started = ContinuousClock.now
-        let checkpoint = try await withThrowingTaskGroup(of: Checkpoint?.self) { group in
-            group.addTask { try await host.rebuild(name) }
+        let label = names.count == 1 ? "rebuilding \(names[0])" : "rebuilding \(names.count) projections"
+        let results = try await withThrowingTaskGroup(of: [String: ProjectorHost.RebuildResult]?.self) { group in
+            group.addTask { try await host.rebuild(names) }
             group.addTask {
-                var bar = ProgressBar(label: "rebuilding \(name)")
+                var bar = ProgressBar(label: label)
                 while !Task.isCancelled {
-                    let position = runner.current.position
-                    bar.update(done: Double(position), total: Double(head), unit: "events", count: Int(position))
+                    var done: Int64 = 0
+                    for name in names { done += await host.rebuildProgress(name)?.position ?? head }
+                    let total = Int64(names.count) * max(head, 1)
+                    bar.update(done: Double(done), total: Double(total), unit: "events", count: Int(done / Int64(names.count)))
                     try? await Task.sleep(for: .milliseconds(100))
                 }
                 return nil
@@ -39,9 +56,39 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         Terminal.clearStatus()
         let seconds = (ContinuousClock.now - started) / .seconds(1)
-        if checkpoint.state == .failed {
-            throw ProjectorError(.projectionFailed, "rebuild of \(name) failed: \(checkpoint.lastError ?? "unknown error")")
+        var failed: [String] = []
+        for name in names {
+            guard let result = results[name] else { continue }
+            if result.swapped {
+                let tables = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) rows" }.joined(separator: ", ")
+                Terminal.note("rebuilt \(name) to position \(result.checkpoint.position) in \(Format.duration(seconds))\(tables.isEmpty ? "" : ": \(tables)"); the previous generation is kept for `projector rollback \(name)`")
+            } else {
+                failed.append("\(name): \(result.checkpoint.lastError ?? "interrupted")")
+            }
         }
-        Terminal.note("rebuilt \(name) to position \(checkpoint.position) in \(Format.duration(seconds))")
+        if !failed.isEmpty {
+            throw ProjectorError(.projectionFailed, "rebuild failed, the live generation stays: " + failed.joined(separator: "; "))
+        }
+    }
+}
+
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Make a projection's previous generation live again.",
+        discussion: """
+            The generation a rebuild replaced is kept until the next rebuild; rollback swaps it \
+            back (and keeps the current one as previous, so a second rollback undoes the first). \
+            It resumes from its own checkpoint.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The projection to roll back.") var name: String
+
+    func run() async throws {
+        let configuration = try global.configuration()
+        let host = try global.host(configuration, log: try global.log(configuration))
+        let generations = try host.rollback(name)
+        Terminal.note("\(name): \(generations.live) is live again (\(generations.previous ?? "-") kept as previous)")
     }
 }

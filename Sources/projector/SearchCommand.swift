@@ -41,10 +41,20 @@ struct SearchCommand: AsyncParsableCommand {
             return (String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
         let configuration = try global.configuration()
-        let spec = try ProjectionCatalog.searchSpec(named: index, configuration)
+        var spec = try ProjectionCatalog.searchSpec(named: index, configuration)
         let store = try global.existingStore(index, configuration)
-        guard try await store.checkpoint()?.fingerprint == SearchProjection(spec: spec).fingerprint else {
-            throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
+        let built = try await store.checkpoint()?.fingerprint
+        if built != SearchProjection(spec: spec).fingerprint {
+            // The spec changed: answer from the live generation by the spec it was built from,
+            // while the next generation is built.
+            let source = try await store.pool.read { db in try ProjectionStore.definition(index, db) }
+            guard let source, let old = ProjectionCatalog.storedSearchSpec(source, name: index),
+                SearchProjection(spec: old).fingerprint == built
+            else {
+                throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
+            }
+            if !json { Terminal.note("\(index): the spec changed; answering from the live index built by the previous spec until the rebuild swaps in") }
+            spec = old
         }
         let result = try await SearchIndex(spec: spec, reader: store.pool).search(
             SearchRequest(

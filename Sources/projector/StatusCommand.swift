@@ -6,7 +6,7 @@ import ProjectorHost
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show every projection: position, head, lag, state, rate, last error.")
+        abstract: "Show every projection: state, position, head, lag, rate, dead letters, rebuild progress, last error.")
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON (an array of projection objects).") var json = false
@@ -28,10 +28,18 @@ struct StatusCommand: AsyncParsableCommand {
     static func printTable(_ status: [ProjectionStatus]) async throws {
         let rows = status.map { item in
             [item.name, item.kind, item.state, String(item.position), String(item.head), String(item.lag),
-             Format.rate(item.eventsPerSecond), String(item.deadLetters), item.lastError ?? ""]
+             Format.rate(item.eventsPerSecond), String(item.deadLetters), rebuildText(item.rebuild),
+             item.lastError ?? item.rebuild?.lastError ?? ""]
         }
         TablePrinter.print(
-            header: ["NAME", "KIND", "STATE", "POSITION", "HEAD", "LAG", "EVENTS/S", "DEAD", "LAST ERROR"], rows: rows)
+            header: ["NAME", "KIND", "STATE", "POSITION", "HEAD", "LAG", "EVENTS/S", "DEAD", "REBUILD", "LAST ERROR"], rows: rows)
+    }
+
+    static func rebuildText(_ rebuild: ProjectionStatus.RebuildProgress?) -> String {
+        guard let rebuild else { return "" }
+        if rebuild.state == "failed" { return "failed at \(rebuild.position)" }
+        let eta = rebuild.etaSeconds.map { ", ETA \(Format.duration($0))" } ?? ""
+        return String(format: "%.1f%%", rebuild.percent) + eta
     }
 }
 

@@ -36,7 +36,7 @@ import Testing
             fields: { title: { path: $.data.title, weight: -1, format: pdf } }
             """)
         let found = errors(await validate())
-        #expect(found.contains("projections/bad.yml: extra: unknown key (known: description, kind, name, on, setup)"))
+        #expect(found.contains("projections/bad.yml: extra: unknown key (known: description, kind, name, on, onError, setup)"))
         #expect(found.contains("projections/bad.yml: name: 'Bad' does not match ^[a-z0-9_-]{1,64}$"))
         #expect(found.contains("projections/bad.yml: setup: must not be empty"))
         #expect(found.contains("projections/bad.yml: on.Deposited: must be text or a list"))

@@ -60,10 +60,18 @@ import Testing
             }
             #expect(total == 1_210)
 
-            // Changed: the stale store is refused, and says how to fix it.
+            // Changed: a new generation is built by the new definition and swapped in; the old
+            // one answered meanwhile and is kept as previous.
+            let firstGeneration = try #require(host.runner(named: "counts")).store.path
             try Self.counts.replacingOccurrences(of: "n + 1", with: "n + 2").write(toFile: spec, atomically: true, encoding: .utf8)
-            try await waitUntil { host.runner(named: "counts")?.current.state == .failed }
-            #expect(host.runner(named: "counts")?.current.lastError?.contains("run `projector rebuild counts`") == true)
+            try await waitUntil {
+                guard let runner = host.runner(named: "counts"), runner.store.path != firstGeneration else { return false }
+                return try await runner.store.checkpoint()?.position == 1_210
+            }
+            let doubled = try await host.runner(named: "counts")!.store.pool.read { db in
+                try Int.fetchOne(db, sql: "SELECT sum(n) FROM counts")
+            }
+            #expect(doubled == 1_210 * 2 - 5, "every deposit counts 2, but a stream's first")
 
             // Removed: stopped, the store (and its data) kept; the others go on.
             try FileManager.default.removeItem(atPath: spec)
@@ -72,7 +80,7 @@ import Testing
             try await waitUntil { try await position(host, "accounts") == 1_215 }
             let kept = try ProjectionStore(name: "counts", path: ProjectorHost.storePath(configuration.stores, "counts"))
             #expect(try await kept.checkpoint()?.position == 1_210)
-            #expect(try await kept.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(n) FROM counts") } == 1_210)
+            #expect(try await kept.pool.read { db in try Int.fetchOne(db, sql: "SELECT sum(n) FROM counts") } == 1_210 * 2 - 5)
 
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()

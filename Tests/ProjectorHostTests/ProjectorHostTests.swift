@@ -39,25 +39,31 @@ import Testing
         try await runner.store.pool.read { db in try Row.fetchAll(db, sql: sql).map { Array($0.databaseValues) } }
     }
 
-    @Test func aProjectionThatThrowsMidBatchLeavesNoPartialWritesAndItsCheckpointUnchanged() async throws {
+    @Test func aPoisonEventStopsOnlyItsProjectionAndNoFailedTransactionLeavesAWrite() async throws {
         let log = try makeLog()
         try await appendBankEvents(log, count: 120)
         let host = try makeHost(log, [
-            RecordingProjection(name: "fragile", failAt: 75), BankAccountsProjection(),
+            RecordingProjection(name: "fragile", failAt: 75, errorPolicy: .init(tries: 2, then: .stop)), BankAccountsProjection(),
         ])
         try await host.catchUp()
         let fragile = try #require(host.runner(named: "fragile"))
         let checkpoint = try #require(try await fragile.store.checkpoint())
-        #expect(checkpoint.position == 50, "the batch 51…100 rolled back; the checkpoint stays at its start")
+        // The batch 51…100 failed twice and rolled back whole; then one event per transaction
+        // found the poison: 51…74 applied, 75 parked, the projection stopped before it.
+        #expect(checkpoint.position == 74)
         #expect(checkpoint.state == .failed)
         #expect(checkpoint.lastError?.contains("boom at 75") == true)
+        #expect(checkpoint.lastError?.contains("projector redrive fragile") == true)
         let positions = try await rows(fragile, "SELECT position FROM applied ORDER BY seq").map { Int64.fromDatabaseValue($0[0])! }
-        #expect(positions == Array(1...50), "events 51…74 were written then rolled back with the failure")
+        #expect(positions == Array(1...74), "each event once: the failed transactions left nothing behind")
+        let parked = try await host.deadLetters("fragile")
+        #expect(parked.map(\.event.position) == [75] && parked[0].tries == 2 && parked[0].error.contains("boom at 75"))
         let accounts = try #require(host.runner(named: "accounts"))
         #expect(try await accounts.store.checkpoint()?.position == 120, "the failure did not stop the other projection")
         let status = try await host.status()
         #expect(status.first { $0.name == "fragile" }?.state == "failed")
-        #expect(status.first { $0.name == "fragile" }?.lag == 70)
+        #expect(status.first { $0.name == "fragile" }?.lag == 46)
+        #expect(status.first { $0.name == "fragile" }?.deadLetters == 1)
     }
 
     @Test func restartsNeverApplyAnEventTwiceNorSkipOne() async throws {
@@ -120,32 +126,41 @@ import Testing
         _ = try? await running.value
     }
 
-    @Test func rebuildReplaysFromZeroToTheSameContents() async throws {
+    @Test func rebuildBuildsANewGenerationAndKeepsThePreviousForRollback() async throws {
         let log = try makeLog()
         try await appendBankEvents(log, count: 200)
         let host = try makeHost(log, [BankAccountsProjection()])
         try await host.catchUp()
-        let runner = try #require(host.runner(named: "accounts"))
-        let before = try await rows(runner, "SELECT * FROM accounts ORDER BY account")
-        try await runner.store.pool.write { db in try db.execute(sql: "UPDATE accounts SET balance = -1") }
-        let checkpoint = try await host.rebuild("accounts")
-        #expect(checkpoint.position == 200)
-        #expect(try await rows(runner, "SELECT * FROM accounts ORDER BY account") == before)
+        let first = try #require(host.runner(named: "accounts"))
+        let before = try await rows(first, "SELECT * FROM accounts ORDER BY account")
+        try await first.store.pool.write { db in try db.execute(sql: "UPDATE accounts SET balance = -1") }
+        let result = try await host.rebuild("accounts")
+        #expect(result.swapped && result.checkpoint.position == 200 && result.tables == ["accounts": before.count])
+        let rebuilt = try #require(host.runner(named: "accounts"))
+        #expect(rebuilt.store.path != first.store.path, "a new file, the old one untouched while it was built")
+        #expect(try await rows(rebuilt, "SELECT * FROM accounts ORDER BY account") == before)
+        #expect(host.pointer("accounts").read().previous == "accounts.sqlite")
+
+        _ = try host.rollback("accounts")
+        let rolledBack = try #require(host.runner(named: "accounts"))
+        #expect(rolledBack.store.path == first.store.path)
+        #expect(try await rows(rolledBack, "SELECT DISTINCT balance FROM accounts").count == 1, "the damaged generation is back")
+        _ = try host.rollback("accounts")
+        #expect(try await rows(try #require(host.runner(named: "accounts")), "SELECT * FROM accounts ORDER BY account") == before)
     }
 
-    @Test func aChangedDefinitionIsRefusedUntilRebuilt() async throws {
+    @Test func aChangedDefinitionIsBuiltAsANewGenerationWhileTheOldOneStaysReadable() async throws {
         let log = try makeLog()
         try await appendBankEvents(log, count: 20)
         try await makeHost(log, [RecordingProjection(name: "recorder", fingerprint: "v1")]).catchUp()
         try await appendBankEvents(log, count: 5)
         let changed = try makeHost(log, [RecordingProjection(name: "recorder", fingerprint: "v2")])
+        let old = try #require(changed.runner(named: "recorder"))
         try await changed.catchUp()
-        let checkpoint = try #require(try await changed.runner(named: "recorder")!.store.checkpoint())
-        #expect(checkpoint.position == 20, "a stale definition must not keep writing")
-        #expect(checkpoint.state == .failed)
-        #expect(checkpoint.lastError?.contains("projector rebuild recorder") == true)
-        _ = try await changed.rebuild("recorder")
-        #expect(try await changed.runner(named: "recorder")!.store.checkpoint()?.position == 25)
+        let live = try #require(try await changed.runner(named: "recorder")!.store.checkpoint())
+        #expect(live.position == 25 && live.fingerprint == "v2")
+        let previous = try #require(try await old.store.checkpoint())
+        #expect(previous.position == 20 && previous.fingerprint == "v1", "the stale generation was never written by v2")
     }
 
     @Test func unknownNamesAndDuplicatesAreClearErrors() async throws {

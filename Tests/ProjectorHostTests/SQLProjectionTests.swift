@@ -118,6 +118,7 @@ import Testing
             name: strict
             kind: sql
             setup: CREATE TABLE owners(account TEXT, owner TEXT NOT NULL);
+            onError: { tries: 1, then: stop }
             on:
               Opened: INSERT INTO owners VALUES (:stream, :data ->> '$.owner')
             """)
@@ -126,7 +127,8 @@ import Testing
         let status = try await host.status()
         let failed = try #require(status.first { $0.name == "strict" })
         #expect(failed.state == "failed")
-        #expect(failed.position == 0, "the batch rolled back whole")
+        #expect(failed.position == 0, "stopped before the poison event; nothing of it written")
+        #expect(failed.deadLetters == 1)
         let error = failed.lastError ?? ""
         #expect(error.contains("spec.yml: on.Opened: event 2 (Opened in stream 'acc-1')"), "\(error)")
         #expect(error.contains("NOT NULL constraint failed: owners.owner"), "\(error)")

@@ -8,6 +8,7 @@ struct RecordingProjection: Projection {
     var eventTypes: Set<String>? = nil
     /// Throw when this position is reached (after writing the events before it in the batch).
     var failAt: Int64? = nil
+    var errorPolicy = ErrorPolicy()
 
     func setUp(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE applied(seq INTEGER PRIMARY KEY AUTOINCREMENT, position INTEGER, stream TEXT, type TEXT)")
