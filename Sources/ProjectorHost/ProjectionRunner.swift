@@ -1,5 +1,6 @@
 public import GRDB
 public import Logging
+import Metrics
 public import ProjectorCore
 public import ProjectorSQLite
 import ServiceLifecycle
@@ -289,6 +290,12 @@ public final class ProjectionRunner: Sendable {
             return saved
         }
         live.withLock { $0 = checkpoint }
+        // swift-metrics: a no-op until a backend is bootstrapped (serve bootstraps Prometheus).
+        let dimensions = [("projection", projection.name)]
+        Counter(label: "projector_events_applied_total", dimensions: dimensions).increment(by: events.count)
+        if scanned > 0 {
+            Timer(label: "projector_batch_duration_seconds", dimensions: dimensions).record(duration: ContinuousClock.now - started)
+        }
     }
 
     func setState(_ state: ProjectionState, position: Int64) async {

@@ -22,6 +22,8 @@ extension ProjectorHost {
         public var swapped: Bool
         /// The runner of the generation that went live.
         public var runner: ProjectionRunner? = nil
+        /// Time spent verifying the new generation before the swap.
+        public var verifySeconds: Double = 0
     }
 
     /// Runs one projection: its live generation, and a pending next one if there is any (or the
@@ -103,6 +105,7 @@ extension ProjectorHost {
                 if checkpoint.position >= head { break }
             }
             let tables: [String: Int]
+            let verifyStarted = ContinuousClock.now
             do {
                 tables = try await runner.store.pool.write { db in
                     let counts = try ProjectionStore.verify(db)
@@ -121,7 +124,9 @@ extension ProjectorHost {
             await runner.setState(target == nil ? .live : .stopped, position: runner.current.position)
             let summary = tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             logger.notice("projection \(name): new generation \(file) is live at position \(runner.current.position) (\(summary))")
-            return RebuildResult(checkpoint: runner.current, tables: tables, swapped: true, runner: runner)
+            return RebuildResult(
+                checkpoint: runner.current, tables: tables, swapped: true, runner: runner,
+                verifySeconds: (ContinuousClock.now - verifyStarted) / .seconds(1))
         } catch {
             logger.error("projection \(name): rebuild failed: \(error)")
             if let shadow { try? await shadow.markFailed("rebuild failed: \(error)") }

@@ -3,6 +3,9 @@ import Foundation
 import Logging
 import ProjectorCore
 import ProjectorHost
+import ProjectorServer
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -69,20 +72,32 @@ enum HostRunner {
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "The main job: run every projection, catching up and then following the log live.",
+        abstract: "The main job: every projection live, plus the HTTP API and web page.",
         discussion: """
+            Runs every projection (catching up, then following the log) and serves HTTP on \
+            server.host:server.port (default 127.0.0.1:8080): search with read-your-writes, \
+            projections, events, health, Prometheus metrics, and the web page at /. Admin routes \
+            need `Authorization: Bearer $PROJECTOR_ADMIN_TOKEN` and are closed without it. \
+            SIGINT/SIGTERM drain the requests in flight and commit the projections.
             With --demo, first imports the bundled sample events (real Debian package, changelog \
             and documentation events, and a small course platform) and adds the example specs \
             (a search index and three SQL reports) to the projections folder, so there is \
-            something to search and query: `projector search packages vim`, \
-            `projector query course-durations "SELECT * FROM course_durations"`.
+            something to search and query: open http://127.0.0.1:8080/, or \
+            `projector search packages vim`.
             """)
 
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Import the bundled sample events first (idempotent).") var demo = false
+    @Option(help: "Listen on this port instead of server.port (0: any free port).") var port: Int?
+    @Option(help: "Listen on this address instead of server.host.") var host: String?
 
     func run() async throws {
-        let configuration = try global.configuration()
+        var configuration = try global.configuration()
+        if let port {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+            configuration.serverPort = port
+        }
+        if let host { configuration.serverHost = host }
         let log = try global.log(configuration)
         if demo {
             for file in try ProjectionCatalog.installExamples(into: configuration.projections) {
@@ -90,9 +105,21 @@ struct ServeCommand: AsyncParsableCommand {
             }
             try await SampleImport.run(into: log)
         }
-        let host = try global.host(configuration, log: log)
-        Terminal.note("projector: \(host.runners.count) projection\(host.runners.count == 1 ? "" : "s"), log \(configuration.log), stores \(configuration.stores)")
-        try await HostRunner.run(host: host, configuration: configuration, only: nil, once: false)
+        let projectorHost = try global.host(configuration, log: log)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let server = ProjectorServer(host: projectorHost, configuration: configuration, registry: registry)
+        var logger = Logger(label: "projector")
+        logger.logLevel = .warning
+        let runners = projectorHost.runners.count
+        let address = configuration.serverHost
+        let logText = configuration.log.description
+        let closed = configuration.adminToken == nil ? " (admin routes closed: no PROJECTOR_ADMIN_TOKEN)" : ""
+        let application = server.application(logger: logger) { port in
+            Terminal.note(
+                "projector: \(runners) projection\(runners == 1 ? "" : "s"), log \(logText); listening on http://\(address):\(port)/\(closed)")
+        }
+        try await HostRunner.run(host: projectorHost, configuration: configuration, only: nil, once: false, extra: [application])
     }
 }
 

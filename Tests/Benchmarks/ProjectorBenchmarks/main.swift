@@ -21,6 +21,10 @@ do {
     case "sql":
         guard let events = option("--events") else { throw BenchError("sql needs --events FILE.ndjson") }
         try await SQLProjectionBenchmark.run(events: events, rounds: rounds)
+    case "rebuild":
+        guard let events = option("--events") else { throw BenchError("rebuild needs --events FILE.ndjson") }
+        try await RebuildBenchmark.run(events: events, keep: option("--keep"), withoutSearch: arguments.contains("--without-search"),
+            togetherOnly: arguments.contains("--together-only"))
     case "search":
         guard let events = option("--events") else { throw BenchError("search needs --events FILE.ndjson") }
         try await SearchBenchmark.run(
@@ -28,6 +32,7 @@ do {
     default:
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
+        print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only]")
         print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER]")
     }
 } catch {

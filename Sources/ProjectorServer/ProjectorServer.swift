@@ -1,0 +1,66 @@
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
+import Metrics
+public import ProjectorHost
+public import Prometheus
+
+/// The HTTP face of a running host (Hummingbird 2), per `Schemas/openapi.yaml`: search with
+/// read-your-writes, projections and their status, events, rebuild and redrive for admins,
+/// health, Prometheus metrics and the web page.
+///
+/// Run the application in the same `ServiceGroup` as the host: on SIGINT/SIGTERM the server
+/// stops accepting, drains the requests in flight, and the host commits its transactions.
+public struct ProjectorServer: Sendable {
+    public let host: ProjectorHost
+    public let configuration: ProjectorConfiguration
+    /// Where /metrics reads from; the serve command bootstraps swift-metrics with it.
+    public let registry: PrometheusCollectorRegistry
+
+    public init(host: ProjectorHost, configuration: ProjectorConfiguration, registry: PrometheusCollectorRegistry) {
+        self.host = host
+        self.configuration = configuration
+        self.registry = registry
+    }
+
+    /// Every route as `METHOD /path` (OpenAPI spelling of parameters); a test keeps
+    /// `Schemas/openapi.yaml` and this list equal.
+    public static let routes = [
+        "GET /", "GET /app.js", "GET /health", "GET /metrics", "GET /v1/indexes", "GET /v1/search/{index}",
+        "GET /v1/projections", "GET /v1/projections/{name}", "POST /v1/projections/{name}/rebuild",
+        "POST /v1/projections/{name}/redrive", "POST /v1/events", "GET /v1/events",
+    ]
+
+    /// The router with every route; tests drive it directly.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        let routes = Routes(host: host, configuration: configuration, registry: registry)
+        router.get("/") { _, _ in routes.page() }
+        router.get("/app.js") { _, _ in routes.script() }
+        router.get("/health") { _, _ in try await routes.health() }
+        router.get("/metrics") { _, _ in try await routes.metrics() }
+        router.get("/v1/indexes") { _, _ in try routes.indexes() }
+        router.get("/v1/search/:index") { request, context in try await routes.search(request, context) }
+        router.get("/v1/projections") { _, _ in try await routes.projections() }
+        router.get("/v1/projections/:name") { _, context in try await routes.projection(context) }
+        router.post("/v1/projections/:name/rebuild") { request, context in try await routes.rebuild(request, context) }
+        router.post("/v1/projections/:name/redrive") { request, context in try await routes.redrive(request, context) }
+        router.post("/v1/events") { request, context in try await routes.append(request, context) }
+        router.get("/v1/events") { request, _ in try await routes.events(request) }
+        return router
+    }
+
+    /// The application on the configured address; `onListening` gets the port it listens on
+    /// (useful with port 0).
+    public func application(
+        logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) -> some ApplicationProtocol & Service {
+        Application(
+            router: router(),
+            configuration: .init(
+                address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: "projector"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+}

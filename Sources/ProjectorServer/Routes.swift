@@ -1,0 +1,267 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import GRDB
+import Metrics
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+import ProjectorSearch
+import Prometheus
+
+/// The handlers behind ``ProjectorServer``'s routes.
+struct Routes: Sendable {
+    let host: ProjectorHost
+    let configuration: ProjectorConfiguration
+    let registry: PrometheusCollectorRegistry
+
+    /// Longest read-your-writes wait a request may ask for.
+    static let maxWait = 30_000
+    static let maxBody = 16 << 20
+
+    // MARK: Search
+
+    func search(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let name = try context.parameters.require("index")
+        let query = request.uri.queryParameters
+        let limit = try Self.integer(query, "limit", default: 10, in: 0...1000)
+        let offset = try Self.integer(query, "offset", default: 0, in: 0...1_000_000)
+        let filters = try query[values: "filter"].map { text -> (field: String, value: String) in
+            guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+                throw APIError(.badRequest, "filter must be FIELD:VALUE, found '\(text)'")
+            }
+            return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        }
+        let facets = query[values: "facet"].map(String.init)
+        let (runner, spec) = try searchIndex(name)
+        // Read-your-writes: wait until the index has applied the caller's event.
+        if let minimum = try Self.optionalInteger(query, "minPosition", in: 0...Int(Int64.max)) {
+            let wait = try Self.integer(query, "waitMs", default: 0, in: 0...Self.maxWait)
+            let deadline = ContinuousClock.now + .milliseconds(wait)
+            var live = host.runner(named: name) ?? runner
+            while live.current.position < Int64(minimum) {
+                guard ContinuousClock.now < deadline else {
+                    throw APIError(
+                        .serviceUnavailable,
+                        "index '\(name)' is behind: it has applied position \(live.current.position), not yet \(minimum) (waited \(wait) ms)",
+                        headers: [.retryAfter: "1", HTTPField.Name("Projector-Position")!: String(live.current.position)])
+                }
+                try await Task.sleep(for: .milliseconds(2))
+                live = host.runner(named: name) ?? live
+            }
+        }
+        let current = host.runner(named: name) ?? runner
+        let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(
+            SearchRequest(
+                query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
+                raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false"))
+        Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
+        var response = try JSONBody.encode(result)
+        response.headers[HTTPField.Name("Projector-Position")!] = String(current.current.position)
+        return response
+    }
+
+    /// The live runner of a search index and the spec its live generation was built from.
+    func searchIndex(_ name: String) throws -> (ProjectionRunner, SearchSpec) {
+        guard let runner = host.runner(named: name) else {
+            throw APIError(.notFound, "no index named '\(name)' (indexes: \(indexNames().joined(separator: ", ")))")
+        }
+        guard let projection = runner.projection as? SearchProjection else {
+            throw APIError(.badRequest, "'\(name)' is a \(runner.projection.kind) projection, not a search index")
+        }
+        let built = runner.current.fingerprint
+        guard built != projection.fingerprint else { return (runner, projection.spec) }
+        // The spec changed and the new generation is still being built: answer by the old one.
+        if let source = try? runner.store.pool.read({ db in try ProjectionStore.definition(name, db) }),
+            let old = ProjectionCatalog.storedSearchSpec(source, name: name), SearchProjection(spec: old).fingerprint == built
+        {
+            return (runner, old)
+        }
+        return (runner, projection.spec)
+    }
+
+    func indexNames() -> [String] {
+        host.runners.filter { $0.projection is SearchProjection }.map(\.name).sorted()
+    }
+
+    /// The search indexes with their fields, for the web page and clients.
+    func indexes() throws -> Response {
+        let items = host.runners.compactMap { runner -> String? in
+            guard let search = runner.projection as? SearchProjection else { return nil }
+            let text = search.spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
+            let filters = search.spec.filterFields.map { JSONString.quote($0.name) }.joined(separator: ",")
+            return "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"filters\":[\(filters)]}"
+        }
+        return JSONBody.response(json: "[" + items.joined(separator: ",") + "]")
+    }
+
+    // MARK: Projections
+
+    func projections() async throws -> Response {
+        try JSONBody.encode(try await host.status())
+    }
+
+    func projection(_ context: some RequestContext) async throws -> Response {
+        let name = try context.parameters.require("name")
+        guard let status = try await host.status().first(where: { $0.name == name }) else {
+            throw APIError(.notFound, "no projection named '\(name)'")
+        }
+        return try JSONBody.encode(status)
+    }
+
+    func rebuild(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        try authorize(request)
+        let name = try context.parameters.require("name")
+        guard host.runner(named: name) != nil else { throw APIError(.notFound, "no projection named '\(name)'") }
+        let host = self.host
+        if await host.rebuildProgress(name) == nil || host.pointer(name).read().next == nil {
+            Task { _ = try? await host.rebuild(name) }
+        }
+        return JSONBody.response(
+            status: .accepted,
+            json: "{\"name\":\(JSONString.quote(name)),\"rebuild\":\"started\",\"status\":\"/v1/projections/\(name)\"}")
+    }
+
+    func redrive(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        try authorize(request)
+        let name = try context.parameters.require("name")
+        let result = try await host.redrive(name)
+        let failed = result.failed.map { "{\"position\":\($0.position),\"error\":\(JSONString.quote($0.error))}" }
+        return JSONBody.response(
+            json: "{\"applied\":[\(result.applied.map(String.init).joined(separator: ","))],\"failed\":[\(failed.joined(separator: ","))]}")
+    }
+
+    // MARK: Events
+
+    func append(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        try authorize(request)
+        var request = request
+        let body = try await request.collectBody(upTo: Self.maxBody)
+        let text = String(buffer: body)
+        var events: [ProposedEvent] = []
+        let trimmed = text.drop { $0.isWhitespace }
+        if trimmed.first == "[" {
+            guard let list = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [Any] else {
+                throw APIError(.badRequest, "body: not a JSON array of events")
+            }
+            for (index, item) in list.enumerated() {
+                guard JSONSerialization.isValidJSONObject(item), let data = try? JSONSerialization.data(withJSONObject: item) else {
+                    throw APIError(.badRequest, "event \(index): must be a JSON object")
+                }
+                do {
+                    events.append(try EventLineParser.parse(String(decoding: data, as: UTF8.self)))
+                } catch {
+                    throw APIError(.badRequest, "event \(index): \(error)")
+                }
+            }
+        } else {
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where !line.allSatisfy(\.isWhitespace) {
+                do {
+                    events.append(try EventLineParser.parse(String(line)))
+                } catch {
+                    throw APIError(.badRequest, "line \(number + 1): \(error)")
+                }
+            }
+        }
+        guard !events.isEmpty else {
+            throw APIError(.badRequest, "body: send an event object, a JSON array of them, or NDJSON lines")
+        }
+        let stored = try await host.log.append(events)
+        return JSONBody.response(status: .created, json: "[" + stored.map(\.line).joined(separator: ",") + "]")
+    }
+
+    func events(_ request: Request) async throws -> Response {
+        try authorize(request)
+        let query = request.uri.queryParameters
+        let from = try Self.integer(query, "from", default: 1, in: 0...Int(Int64.max))
+        let limit = try Self.integer(query, "limit", default: 100, in: 1...10_000)
+        let events: [RecordedEvent]
+        if let stream = query["stream"] {
+            events = try await host.log.readStream(String(stream), fromVersion: Int64(max(1, from)), limit: limit)
+        } else {
+            events = try await host.log.read(after: Int64(max(1, from)) - 1, limit: limit)
+        }
+        return JSONBody.response(json: "[" + events.map(\.line).joined(separator: ",") + "]")
+    }
+
+    // MARK: Operations
+
+    func health() async throws -> Response {
+        let status = try await host.status()
+        let live = status.allSatisfy { $0.state == "live" }
+        let states = status.map { "\(JSONString.quote($0.name)):\(JSONString.quote($0.state))" }.joined(separator: ",")
+        return JSONBody.response(
+            status: live ? .ok : .serviceUnavailable,
+            json: "{\"live\":\(live),\"projections\":{\(states)}}")
+    }
+
+    func metrics() async throws -> Response {
+        for item in try await host.status() {
+            let dimensions = [("projection", item.name)]
+            Gauge(label: "projector_lag_events", dimensions: dimensions).record(item.lag)
+            Gauge(label: "projector_position", dimensions: dimensions).record(item.position)
+            Gauge(label: "projector_dead_letters", dimensions: dimensions).record(item.deadLetters)
+            Gauge(label: "projector_live", dimensions: dimensions).record(item.state == "live" ? 1 : 0)
+            Gauge(label: "projector_rebuild_percent", dimensions: dimensions).record(item.rebuild?.percent ?? 0)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: registry.emitToString())))
+    }
+
+    func page() -> Response {
+        Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8",
+                // No inline script may run: indexed text can never become code on this page.
+                .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                .xContentTypeOptions: "nosniff",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))
+    }
+
+    func script() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .xContentTypeOptions: "nosniff"],
+            body: .init(byteBuffer: ByteBuffer(string: WebPage.script)))
+    }
+
+    // MARK: Helpers
+
+    /// Admin routes need `Authorization: Bearer $PROJECTOR_ADMIN_TOKEN`, and are closed without one.
+    func authorize(_ request: Request) throws {
+        guard let token = configuration.adminToken else {
+            throw APIError(.forbidden, "admin routes are closed: start the server with PROJECTOR_ADMIN_TOKEN set")
+        }
+        let sent = request.headers[.authorization] ?? ""
+        guard Self.constantTimeEqual(sent, "Bearer " + token) else {
+            throw APIError(
+                .unauthorized, "admin route: send Authorization: Bearer <PROJECTOR_ADMIN_TOKEN>",
+                headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for index in 0..<max(x.count, y.count) {
+            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+        }
+        return difference == 0
+    }
+
+    static func integer(_ query: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+        try optionalInteger(query, name, in: range) ?? value
+    }
+
+    static func optionalInteger(_ query: Parameters, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = query[Substring(name)] else { return nil }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError(.badRequest, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+        }
+        return number
+    }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Drives the web page of a running `projector serve` in headless Chromium (Playwright).
+
+    page_check.py URL SCREENSHOT.png [CHROMIUM]
+
+Types a query as a user would, waits for highlighted results and facets, pages, opens the
+projections dashboard, and checks that indexed text never became markup or script (the demo
+data holds HTML documents, and the test adds an event whose title is an <img onerror> probe).
+Exits non-zero with a one-line reason on any failure; keeps the screenshots.
+"""
+import sys
+
+from playwright.sync_api import sync_playwright
+
+
+def main() -> int:
+    url, shot = sys.argv[1], sys.argv[2]
+    chromium = sys.argv[3] if len(sys.argv) > 3 else "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems, dialogs = [], []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(url)
+        page.wait_for_selector("#index option", state="attached")
+
+        # A user types, letter by letter; results follow as they type.
+        page.click("#q")
+        page.keyboard.type("text editor", delay=60)
+        page.wait_for_selector(".hit mark", timeout=10_000)
+        marks = [m.lower() for m in page.eval_on_selector_all(".hit mark", "els => els.map(e => e.textContent)")]
+        if not any(m.startswith("text") or m.startswith("editor") for m in marks):
+            return fail(f"no highlighted query words in the results: {marks[:10]}")
+        summary = page.text_content("#summary") or ""
+        if "result" not in summary:
+            return fail(f"no result summary: {summary!r}")
+        if not page.query_selector(".facets label"):
+            return fail("no facets shown")
+        page.screenshot(path=shot, full_page=True)
+
+        # Paging.
+        if not page.is_disabled("#next"):
+            page.click("#next")
+            page.wait_for_function("document.getElementById('page').textContent.startsWith('Page 2')")
+
+        # Hostile indexed text is shown as text, never run.
+        page.fill("#q", "")
+        page.keyboard.type("injectionprobe", delay=30)
+        page.wait_for_selector(".hit", timeout=10_000)
+        text = page.text_content("#hits") or ""
+        if "<img" not in text:
+            return fail(f"the probe's markup should be visible as text: {text[:200]!r}")
+        if page.query_selector("#hits img") or page.query_selector("#hits script"):
+            return fail("indexed text became elements on the page")
+
+        # The dashboard.
+        page.click("#tab-projections")
+        page.wait_for_selector("#rows tr .state", timeout=10_000)
+        names = page.eval_on_selector_all("#rows tr td:first-child", "els => els.map(e => e.textContent)")
+        if "packages" not in names:
+            return fail(f"the dashboard lacks the packages index: {names}")
+        page.screenshot(path=shot.replace(".png", "-projections.png"), full_page=True)
+        browser.close()
+    if dialogs:
+        return fail(f"a dialog opened (script ran): {dialogs}")
+    if problems:
+        return fail("; ".join(problems))
+    print(f"ok: typed a query, saw {len(marks)} highlights, paged, probe stayed text, dashboard lists {len(names)} projections")
+    return 0
+
+
+def fail(reason: str) -> int:
+    print(f"page check failed: {reason}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import ProjectorTesting
+import Testing
+
+/// The server process ended before it listened.
+struct ServeExited: Error, CustomStringConvertible {
+    let output: String
+    var description: String { "projector serve exited before listening: \(output)" }
+}
+
+/// `projector serve` as a user runs it: a real process on a free port, with the demo data.
+/// The browser and schemathesis checks need Chromium and Python packages that .ci/run installs;
+/// it turns them on with PROJECTOR_BROWSER_TESTS=1 and PROJECTOR_SCHEMATHESIS=1.
+@Suite struct LiveServerTests {
+    let folder = TemporaryFolder()
+    var cli: CLI {
+        var cli = CLI(directory: folder.path)
+        cli.environment["PROJECTOR_ADMIN_TOKEN"] = "s3cret"
+        return cli
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// A running server and the port it listens on.
+    final class Server: @unchecked Sendable {
+        let process: Process
+        let port: Int
+        init(process: Process, port: Int) {
+            self.process = process
+            self.port = port
+        }
+        var url: String { "http://127.0.0.1:\(port)" }
+        deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    }
+
+    func startServer() async throws -> Server {
+        let process = cli.process(["serve", "--demo", "--port", "0"])
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The port is announced on stderr once the server listens.
+        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            DispatchQueue.global().async {
+                var text = ""
+                while true {
+                    let data = errors.fileHandleForReading.availableData
+                    if data.isEmpty {
+                        continuation.resume(throwing: ServeExited(output: text))
+                        return
+                    }
+                    text += String(decoding: data, as: UTF8.self)
+                    if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                        let digits = text[range].split(separator: ":").last!.filter(\.isNumber)
+                        continuation.resume(returning: Int(digits)!)
+                        // Keep draining so the server never blocks on a full pipe.
+                        while !errors.fileHandleForReading.availableData.isEmpty {}
+                        return
+                    }
+                }
+            }
+        }
+        let server = Server(process: process, port: port)
+        try await waitUntil(timeout: .seconds(60)) { (try? await Self.get(server.url + "/health"))?.status == 200 }
+        return server
+    }
+
+    static func get(_ url: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: URL(string: url)!)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func serveAnswersSearchOverHTTPAndDrainsOnSIGTERM() async throws {
+        let server = try await startServer()
+        let search = try await Self.get(server.url + "/v1/search/packages?q=text%20editor&facet=section")
+        #expect(search.status == 200 && search.body.contains("<mark>"))
+        // A request in flight when SIGTERM arrives is answered, then the process exits 0.
+        let pending = Task { try await Self.get(server.url + "/v1/search/packages?q=vim&minPosition=999999&waitMs=1500") }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(server.process.processIdentifier, SIGTERM)
+        let drained = try await pending.value
+        #expect(drained.status == 503 && drained.body.contains("is behind"))
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_BROWSER_TESTS"] == "1"))
+    func theWebPageInHeadlessChromium() async throws {
+        // An event whose title would run script if the page ever treated indexed text as HTML.
+        #expect(try await cli.run("append", "probe-1", "ProbeWritten", #"{"title":"injectionprobe <img src=x onerror=alert(1)>"}"#).status == 0)
+        let server = try await startServer()
+        let artifacts = ProcessInfo.processInfo.environment["PROJECTOR_ARTIFACTS"] ?? Self.repository.appendingPathComponent(".ci/artifacts").path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let screenshot = artifacts + "/web-page.png"
+        let result = try await Self.runTool(
+            ["python3", Self.repository.appendingPathComponent("Tests/Browser/page_check.py").path, server.url + "/", screenshot])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(FileManager.default.fileExists(atPath: screenshot))
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_SCHEMATHESIS"] == "1"))
+    func schemathesisFindsNoFailureAgainstTheOpenAPIDocument() async throws {
+        let server = try await startServer()
+        let result = try await Self.runTool([
+            "schemathesis", "run", Self.repository.appendingPathComponent("Schemas/openapi.yaml").path,
+            "--url", server.url, "--checks", "all", "--max-examples", "40", "--header", "Authorization: Bearer s3cret",
+            "--exclude-path", "/v1/projections/{name}/rebuild",
+        ])
+        #expect(result.status == 0, "\(result.output.suffix(4000))")
+    }
+
+    /// Runs a command off the cooperative pool; its combined output and status.
+    static func runTool(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = arguments
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = pipe
+                do {
+                    try process.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
