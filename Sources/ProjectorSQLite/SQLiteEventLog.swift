@@ -114,7 +114,9 @@ public final class SQLiteEventLog: EventLog, Sendable {
     struct Writer {
         let db: Database
         var nextPosition: Int64
-        var versions: [String: Int64] = [:]
+        /// Keyed by the stream's bytes, as SQLite compares them: Swift's String equality would
+        /// make "é" and "e\u{301}" one stream here and two in the table.
+        var versions: [[UInt8]: Int64] = [:]
 
         init(_ db: Database) throws {
             self.db = db
@@ -150,7 +152,8 @@ public final class SQLiteEventLog: EventLog, Sendable {
                 return .rejected(error)
             }
             let current: Int64
-            if let cached = versions[event.stream] {
+            let key = Array(event.stream.utf8)
+            if let cached = versions[key] {
                 current = cached
             } else {
                 current = try Int64.fetchOne(
@@ -165,7 +168,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
                 type: event.type, data: data, metadata: metadata, time: time,
                 tenant: metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
             try insertRow(recorded)
-            versions[event.stream] = recorded.version
+            versions[key] = recorded.version
             nextPosition += 1
             return .appended(recorded)
         }

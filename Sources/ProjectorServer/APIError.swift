@@ -42,11 +42,33 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as ProjectorError {
             throw APIError.from(error)
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = Self.allowedMethods(for: request.uri.path), !allowed.isEmpty {
+                throw APIError(
+                    .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path) (allowed: \(allowed.joined(separator: ", ")))",
+                    headers: [.allow: allowed.joined(separator: ", ")])
+            }
             throw APIError(error.status, error.body ?? error.status.reasonPhrase)
         } catch {
             context.logger.error("request \(request.method) \(request.uri) failed: \(error)")
             throw APIError(.internalServerError, "internal error: \(error)")
         }
+    }
+}
+
+extension ErrorMiddleware {
+    /// The methods served on `path`, from the route table (nil: no such path).
+    static func allowedMethods(for path: String) -> [String]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        let methods = ProjectorServer.routes.compactMap { route -> String? in
+            let pieces = route.split(separator: " ")
+            let pattern = pieces[1].split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == parts.count else { return nil }
+            for (expected, actual) in zip(pattern, parts) where !(expected.hasPrefix("{") && !actual.isEmpty) && expected != actual {
+                return nil
+            }
+            return String(pieces[0])
+        }
+        return methods.isEmpty ? nil : methods
     }
 }
 

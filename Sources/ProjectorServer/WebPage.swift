@@ -13,6 +13,7 @@ enum WebPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Projector</title>
+        <link rel="icon" href="data:,">
         <style>
           :root { --ink: #1d2330; --muted: #5d6577; --line: #dfe3ea; --accent: #2f5bd3; --bad: #b42318; --ok: #18794e; }
           * { box-sizing: border-box; }

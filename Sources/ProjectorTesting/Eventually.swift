@@ -3,7 +3,7 @@
 /// For tests of things that happen in another task or process (a live projection catching an
 /// append): they assert an outcome, never a duration.
 public func waitUntil(
-    timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+    timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {

@@ -43,12 +43,13 @@ def main() -> int:
         # Paging.
         if not page.is_disabled("#next"):
             page.click("#next")
-            page.wait_for_function("document.getElementById('page').textContent.startsWith('Page 2')")
+            # Selectors only: the page's CSP forbids the string evaluation wait_for_function uses.
+            page.wait_for_selector("#page:has-text('Page 2')")
 
         # Hostile indexed text is shown as text, never run.
         page.fill("#q", "")
         page.keyboard.type("injectionprobe", delay=30)
-        page.wait_for_selector(".hit", timeout=10_000)
+        page.wait_for_selector("#hits .hit:has-text('injectionprobe')", timeout=10_000)
         text = page.text_content("#hits") or ""
         if "<img" not in text:
             return fail(f"the probe's markup should be visible as text: {text[:200]!r}")

@@ -1,5 +1,18 @@
 import Foundation
 
+extension Process {
+    /// Waits for the process off the cooperative thread pool: blocking one of its two threads
+    /// here would starve the other tests running meanwhile.
+    func exit() async {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+}
+
 /// Swift.Result, spelled out where CLI.Result shadows it.
 typealias Result_<T> = Swift.Result<T, any Error>
 

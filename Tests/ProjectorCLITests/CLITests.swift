@@ -141,7 +141,7 @@ import Testing
         try process.run()
         try await Task.sleep(for: .milliseconds(300))
         process.terminate()  // SIGTERM
-        process.waitUntilExit()
+        await process.exit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         // Whatever was committed is consistent: the balances add up to the checkpoint exactly.
         let store = try ProjectionStore(name: "accounts", path: folder.file(".projector/stores/accounts.sqlite"), readOnly: true)
@@ -166,7 +166,7 @@ import Testing
             try process.run()
             try await Task.sleep(for: .milliseconds(delay))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.exit()
         }
         #expect(try await cli.run("run", "--once").status == 0)
         try "stores: fresh\n".write(toFile: folder.file("fresh.yml"), atomically: true, encoding: .utf8)

@@ -29,15 +29,15 @@ import Testing
         try process.run()
         try await Task.sleep(for: .milliseconds(milliseconds))
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exit()
     }
 
     /// Every row of every table a projection owns (FTS5 indexes are checked by integrity-check
     /// instead, their shadow tables skipped), in a stable order.
-    static func dump(_ path: String) throws -> [String: [[DatabaseValue]]] {
+    static func dump(_ path: String) async throws -> [String: [[DatabaseValue]]] {
         // Writable only because FTS5's integrity-check is spelled as an INSERT; it writes nothing.
         let store = try ProjectionStore(name: "dump", path: path)
-        return try store.pool.write { db in
+        return try await store.pool.write { db in
             _ = try ProjectionStore.verify(db)
             let tables = try Row.fetchAll(
                 db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projector_%'")
@@ -81,7 +81,7 @@ import Testing
             #expect(try await cli.run("import", "-", input: chunk.joined(separator: "\n") + "\n").status == 0)
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...200, using: &random)))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.exit()
             kills += 1
         }
         // 3. Rebuilds of three projections together, killed 15 times; each resumes the last.
@@ -103,7 +103,7 @@ import Testing
             let fresh = ProjectorHost.storePath(folder.file("fresh"), name)
             let checkpoint = try await ProjectionStore(name: name, path: survived, readOnly: true).checkpoint()
             #expect(checkpoint?.position == head, "\(name) (seed \(seed))")
-            let (a, b) = (try Self.dump(survived), try Self.dump(fresh))
+            let (a, b) = (try await Self.dump(survived), try await Self.dump(fresh))
             #expect(!a.isEmpty && a.keys.sorted() == b.keys.sorted(), "\(name) (seed \(seed))")
             for table in a.keys.sorted() {
                 #expect(a[table] == b[table], "\(name).\(table) differs from a from-zero build (seed \(seed))")

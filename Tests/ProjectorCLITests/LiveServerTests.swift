@@ -86,7 +86,7 @@ struct ServeExited: Error, CustomStringConvertible {
         kill(server.process.processIdentifier, SIGTERM)
         let drained = try await pending.value
         #expect(drained.status == 503 && drained.body.contains("is behind"))
-        server.process.waitUntilExit()
+        await server.process.exit()
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
     }
 

@@ -28,6 +28,20 @@ import Testing
         #expect(try await log.readStream("a", fromVersion: 2, limit: 10).map(\.version) == [2, 3])
     }
 
+    @Test func streamsAreTheirBytesNotSwiftsCanonicalEquality() async throws {
+        // "é" precomposed and decomposed are equal Swift strings but two streams in the table
+        // (found by schemathesis: the version cache once mixed them up).
+        let log = try makeLog()
+        let (composed, decomposed) = ("caf\u{E9}", "cafe\u{301}")
+        _ = try await log.append([ProposedEvent(stream: composed, type: "T", data: "{}"), ProposedEvent(stream: composed, type: "T", data: "{}")])
+        let mixed = try await log.append([
+            ProposedEvent(stream: decomposed, type: "T", data: "{}"), ProposedEvent(stream: composed, type: "T", data: "{}"),
+            ProposedEvent(stream: decomposed, type: "T", data: "{}"),
+        ])
+        #expect(mixed.map(\.version) == [1, 3, 2])
+        #expect(try await log.readStream(decomposed, fromVersion: 1, limit: 10).count == 2)
+    }
+
     @Test func expectedVersionConflictNamesStreamAndVersionsAndWritesNothing() async throws {
         let log = try makeLog()
         _ = try await log.append([deposit("acct", 1, expected: .noStream), deposit("acct", 2, expected: .exactly(1))])
