@@ -14,6 +14,7 @@ struct Routes: Sendable {
     let host: ProjectorHost
     let configuration: ProjectorConfiguration
     let registry: PrometheusCollectorRegistry
+    let cache = ResultCache()
 
     /// Longest read-your-writes wait a request may ask for.
     static let maxWait = 30_000
@@ -52,14 +53,27 @@ struct Routes: Sendable {
             }
         }
         let current = host.runner(named: name) ?? runner
-        let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(
-            SearchRequest(
-                query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
-                raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false"))
+        let position = current.current.position
+        let request = SearchRequest(
+            query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
+            raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false")
+        let key = "\(current.store.path)|\(position)|\(request.query)|\(limit)|\(offset)|\(filters.map { "\($0.field):\($0.value)" })|\(facets)|\(request.raw)|\(request.autocorrect)"
+        let body: String
+        let hit: Bool
+        if let cached = cache.value(for: key) {
+            (body, hit) = (cached, true)
+        } else {
+            let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            (body, hit) = (String(decoding: try encoder.encode(result), as: UTF8.self), false)
+            // Only a result of the position it was computed at may be reused.
+            if current.current.position == position { cache.store(body, for: key) }
+        }
         Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
-        var response = try JSONBody.encode(result)
-        response.headers[HTTPField.Name("Projector-Position")!] = String(current.current.position)
-        return response
+        return JSONBody.response(
+            json: body,
+            headers: [HTTPField.Name("Projector-Position")!: String(position), HTTPField.Name("Projector-Cache")!: hit ? "hit" : "miss"])
     }
 
     /// The live runner of a search index and the spec its live generation was built from.

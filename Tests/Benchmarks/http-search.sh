@@ -2,13 +2,14 @@
 # HTTP search under load while rebuilds run: wrk on loopback against `projector serve --demo`.
 #
 #   swift build -c release --scratch-path .build-release --product projector
-#   bash Tests/Benchmarks/http-search.sh [.build-release/release/projector] [seconds]
+#   bash Tests/Benchmarks/http-search.sh [.build-release/release/projector] [seconds] [rebuild-every-seconds]
 #
 # Prints wrk's requests/s and latency percentiles, and how many rebuilds of the index went live
 # during the run; the in-process engine time per query is in the responses' tookMs.
 set -euo pipefail
 binary="$(realpath "${1:-.build-release/release/projector}")"
 seconds="${2:-20}"
+every="${3:-1}"   # seconds between rebuild requests
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -36,7 +37,7 @@ LUA
   end=$((SECONDS + seconds))
   while [ $SECONDS -lt $end ]; do
     curl -sf -X POST -H "Authorization: Bearer bench" "$url/v1/projections/packages/rebuild" >/dev/null || true
-    sleep 1
+    sleep "$every"
   done
 ) &
 rebuilder=$!

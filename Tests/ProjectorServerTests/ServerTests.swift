@@ -140,6 +140,15 @@ struct ServerFixture {
             let answered = try await client.execute(uri: "/v1/search/docs?q=zebra&minPosition=\(position)&waitMs=10000", method: .get)
             #expect(answered.status == .ok)
             #expect((try ServerFixture.json(answered) as? [String: Any])?["total"] as? Int == 1)
+            // Cached answers are keyed by the applied position: a new event is never hidden.
+            let again = try await client.execute(uri: "/v1/search/docs?q=zebra", method: .get)
+            #expect(again.headers[HTTPField.Name("Projector-Cache")!] == "hit")
+            _ = try await fixture.log.append([
+                ProposedEvent(stream: "doc-newer", type: "Written", data: #"{"title":"second zebra","body":"b","section":"s9"}"#)
+            ])
+            let fresh = try await client.execute(uri: "/v1/search/docs?q=zebra&minPosition=\(position + 1)&waitMs=10000", method: .get)
+            #expect(fresh.headers[HTTPField.Name("Projector-Cache")!] == "miss")
+            #expect((try ServerFixture.json(fresh) as? [String: Any])?["total"] as? Int == 2)
         }
     }
 
