@@ -4,6 +4,7 @@ public import ProjectorCore
 import ProjectorReports
 import Yams
 public import ProjectorSearch
+public import ProjectorSQLite
 
 /// Every projection the host runs: the built-in Swift ones, then the spec files of the
 /// projections folder (`*.yml`, `*.yaml`, `*.json`, one projection per file).
@@ -78,11 +79,20 @@ public enum ProjectionCatalog {
         return search.spec
     }
 
-    /// A search spec as an index's store keeps it (see `Projection.definition`), read back with
-    /// the same YAML reader as spec files so it yields the same fingerprint.
-    public static func storedSearchSpec(_ source: String, name: String) -> SearchSpec? {
-        guard let values = (try? Yams.load(yaml: source)) as? [String: Any] else { return nil }
-        return try? SearchSpec(values, file: "\(name) (as built)")
+    /// The spec an index's store was built from: the current one when the fingerprints match,
+    /// else the definition the store keeps (while a changed spec's next generation is built);
+    /// nil when neither fits. Read back with the same YAML reader as spec files, so the stored
+    /// definition yields the same fingerprint.
+    public static func specAsBuilt(_ current: SearchSpec, store: ProjectionStore) async throws -> SearchSpec? {
+        let name = current.name
+        let (built, source) = try await store.pool.read { db in
+            (try ProjectionStore.checkpoint(name, db)?.fingerprint, try ProjectionStore.definition(name, db))
+        }
+        if built == nil || built == SearchProjection(spec: current).fingerprint { return current }
+        guard let source, let values = (try? Yams.load(yaml: source)) as? [String: Any],
+            let old = try? SearchSpec(values, file: "\(name) (as built)"), SearchProjection(spec: old).fingerprint == built
+        else { return nil }
+        return old
     }
 
     /// Copies the bundled example specs into `folder`, never overwriting a file; returns the

@@ -56,7 +56,7 @@ extension ProjectorHost {
         }
         // A runner that stopped at a poison event starts again from where the store now stands.
         if runner.current.state == .failed, let stored = try await runner.store.checkpoint(), stored.state != .failed {
-            replace(runner, with: ProjectionRunner(projection: projection, store: runner.store, logger: logger, backoff: backoff), wake: true)
+            restart(runner, wake: true)
         }
         return result
     }

@@ -229,7 +229,7 @@ extension ProjectorHost {
             if let stored = try? await runner.store.checkpoint(), stored.state != .failed,
                 stored.fingerprint == runner.projection.fingerprint
             {
-                replace(runner, with: ProjectionRunner(projection: runner.projection, store: runner.store, logger: logger, backoff: backoff), wake: true)
+                restart(runner, wake: true)
             }
         }
         refreshGenerations()
@@ -244,21 +244,15 @@ extension ProjectorHost {
             let busy = builds.withLock { $0[runner.name] != nil } || attending.withLock { $0.contains(runner.name) }
             if livePath != runner.store.path {
                 guard let store = try? ProjectionStore(name: runner.name, path: livePath) else { continue }
-                replace(
-                    runner, with: ProjectionRunner(projection: runner.projection, store: store, logger: logger, backoff: backoff),
-                    wake: false)
+                restart(runner, on: store, wake: false)
                 woke = true
             } else if generations.next != nil && !busy {
                 // A rebuild was asked for elsewhere: restart supervision, which takes it up.
-                replace(
-                    runner, with: ProjectionRunner(projection: runner.projection, store: runner.store, logger: logger, backoff: backoff),
-                    wake: false)
+                restart(runner, wake: false)
                 woke = true
             } else if generations.next == nil, busy, builds.withLock({ $0[runner.name]?.isBuilding == true }) {
                 // The rebuild was cancelled elsewhere: stop building.
-                replace(
-                    runner, with: ProjectionRunner(projection: runner.projection, store: runner.store, logger: logger, backoff: backoff),
-                    wake: false)
+                restart(runner, wake: false)
                 woke = true
             }
         }

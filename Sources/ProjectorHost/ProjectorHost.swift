@@ -98,6 +98,13 @@ public final class ProjectorHost: Service, Sendable {
         if wake { self.wake() }
     }
 
+    /// Replaces `runner` with a fresh runner of the same projection on `store` (default: the
+    /// same store), so its supervision starts over from what the store holds now.
+    func restart(_ runner: ProjectionRunner, on store: ProjectionStore? = nil, wake: Bool) {
+        let fresh = ProjectionRunner(projection: runner.projection, store: store ?? runner.store, logger: logger, backoff: backoff)
+        replace(runner, with: fresh, wake: wake)
+    }
+
     /// Tells the live loop to start and stop runner tasks to match the registered runners.
     func wake() { changed.yield() }
 

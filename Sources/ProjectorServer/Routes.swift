@@ -18,6 +18,8 @@ struct Routes: Sendable {
 
     /// Longest read-your-writes wait a request may ask for.
     static let maxWait = 30_000
+    static let positionHeader = HTTPField.Name("Projector-Position")!
+    static let cacheHeader = HTTPField.Name("Projector-Cache")!
     static let maxBody = 16 << 20
 
     // MARK: Search
@@ -35,7 +37,7 @@ struct Routes: Sendable {
             return (String(text[..<colon]), String(text[text.index(after: colon)...]))
         }
         let facets = query[values: "facet"].map(String.init)
-        let (runner, spec) = try searchIndex(name)
+        let (runner, spec) = try await searchIndex(name)
         // Read-your-writes: wait until the index has applied the caller's event.
         if let minimum = try Self.optionalInteger(query, "minPosition", in: 0...Int(Int64.max)) {
             let wait = try Self.integer(query, "waitMs", default: 0, in: 0...Self.maxWait)
@@ -46,7 +48,7 @@ struct Routes: Sendable {
                     throw APIError(
                         .serviceUnavailable,
                         "index '\(name)' is behind: it has applied position \(live.current.position), not yet \(minimum) (waited \(wait) ms)",
-                        headers: [.retryAfter: "1", HTTPField.Name("Projector-Position")!: String(live.current.position)])
+                        headers: [.retryAfter: "1", Self.positionHeader: String(live.current.position)])
                 }
                 try await Task.sleep(for: .milliseconds(2))
                 live = host.runner(named: name) ?? live
@@ -73,26 +75,21 @@ struct Routes: Sendable {
         Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
         return JSONBody.response(
             json: body,
-            headers: [HTTPField.Name("Projector-Position")!: String(position), HTTPField.Name("Projector-Cache")!: hit ? "hit" : "miss"])
+            headers: [Self.positionHeader: String(position), Self.cacheHeader: hit ? "hit" : "miss"])
     }
 
     /// The live runner of a search index and the spec its live generation was built from.
-    func searchIndex(_ name: String) throws -> (ProjectionRunner, SearchSpec) {
+    func searchIndex(_ name: String) async throws -> (ProjectionRunner, SearchSpec) {
         guard let runner = host.runner(named: name) else {
             throw APIError(.notFound, "no index named '\(name)' (indexes: \(indexNames().joined(separator: ", ")))")
         }
         guard let projection = runner.projection as? SearchProjection else {
             throw APIError(.badRequest, "'\(name)' is a \(runner.projection.kind) projection, not a search index")
         }
-        let built = runner.current.fingerprint
-        guard built != projection.fingerprint else { return (runner, projection.spec) }
-        // The spec changed and the new generation is still being built: answer by the old one.
-        if let source = try? runner.store.pool.read({ db in try ProjectionStore.definition(name, db) }),
-            let old = ProjectionCatalog.storedSearchSpec(source, name: name), SearchProjection(spec: old).fingerprint == built
-        {
-            return (runner, old)
-        }
-        return (runner, projection.spec)
+        // The common case answers from memory; a changed spec's next generation may still be
+        // building, and then the live one is read by the spec it was built from.
+        if runner.current.fingerprint == projection.fingerprint { return (runner, projection.spec) }
+        return (runner, try await ProjectionCatalog.specAsBuilt(projection.spec, store: runner.store) ?? projection.spec)
     }
 
     func indexNames() -> [String] {

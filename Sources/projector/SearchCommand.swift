@@ -41,20 +41,13 @@ struct SearchCommand: AsyncParsableCommand {
             return (String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
         let configuration = try global.configuration()
-        var spec = try ProjectionCatalog.searchSpec(named: index, configuration)
+        let current = try ProjectionCatalog.searchSpec(named: index, configuration)
         let store = try global.existingStore(index, configuration)
-        let built = try await store.checkpoint()?.fingerprint
-        if built != SearchProjection(spec: spec).fingerprint {
-            // The spec changed: answer from the live generation by the spec it was built from,
-            // while the next generation is built.
-            let source = try await store.pool.read { db in try ProjectionStore.definition(index, db) }
-            guard let source, let old = ProjectionCatalog.storedSearchSpec(source, name: index),
-                SearchProjection(spec: old).fingerprint == built
-            else {
-                throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
-            }
-            if !json { Terminal.note("\(index): the spec changed; answering from the live index built by the previous spec until the rebuild swaps in") }
-            spec = old
+        guard let spec = try await ProjectionCatalog.specAsBuilt(current, store: store) else {
+            throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
+        }
+        if spec != current, !json {
+            Terminal.note("\(index): the spec changed; answering from the live index built by the previous spec until the rebuild swaps in")
         }
         let result = try await SearchIndex(spec: spec, reader: store.pool).search(
             SearchRequest(
