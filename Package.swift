@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ProjectorSQLite", targets: ["ProjectorSQLite"]),
         .library(name: "ProjectorSearch", targets: ["ProjectorSearch"]),
         .library(name: "ProjectorReports", targets: ["ProjectorReports"]),
+        .library(name: "ProjectorPostgres", targets: ["ProjectorPostgres"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
         .library(name: "ProjectorServer", targets: ["ProjectorServer"]),
         .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The contract: events, positions, the Projection protocol, errors. No GRDB.
@@ -44,6 +46,16 @@ let package = Package(
             dependencies: [
                 "ProjectorCore", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL log (gap-safe tailing, LISTEN/NOTIFY, leases) and existing stores read in
+        // place (Python eventsourcing, Message DB).
+        .target(
+            name: "ProjectorPostgres",
+            dependencies: [
+                "ProjectorCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,7 +95,7 @@ let package = Package(
         .target(
             name: "ProjectorHost",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

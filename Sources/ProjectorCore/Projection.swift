@@ -119,3 +119,13 @@ extension ErrorPolicy {
         self.init(tries: tries, then: then)
     }
 }
+
+/// Who runs which projection when several hosts share their stores: each projection is run by
+/// exactly one host at a time, and another takes over when that host dies.
+public protocol ProjectionLeases: Sendable {
+    /// Waits until this host holds the lease on `name`, then runs `body` and releases the lease
+    /// when it returns. When the lease is lost (the host's connection to the coordinator died),
+    /// `body` is cancelled (a projection finishes the transaction in flight; its checkpoint
+    /// check stops anything a new holder has already applied) and the lease is waited for again.
+    func whileHolding(_ name: String, _ body: @escaping @Sendable () async -> Void) async
+}

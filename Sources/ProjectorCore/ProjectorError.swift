@@ -64,3 +64,10 @@ public struct ProjectorError: Error, Hashable, Sendable, CustomStringConvertible
 
     public static func invalidEvent(_ message: String) -> Self { .init(.invalidEvent, message) }
 }
+
+extension ProjectorError {
+    /// Appending to a store that is read in place: the software that owns it appends.
+    public static func readOnlyLog(_ what: String) -> Self {
+        .init(.invalidConfiguration, "the log is \(what), read in place: append with the software that owns it")
+    }
+}

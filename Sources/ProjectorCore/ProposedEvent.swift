@@ -51,3 +51,32 @@ public struct ProposedEvent: Hashable, Sendable {
         hasher.combine(data)
     }
 }
+
+extension ProposedEvent {
+    /// What a log stores for this event: `data` and `metadata` as compact JSON objects, `time`
+    /// normalised (now when absent) and the tenant from `metadata`. Throws naming the field.
+    /// Every log calls this, so every log accepts and refuses exactly the same events.
+    public func storedFields() throws -> (data: String, metadata: String, time: String, tenant: String?) {
+        guard !stream.isEmpty else { throw ProjectorError.invalidEvent("stream must not be empty") }
+        guard !type.isEmpty else { throw ProjectorError.invalidEvent("type must not be empty") }
+        let data: String
+        let metadata: String
+        let time: String
+        if isCanonical, let given = self.time {
+            // Checked by this module as it was read (an import line): not again.
+            (data, metadata, time) = (self.data, self.metadata, given)
+        } else {
+            data = try JSONObjectText.validated(self.data, field: "data")
+            metadata = self.metadata == "{}" ? "{}" : try JSONObjectText.validated(self.metadata, field: "metadata")
+            if let given = self.time {
+                guard let normalized = EventTime.normalized(given) else {
+                    throw ProjectorError.invalidEvent("time must be an ISO-8601 date-time, found \"\(given)\"")
+                }
+                time = normalized
+            } else {
+                time = EventTime.now()
+            }
+        }
+        return (data, metadata, time, metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
+    }
+}

@@ -1,4 +1,5 @@
 public import ProjectorCore
+import ProjectorPostgres
 import ProjectorSQLite
 
 /// Opens the log a configuration names.
@@ -7,8 +8,21 @@ public enum EventLogFactory {
         switch configuration.log {
         case .sqlite(let path):
             return try SQLiteEventLog(path: path, configuration: .init(readOnly: readOnly))
-        case .postgres:
-            throw ProjectorError(.invalidConfiguration, "the PostgreSQL log is not built into this version yet")
+        case .postgres(let url):
+            return try PostgresEventLog(url: url)
+        case .eventsourcingPostgres(let url):
+            return EventsourcingPostgresLog(location: try PostgresLocation(url: url))
+        case .eventsourcingSQLite(let path, let table):
+            return try EventsourcingSQLiteLog(path: path, table: table)
+        case .messageDB(let url):
+            return MessageDBLog(location: try PostgresLocation(url: url))
         }
+    }
+
+    /// The leases of hosts sharing their stores (`coordination: shared`), nil otherwise.
+    public static func leases(_ configuration: ProjectorConfiguration) throws -> (any ProjectionLeases)? {
+        guard configuration.coordination == .shared, let url = configuration.log.postgresURL else { return nil }
+        let location = try PostgresLocation(url: url)
+        return PostgresLeases(location: location, scope: "\(location.schema ?? "")/\(location.table ?? "")")
     }
 }

@@ -10,18 +10,47 @@ public struct ProjectorConfiguration: Sendable, Equatable {
     public enum LogLocation: Sendable, Equatable, CustomStringConvertible {
         case sqlite(path: String)
         case postgres(url: String)
+        /// The Python `eventsourcing` library's stored events, read in place.
+        case eventsourcingPostgres(url: String)
+        case eventsourcingSQLite(path: String, table: String)
+        /// Message DB's messages table, read in place.
+        case messageDB(url: String)
 
         /// As written in the configuration (a PostgreSQL password is not shown).
         public var description: String {
-            switch self {
-            case .sqlite(let path): "sqlite:\(path)"
-            case .postgres(let url):
+            func hidden(_ url: String) -> String {
                 url.replacingOccurrences(of: #":[^:@/]*@"#, with: ":***@", options: .regularExpression)
+            }
+            switch self {
+            case .sqlite(let path): return "sqlite:\(path)"
+            case .postgres(let url): return hidden(url)
+            case .eventsourcingPostgres(let url): return "eventsourcing+" + hidden(url)
+            case .eventsourcingSQLite(let path, let table):
+                return "eventsourcing+sqlite:\(path)" + (table == "stored_events" ? "" : "?table=\(table)")
+            case .messageDB(let url): return "messagedb+" + hidden(url)
+            }
+        }
+
+        /// The PostgreSQL server behind this log, if it is one (leases live there).
+        public var postgresURL: String? {
+            switch self {
+            case .postgres(let url), .eventsourcingPostgres(let url), .messageDB(let url): url
+            case .sqlite, .eventsourcingSQLite: nil
             }
         }
     }
 
+    /// How hosts sharing one log divide the projections.
+    public enum Coordination: String, Sendable, Equatable {
+        /// Every host runs every projection on stores of its own (replicated search nodes).
+        case local
+        /// Hosts share the stores folder: each projection runs on exactly one host at a time,
+        /// under a PostgreSQL advisory lock; another host takes over when it dies.
+        case shared
+    }
+
     public var log: LogLocation
+    public var coordination: Coordination
     /// Folder of the projections' store files.
     public var stores: String
     /// Folder of the spec files users write.
@@ -60,11 +89,11 @@ public struct ProjectorConfiguration: Sendable, Equatable {
 
     init(values: [String: Any], base: String, file: String?, adminToken: String?) throws {
         let where_ = file ?? "configuration"
-        let known: Set<String> = ["log", "stores", "projections", "server", "batchSize"]
+        let known: Set<String> = ["log", "stores", "projections", "server", "batchSize", "coordination"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw ProjectorError(
                 .invalidConfiguration,
-                "\(where_): unknown key '\(unknown)' (known: log, stores, projections, server, batchSize)")
+                "\(where_): unknown key '\(unknown)' (known: log, stores, projections, server, batchSize, coordination)")
         }
         func string(_ key: String, _ value: Any?, default fallback: String) throws -> String {
             guard let value else { return fallback }
@@ -85,10 +114,36 @@ public struct ProjectorConfiguration: Sendable, Equatable {
             log = .sqlite(path: resolve(path))
         } else if logText.hasPrefix("postgres://") || logText.hasPrefix("postgresql://") {
             log = .postgres(url: logText)
+        } else if logText.hasPrefix("eventsourcing+postgres://") || logText.hasPrefix("eventsourcing+postgresql://") {
+            log = .eventsourcingPostgres(url: String(logText.dropFirst("eventsourcing+".count)))
+        } else if logText.hasPrefix("eventsourcing+sqlite:") {
+            var path = String(logText.dropFirst("eventsourcing+sqlite:".count))
+            var table = "stored_events"
+            if let mark = path.range(of: "?table=") {
+                table = String(path[mark.upperBound...])
+                path = String(path[..<mark.lowerBound])
+            }
+            guard !path.isEmpty else {
+                throw ProjectorError(.invalidConfiguration, "\(where_): log: eventsourcing+sqlite: needs a path")
+            }
+            log = .eventsourcingSQLite(path: resolve(path), table: table)
+        } else if logText.hasPrefix("messagedb+postgres://") || logText.hasPrefix("messagedb+postgresql://") {
+            log = .messageDB(url: String(logText.dropFirst("messagedb+".count)))
         } else {
             throw ProjectorError(
-                .invalidConfiguration, "\(where_): log must be sqlite:PATH or postgres://…, found '\(logText)'")
+                .invalidConfiguration,
+                "\(where_): log must be sqlite:PATH, postgres://…, eventsourcing+postgres://…, eventsourcing+sqlite:PATH "
+                    + "or messagedb+postgres://…, found '\(logText)'")
         }
+        let coordinationText = try string("coordination", values["coordination"], default: "local")
+        guard let coordination = Coordination(rawValue: coordinationText) else {
+            throw ProjectorError(.invalidConfiguration, "\(where_): coordination must be local or shared, found '\(coordinationText)'")
+        }
+        guard coordination == .local || log.postgresURL != nil else {
+            throw ProjectorError(
+                .invalidConfiguration, "\(where_): coordination: shared needs a PostgreSQL log (the leases live there)")
+        }
+        self.coordination = coordination
         stores = resolve(try string("stores", values["stores"], default: ".projector/stores"))
         projections = resolve(try string("projections", values["projections"], default: "projections"))
         serverHost = "127.0.0.1"

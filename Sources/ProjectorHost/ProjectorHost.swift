@@ -17,10 +17,14 @@ public final class ProjectorHost: Service, Sendable {
         public var batchSize: Int
         /// First wait before retrying a failed batch or event; doubled each try.
         public var retryBackoff: Duration
+        /// Set when hosts share their stores: a projection runs only while this host holds its
+        /// lease. Nil: this host runs every projection (its stores are its own).
+        public var leases: (any ProjectionLeases)?
 
-        public init(batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100)) {
+        public init(batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100), leases: (any ProjectionLeases)? = nil) {
             self.batchSize = batchSize
             self.retryBackoff = retryBackoff
+            self.leases = leases
         }
     }
 
@@ -46,6 +50,7 @@ public final class ProjectorHost: Service, Sendable {
     public let storesFolder: String
     let logger: Logger
     let backoff: Duration
+    let leases: (any ProjectionLeases)?
     private let registered: Mutex<[ProjectionRunner]>
     /// Runners building a next generation in this process, by projection name.
     let builds = Mutex<[String: ProjectionRunner]>([:])
@@ -66,6 +71,7 @@ public final class ProjectorHost: Service, Sendable {
         self.storesFolder = storesFolder
         self.reader = BatchReader(log: log, batchSize: configuration.batchSize)
         self.backoff = configuration.retryBackoff
+        self.leases = configuration.leases
         let runners = try projections.map { projection in
             ProjectionRunner(
                 projection: projection,
@@ -151,7 +157,7 @@ public final class ProjectorHost: Service, Sendable {
         guard only == nil, target == nil else {
             await withDiscardingTaskGroup { group in
                 for runner in selected {
-                    group.addTask { _ = await self.supervise(runner, until: target) }
+                    group.addTask { await self.superviseHeld(runner, until: target) }
                 }
             }
             return
@@ -168,7 +174,7 @@ public final class ProjectorHost: Service, Sendable {
                 for runner in current where running[ObjectIdentifier(runner)] == nil {
                     // An unstructured task (it inherits the graceful-shutdown context) so one
                     // runner can be stopped alone; the group still waits for it.
-                    let task = Task { _ = await self.supervise(runner, until: nil) }
+                    let task = Task { await self.superviseHeld(runner, until: nil) }
                     running[ObjectIdentifier(runner)] = task
                     group.addTask {
                         await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
@@ -179,6 +185,19 @@ public final class ProjectorHost: Service, Sendable {
             for await _ in changes.cancelOnGracefulShutdown() {
                 sync()
             }
+        }
+    }
+
+    /// Supervises `runner`, under its lease when hosts share their stores. After a lost lease
+    /// the runner is replaced by a fresh one, which starts from what the store holds then.
+    private func superviseHeld(_ runner: ProjectionRunner, until target: Int64?) async {
+        guard let leases else {
+            _ = await supervise(runner, until: target)
+            return
+        }
+        await leases.whileHolding(runner.name) {
+            let current = self.runners.first { $0.name == runner.name } ?? runner
+            _ = await self.supervise(current, until: target)
         }
     }
 

@@ -127,27 +127,9 @@ public final class SQLiteEventLog: EventLog, Sendable {
             if let id = event.id, try exists(id), let existing = try SQLiteEventLog.fetchEvent(id: id, db) {
                 return .duplicate(existing)
             }
-            let data: String
-            let metadata: String
-            let time: String
+            let fields: (data: String, metadata: String, time: String, tenant: String?)
             do {
-                guard !event.stream.isEmpty else { throw ProjectorError.invalidEvent("stream must not be empty") }
-                guard !event.type.isEmpty else { throw ProjectorError.invalidEvent("type must not be empty") }
-                if event.isCanonical, let given = event.time {
-                    // Checked by ProjectorCore as it was read (an import line): not again here.
-                    (data, metadata, time) = (event.data, event.metadata, given)
-                } else {
-                    data = try JSONObjectText.validated(event.data, field: "data")
-                    metadata = event.metadata == "{}" ? "{}" : try JSONObjectText.validated(event.metadata, field: "metadata")
-                    if let given = event.time {
-                        guard let normalized = EventTime.normalized(given) else {
-                            throw ProjectorError.invalidEvent("time must be an ISO-8601 date-time, found \"\(given)\"")
-                        }
-                        time = normalized
-                    } else {
-                        time = EventTime.now()
-                    }
-                }
+                fields = try event.storedFields()
             } catch let error as ProjectorError {
                 return .rejected(error)
             }
@@ -165,8 +147,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
             }
             let recorded = RecordedEvent(
                 position: nextPosition, id: event.id ?? UUID(), stream: event.stream, version: current + 1,
-                type: event.type, data: data, metadata: metadata, time: time,
-                tenant: metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
+                type: event.type, data: fields.data, metadata: fields.metadata, time: fields.time, tenant: fields.tenant)
             try insertRow(recorded)
             versions[key] = recorded.version
             nextPosition += 1

@@ -26,7 +26,8 @@ struct GlobalOptions: ParsableArguments {
         for problem in catalog.problems { Terminal.error(problem) }
         return try ProjectorHost(
             log: log, projections: catalog.projections, storesFolder: configuration.stores,
-            configuration: .init(batchSize: configuration.batchSize), logger: logger)
+            configuration: .init(batchSize: configuration.batchSize, leases: try EventLogFactory.leases(configuration)),
+            logger: logger)
     }
 
     /// A projection's store opened read-only for queries; it must exist already.

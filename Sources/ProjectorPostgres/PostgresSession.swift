@@ -1,0 +1,89 @@
+import Logging
+import PostgresNIO
+import ProjectorCore
+import Synchronization
+
+/// One PostgreSQL database as a log uses it: a pool of connections (a `PostgresClient` run in
+/// the background) and, when a channel is named, one more connection that LISTENs on it and
+/// wakes waiters on every NOTIFY. Polling stays the fallback: a lost listener reconnects, and
+/// waiters wake on their own timeout in between.
+final class PostgresSession: Sendable {
+    let location: PostgresLocation
+    let client: PostgresClient
+    let notifier = ChangeNotifier()
+    private let tasks: [Task<Void, Never>]
+
+    init(location: PostgresLocation, channel: String?, logger: Logger) {
+        self.location = location
+        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+        self.client = client
+        var tasks = [Task { await client.run() }]
+        if let channel {
+            tasks.append(Task { [notifier] in await Self.listen(location, channel, notifier, logger) })
+        }
+        self.tasks = tasks
+    }
+
+    deinit {
+        for task in tasks { task.cancel() }
+    }
+
+    private static func listen(_ location: PostgresLocation, _ channel: String, _ notifier: ChangeNotifier, _ logger: Logger) async {
+        var id = 0
+        while !Task.isCancelled {
+            id += 1
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: location.connectionConfiguration(), id: id, logger: logger)
+                do {
+                    try await connection.listen(on: channel) { notifications in
+                        // Events may have landed while nobody listened.
+                        notifier.signal()
+                        for try await _ in notifications { notifier.signal() }
+                    }
+                } catch {
+                    logger.debug("listener on \(channel) ended: \(PostgresFailure.describe(error))")
+                }
+                try? await connection.close()
+            } catch {
+                logger.debug("listener on \(channel) cannot connect: \(PostgresFailure.describe(error))")
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// PostgresNIO keeps server messages out of its errors' descriptions (they may hold data);
+/// Projector's users need them, so this reads them out.
+enum PostgresFailure {
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PostgresTransactionError {
+            return describe(error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError ?? error)
+        }
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let message = error.serverInfo?[.message] {
+            let state = error.serverInfo?[.sqlState].map { " (\($0))" } ?? ""
+            return message + state
+        }
+        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
+        return "\(error.code)"
+    }
+
+    /// The SQLSTATE of a server error, e.g. 23505 for a unique violation.
+    static func sqlState(_ error: any Error) -> String? {
+        if let error = error as? PostgresTransactionError {
+            return (error.closureError ?? error.commitError).flatMap(sqlState)
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A `ProjectorError` naming the database and the server's message.
+    static func error(_ error: any Error, _ location: PostgresLocation) -> any Error {
+        if error is ProjectorError || error is CancellationError { return error }
+        if let inner = (error as? PostgresTransactionError)?.closureError, inner is ProjectorError || inner is CancellationError {
+            return inner
+        }
+        return ProjectorError(
+            .unavailable, "PostgreSQL \(location.host):\(location.port)/\(location.database): \(describe(error))")
+    }
+}
