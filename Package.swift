@@ -178,6 +178,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ProjectorPostgresTests",
+            dependencies: [
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorPostgres", "ProjectorHost",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ProjectorCLITests",
             dependencies: [
                 "ProjectorTesting", "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",

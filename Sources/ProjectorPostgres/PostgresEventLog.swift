@@ -95,6 +95,41 @@ public final class PostgresEventLog: EventLog, Sendable {
             """,
             "INSERT INTO \(s).sequencer (low_xid, last_position) VALUES ('0', 0) ON CONFLICT DO NOTHING",
             """
+            -- A sequencer round: numbers every visible event without a position, ordered by
+            -- (transaction id, seq), then records the snapshot's xmin as the low-water mark (every
+            -- transaction below it has finished: no event below it can appear later). Rounds are
+            -- serialised by an advisory lock; each statement here takes a new snapshot, so a round
+            -- sees the positions of the round before it. Returns the last position.
+            CREATE OR REPLACE FUNCTION \(s).sequence() RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE
+                low xid8;
+                last bigint;
+                horizon xid8;
+                added bigint;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(\(sequencerLock(s).0), \(sequencerLock(s).1));
+                SELECT low_xid, last_position INTO low, last FROM \(s).sequencer;
+                -- EXECUTE plans with the actual mark, so the planner sees how few events lie above
+                -- it; one statement, so what it numbers and the xmin it returns share a snapshot.
+                EXECUTE $q$
+                    WITH fresh AS (
+                        SELECT e.seq, row_number() OVER (ORDER BY e.transaction_id, e.seq) AS n
+                        FROM \(s).events e
+                        WHERE e.transaction_id >= $1
+                          AND NOT EXISTS (SELECT 1 FROM \(s).positions p WHERE p.seq = e.seq)),
+                    added AS (
+                        INSERT INTO \(s).positions (position, seq)
+                        SELECT $2 + fresh.n, fresh.seq FROM fresh
+                        RETURNING position)
+                    SELECT pg_snapshot_xmin(pg_current_snapshot()), (SELECT count(*) FROM added)
+                $q$ INTO horizon, added USING low, last;
+                IF added > 0 OR horizon > low THEN
+                    UPDATE \(s).sequencer SET low_xid = greatest(low_xid, horizon), last_position = last + added;
+                END IF;
+                RETURN last + added;
+            END $$
+            """,
+            """
             -- Wakes tailers (LISTEN \(s)_events) when any writer's insert commits.
             CREATE OR REPLACE FUNCTION \(s).notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -109,9 +144,18 @@ public final class PostgresEventLog: EventLog, Sendable {
         ]
     }
 
+    /// `Schemas/postgres-log.sql`: the statements for schema `projector`, for DBAs who create
+    /// schemas with their own migration tools (a test keeps the file equal to this).
+    public static var schemaFile: String {
+        "-- Projector's PostgreSQL event log, created on first use. The schema is `projector` unless\n"
+            + "-- the log URL says ?schema=NAME. Generated from PostgresEventLog.schemaStatements.\n\n"
+            + schemaStatements(schema: "projector").joined(separator: ";\n\n") + ";\n"
+    }
+
     /// The advisory lock (two-key form, so it never meets applications' one-key locks) that
-    /// serialises sequencer rounds and schema creation of this schema.
-    private var lockKey: (Int32, Int32) { (0x7072_6A73, PostgresLeases.hash(schema)) }
+    /// serialises sequencer rounds and schema creation of a schema.
+    static func sequencerLock(_ schema: String) -> (Int32, Int32) { (0x7072_6A73, PostgresLeases.hash(schema)) }
+    private var lockKey: (Int32, Int32) { Self.sequencerLock(schema) }
 
     /// The client, once the schema exists (created on first use, once per process).
     func client() async throws -> PostgresClient {
@@ -192,26 +236,25 @@ public final class PostgresEventLog: EventLog, Sendable {
             SELECT pg_advisory_xact_lock(k) FROM (
                 SELECT DISTINCT hashtextextended(s, 7) AS k FROM unnest(\(streams)::text[]) AS s ORDER BY k) AS keys
             """, logger: quiet)
-        let ids = events.compactMap(\.id)
-        var stored: Set<UUID> = []
-        if !ids.isEmpty {
-            for try await id in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT id FROM \(schema).events WHERE id = ANY($1::uuid[])", binds: try binds(ids)),
-                logger: quiet
-            ).decode(UUID.self) {
-                stored.insert(id)
-            }
-        }
-        // Keyed by the stream's bytes, as PostgreSQL compares text: Swift's String equality
+        // One read for both: the ids already stored, and each stream's version. Versions are
+        // keyed by the stream's bytes, as PostgreSQL compares text: Swift's String equality
         // would make "é" and "e\u{301}" one stream here and two in the table.
+        var stored: Set<UUID> = []
         var versions: [[UInt8]: Int64] = [:]
-        for try await (stream, version) in try await connection.query(
+        var bindings = PostgresBindings()
+        bindings.append(events.compactMap(\.id))
+        bindings.append(streams)
+        for try await (id, stream, version) in try await connection.query(
             PostgresQuery(
-                unsafeSQL: "SELECT stream, max(version) FROM \(schema).events WHERE stream = ANY($1::text[]) GROUP BY stream",
-                binds: try binds(streams)),
+                unsafeSQL: """
+                    SELECT id, NULL, NULL FROM \(schema).events WHERE id = ANY($1::uuid[])
+                    UNION ALL
+                    SELECT NULL, stream, max(version) FROM \(schema).events WHERE stream = ANY($2::text[]) GROUP BY stream
+                    """, binds: bindings),
             logger: quiet
-        ).decode((String, Int64).self) {
-            versions[Array(stream.utf8)] = version
+        ).decode((UUID?, String?, Int64?).self) {
+            if let id { stored.insert(id) }
+            if let stream, let version { versions[Array(stream.utf8)] = version }
         }
         var outcomes: [AppendOutcome] = []
         var rows: [RecordedEvent] = []
@@ -316,37 +359,16 @@ public final class PostgresEventLog: EventLog, Sendable {
 
     // MARK: - Sequencing
 
-    /// One sequencer round; returns the last position.
+    /// One sequencer round (the schema's `sequence()` function: one round trip); returns the
+    /// last position.
     @discardableResult
     func sequence(_ client: PostgresClient) async throws -> Int64 {
-        let (schema, key) = (self.schema, lockKey)
-        return try await client.withTransaction(logger: Self.quiet) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(key.0), \(key.1))", logger: Self.quiet)
-            // One statement, so one snapshot: what it numbers and the xmin it records agree.
-            try await connection.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        WITH snapshot AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-                        state AS (SELECT low_xid, last_position FROM \(schema).sequencer),
-                        fresh AS (
-                            SELECT e.seq, row_number() OVER (ORDER BY e.transaction_id, e.seq) AS n
-                            FROM \(schema).events e, state
-                            WHERE e.transaction_id >= state.low_xid
-                              AND NOT EXISTS (SELECT 1 FROM \(schema).positions p WHERE p.seq = e.seq)),
-                        added AS (
-                            INSERT INTO \(schema).positions (position, seq)
-                            SELECT state.last_position + fresh.n, fresh.seq FROM fresh, state
-                            RETURNING position)
-                        UPDATE \(schema).sequencer
-                        SET low_xid = greatest(low_xid, (SELECT xmin FROM snapshot)),
-                            last_position = last_position + (SELECT count(*) FROM added)
-                        WHERE low_xid < (SELECT xmin FROM snapshot) OR EXISTS (SELECT 1 FROM added)
-                        """), logger: Self.quiet)
-            let rows = try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT last_position FROM \(schema).sequencer"), logger: Self.quiet)
-            for try await last in rows.decode(Int64.self) { return last }
-            return 0
+        for try await last in try await client.query(PostgresQuery(unsafeSQL: "SELECT \(schema).sequence()"), logger: Self.quiet)
+            .decode(Int64.self)
+        {
+            return last
         }
+        return 0
     }
 
     // MARK: - Reading

@@ -65,6 +65,8 @@ public struct PostgresLocation: Sendable, Equatable {
             host: host, port: port, username: user, password: password, database: database,
             tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = 16
+        // Short statements over indexes: JIT compiling them costs more than running them.
+        configuration.options.additionalStartupParameters = [("jit", "off"), ("application_name", "projector")]
         return configuration
     }
 
