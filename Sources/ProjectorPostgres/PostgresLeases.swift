@@ -16,6 +16,9 @@ public actor PostgresLeases: ProjectionLeases {
     public let scope: String
     private let logger: Logger
     private var connection: PostgresConnection?
+    /// The connection being opened: callers arriving meanwhile (the actor is reentrant at
+    /// every await) wait for the same one instead of opening, and leaking, their own.
+    private var connecting: Task<PostgresConnection, any Error>?
     /// Bumped whenever the connection is replaced: locks taken on an older one are gone.
     private var generation = 0
     private var nextID = 0
@@ -42,6 +45,25 @@ public actor PostgresLeases: ProjectionLeases {
     private func key(_ name: String) -> Int32 { Self.hash(scope + "/" + name) }
 
     public nonisolated func whileHolding(_ name: String, _ body: @escaping @Sendable () async -> Void) async {
+        await enter()
+        await hold(name, body)
+        await leave()
+    }
+
+    private var holders = 0
+
+    private func enter() { holders += 1 }
+
+    /// The last holder gone (the host stopped): close the connection, which frees every lock.
+    private func leave() async {
+        holders -= 1
+        guard holders == 0, let connection else { return }
+        self.connection = nil
+        generation += 1
+        try? await connection.close()
+    }
+
+    private nonisolated func hold(_ name: String, _ body: @escaping @Sendable () async -> Void) async {
         while !Task.isCancelled {
             guard let held = await tryAcquire(name) else {
                 try? await Task.sleep(for: .seconds(1))
@@ -108,10 +130,14 @@ public actor PostgresLeases: ProjectionLeases {
 
     private func connected() async throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
+        if let connecting { return try await connecting.value }
         drop()
         nextID += 1
-        let made = try await PostgresConnection.connect(
-            configuration: location.connectionConfiguration(), id: nextID, logger: logger)
+        let (location, id, logger) = (self.location, nextID, self.logger)
+        let task = Task { try await PostgresConnection.connect(configuration: location.connectionConfiguration(), id: id, logger: logger) }
+        connecting = task
+        defer { connecting = nil }
+        let made = try await task.value
         connection = made
         return made
     }

@@ -32,6 +32,26 @@ import Testing
         #expect(configuration.serverPort == 9090 && configuration.adminToken == "s3cret")
     }
 
+    @Test func postgresLogsAndStoresReadInPlace() throws {
+        let cases: [(String, ProjectorConfiguration.LogLocation, String)] = [
+            ("postgres://app:pw@db:5433/events?schema=es", .postgres(url: "postgres://app:pw@db:5433/events?schema=es"),
+             "postgres://app:***@db:5433/events?schema=es"),
+            ("eventsourcing+postgres://db/app?table=dogschool_events", .eventsourcingPostgres(url: "postgres://db/app?table=dogschool_events"),
+             "eventsourcing+postgres://db/app?table=dogschool_events"),
+            ("eventsourcing+sqlite:app.sqlite?table=events", .eventsourcingSQLite(path: folder.path + "/app.sqlite", table: "events"),
+             "eventsourcing+sqlite:\(folder.path)/app.sqlite?table=events"),
+            ("messagedb+postgres://db/message_store", .messageDB(url: "postgres://db/message_store"), "messagedb+postgres://db/message_store"),
+        ]
+        for (text, expected, shown) in cases {
+            try "log: \(text)\ncoordination: \(expected.postgresURL == nil ? "local" : "shared")"
+                .write(toFile: folder.file("projector.yml"), atomically: true, encoding: .utf8)
+            let configuration = try ProjectorConfiguration.load(environment: [:], workingDirectory: folder.path)
+            #expect(configuration.log == expected)
+            #expect(configuration.log.description == shown)
+            #expect(configuration.coordination == (expected.postgresURL == nil ? .local : .shared))
+        }
+    }
+
     @Test func theWorkingFolderFileAndTheEnvironmentAreFound() throws {
         try #"{"stores": "s"}"#.write(toFile: folder.file("projector.json"), atomically: true, encoding: .utf8)
         #expect(try ProjectorConfiguration.load(environment: [:], workingDirectory: folder.path).stores == folder.path + "/s")
@@ -43,7 +63,9 @@ import Testing
 
     @Test(arguments: [
         ("logs: sqlite:x", "unknown key 'logs'"),
-        ("log: mysql://x", "log must be sqlite:PATH or postgres://"),
+        ("log: mysql://x", "log must be sqlite:PATH, postgres://"),
+        ("coordination: everyone", "coordination must be local or shared"),
+        ("coordination: shared", "coordination: shared needs a PostgreSQL log"),
         ("server: { port: 70000 }", "server.port must be a number from 1 to 65535"),
         ("server: { hots: x }", "unknown key 'server.hots'"),
         ("stores: [a]", "stores must be a non-empty string"),
