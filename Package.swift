@@ -204,7 +204,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -91,6 +91,7 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
     }
 
     public func waitForEvents(after position: Int64) async throws {
+        session.listen()
         while true {
             try Task.checkCancellation()
             let generation = session.notifier.generation

@@ -230,12 +230,21 @@ public final class PostgresEventLog: EventLog, Sendable {
     private static func insert(
         _ events: [ProposedEvent], keepGood: Bool, schema: String, _ connection: PostgresConnection
     ) async throws -> ([AppendOutcome], inserted: [UUID]) {
+        // Appends to the same stream queue behind each other (their versions are read under
+        // the lock); appends to other streams do not wait. A batch touching many streams (an
+        // import) takes the whole log instead of a lock per stream: PostgreSQL's lock table is
+        // shared and bounded.
         let streams = Array(Set(events.map(\.stream)))
-        try await connection.query(
-            """
-            SELECT pg_advisory_xact_lock(k) FROM (
-                SELECT DISTINCT hashtextextended(s, 7) AS k FROM unnest(\(streams)::text[]) AS s ORDER BY k) AS keys
-            """, logger: quiet)
+        let log = sequencerLock(schema)
+        if streams.count > 32 {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(log.1), 0)", logger: quiet)
+        } else {
+            try await connection.query(
+                """
+                SELECT pg_advisory_xact_lock_shared(\(log.1), 0), (SELECT count(pg_advisory_xact_lock(k)) FROM (
+                    SELECT DISTINCT hashtextextended(s, 7) AS k FROM unnest(\(streams)::text[]) AS s ORDER BY k) AS keys)
+                """, logger: quiet)
+        }
         // One read for both: the ids already stored, and each stream's version. Versions are
         // keyed by the stream's bytes, as PostgreSQL compares text: Swift's String equality
         // would make "é" and "e\u{301}" one stream here and two in the table.
@@ -431,6 +440,7 @@ public final class PostgresEventLog: EventLog, Sendable {
     }
 
     public func waitForEvents(after position: Int64) async throws {
+        session.listen()
         while true {
             try Task.checkCancellation()
             let generation = session.notifier.generation

@@ -4,28 +4,39 @@ import ProjectorCore
 import Synchronization
 
 /// One PostgreSQL database as a log uses it: a pool of connections (a `PostgresClient` run in
-/// the background) and, when a channel is named, one more connection that LISTENs on it and
-/// wakes waiters on every NOTIFY. Polling stays the fallback: a lost listener reconnects, and
-/// waiters wake on their own timeout in between.
+/// the background) and, once someone waits for events on a named channel, one more connection
+/// that LISTENs on it and wakes waiters on every NOTIFY. Polling stays the fallback: a lost
+/// listener reconnects, and waiters wake on their own timeout in between.
 final class PostgresSession: Sendable {
     let location: PostgresLocation
     let client: PostgresClient
     let notifier = ChangeNotifier()
-    private let tasks: [Task<Void, Never>]
+    private let channel: String?
+    private let logger: Logger
+    private let running: Task<Void, Never>
+    private let listener = Mutex<Task<Void, Never>?>(nil)
 
     init(location: PostgresLocation, channel: String?, logger: Logger) {
         self.location = location
+        self.channel = channel
+        self.logger = logger
         let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
         self.client = client
-        var tasks = [Task { await client.run() }]
-        if let channel {
-            tasks.append(Task { [notifier] in await Self.listen(location, channel, notifier, logger) })
-        }
-        self.tasks = tasks
+        running = Task { await client.run() }
     }
 
     deinit {
-        for task in tasks { task.cancel() }
+        running.cancel()
+        listener.withLock { $0?.cancel() }
+    }
+
+    /// Starts the listener the first time it is needed (one-shot commands never open it).
+    func listen() {
+        guard let channel else { return }
+        listener.withLock { task in
+            guard task == nil else { return }
+            task = Task { [location, notifier, logger] in await Self.listen(location, channel, notifier, logger) }
+        }
     }
 
     private static func listen(_ location: PostgresLocation, _ channel: String, _ notifier: ChangeNotifier, _ logger: Logger) async {

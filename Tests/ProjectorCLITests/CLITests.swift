@@ -124,7 +124,9 @@ import Testing
         #expect(appended.status == 0)
         let started = ContinuousClock.now
         try await waitUntil { runner.current.position == 1 }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // The poll is 10 ms; the bound is loose because the suite's PostgreSQL tests share the
+        // two cores. It only has to tell a working wake-up from none (the wait's own timeout).
+        #expect(ContinuousClock.now - started < .seconds(10))
         let balance = try await runner.store.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT balance FROM accounts WHERE account = 'from-elsewhere'")
         }

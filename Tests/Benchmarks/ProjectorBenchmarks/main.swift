@@ -29,11 +29,18 @@ do {
         guard let events = option("--events") else { throw BenchError("search needs --events FILE.ndjson") }
         try await SearchBenchmark.run(
             events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"))
+    case "postgres":
+        guard let events = option("--events"), let url = option("--url") else {
+            throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
+        }
+        try await PostgresBenchmark.run(
+            events: events, url: url, samples: Int(option("--samples") ?? "1000") ?? 1000, rounds: rounds)
     default:
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
         print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only]")
         print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER]")
+        print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
     }
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
