@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ProjectorHost",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "projector",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorServer",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorServer", "ProjectorPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,12 +1,19 @@
 public import Foundation
-import ProjectorCore
+public import ProjectorCore
 import ProjectorReports
 import ProjectorSearch
+import ProjectorSQLite
 
 /// `projector validate`: the configuration and every spec file, checked against the JSON
 /// Schemas in `Schemas/` and then for meaning (SQL must prepare in the guarded sandbox, paths
 /// must parse, names must be unique), plus warnings for event types the log has never seen.
 public enum ProjectValidator {
+    /// The embedded SQLite log, read-only; nil for other logs.
+    public static func embeddedLog(_ configuration: ProjectorConfiguration) throws -> (any EventLog)? {
+        guard case .sqlite(let path) = configuration.log, FileManager.default.fileExists(atPath: path) else { return nil }
+        return try SQLiteEventLog(path: path, configuration: .init(readOnly: true))
+    }
+
     public struct Finding: Sendable, Equatable {
         public enum Level: String, Sendable { case ok, warning, error }
         public var level: Level
@@ -22,9 +29,12 @@ public enum ProjectValidator {
         }
     }
 
+    /// `openLog` opens the configured log for the unseen-type warnings (nil: skip them); the
+    /// default opens the embedded log only, the CLI passes its own opener for the others.
     public static func validate(
         explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-        workingDirectory: String = FileManager.default.currentDirectoryPath
+        workingDirectory: String = FileManager.default.currentDirectoryPath,
+        openLog: (ProjectorConfiguration) throws -> (any EventLog)? = embeddedLog
     ) async -> [Finding] {
         let configuration: ProjectorConfiguration
         do {
@@ -86,7 +96,7 @@ public enum ProjectValidator {
             }
         }
 
-        let log = try? EventLogFactory.open(configuration, readOnly: true)
+        let log = (try? openLog(configuration)) ?? nil
         for (file, projection) in valid {
             findings.append(Finding(level: .ok, file: file, message: projection.summary))
             guard let log else { continue }

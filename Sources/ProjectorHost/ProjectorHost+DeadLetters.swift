@@ -1,5 +1,5 @@
 import GRDB
-public import ProjectorCore
+import ProjectorCore
 public import ProjectorSQLite
 
 /// Poison events parked by the runners, and their redrive.

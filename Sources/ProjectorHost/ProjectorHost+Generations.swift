@@ -160,7 +160,7 @@ extension ProjectorHost {
                         if pointer.read().next == nil {
                             let store = try? ProjectionStore(name: runner.name, path: pointer.path(pointer.read().live), readOnly: true)
                             let checkpoint = (try? await store?.checkpoint()) ?? runner.current
-                            return (runner.name, RebuildResult(checkpoint: checkpoint ?? runner.current, tables: [:], swapped: true))
+                            return (runner.name, RebuildResult(checkpoint: checkpoint, tables: [:], swapped: true))
                         }
                         try? await Task.sleep(for: .milliseconds(200))
                         if Task.isCancelled { return (runner.name, RebuildResult(checkpoint: runner.current, tables: [:], swapped: false)) }

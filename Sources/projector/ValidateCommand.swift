@@ -16,7 +16,9 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let findings = await ProjectValidator.validate(explicitPath: global.config)
+        let findings = await ProjectValidator.validate(explicitPath: global.config) {
+            try EventLogFactory.open($0, readOnly: true)
+        }
         for finding in findings {
             let label = finding.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
             let separator = finding.level == .ok ? "  " : ": "

@@ -40,7 +40,7 @@ struct SeveralHostsTests {
     }
 
     func start(_ cli: CLI, stderr path: String) throws -> Process {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let process = cli.process(["run"])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path))

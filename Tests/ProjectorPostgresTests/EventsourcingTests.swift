@@ -44,7 +44,7 @@ struct EventsourcingTests {
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        let data = try await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+        let data = await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 process.waitUntilExit()

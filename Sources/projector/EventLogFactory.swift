@@ -1,10 +1,12 @@
-public import ProjectorCore
+import ProjectorCore
+import ProjectorHost
 import ProjectorPostgres
 import ProjectorSQLite
 
-/// Opens the log a configuration names.
-public enum EventLogFactory {
-    public static func open(_ configuration: ProjectorConfiguration, readOnly: Bool = false) throws -> any EventLog {
+/// Opens the log a configuration names. It lives in the command-line tool, not in ProjectorHost,
+/// so applications embedding the host build PostgresNIO only when they use it.
+enum EventLogFactory {
+    static func open(_ configuration: ProjectorConfiguration, readOnly: Bool = false) throws -> any EventLog {
         switch configuration.log {
         case .sqlite(let path):
             return try SQLiteEventLog(path: path, configuration: .init(readOnly: readOnly))
@@ -20,7 +22,7 @@ public enum EventLogFactory {
     }
 
     /// The leases of hosts sharing their stores (`coordination: shared`), nil otherwise.
-    public static func leases(_ configuration: ProjectorConfiguration) throws -> (any ProjectionLeases)? {
+    static func leases(_ configuration: ProjectorConfiguration) throws -> (any ProjectionLeases)? {
         guard configuration.coordination == .shared, let url = configuration.log.postgresURL else { return nil }
         let location = try PostgresLocation(url: url)
         return PostgresLeases(location: location, scope: "\(location.schema ?? "")/\(location.table ?? "")")
