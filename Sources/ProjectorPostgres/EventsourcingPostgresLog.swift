@@ -71,9 +71,7 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
 
     public func head() async throws -> Int64 {
         do {
-            let rows = try await session.client.query("SELECT coalesce(max(notification_id), 0) FROM \(unescaped: table)")
-            for try await head in rows.decode(Int64.self) { return head }
-            return 0
+            return try await session.value("SELECT coalesce(max(notification_id), 0) FROM \(unescaped: table)", Int64.self) ?? 0
         } catch {
             throw PostgresFailure.error(error, location)
         }
@@ -81,22 +79,15 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
 
     public func hasEvents(ofType type: String) async throws -> Bool {
         do {
-            let rows = try await session.client.query(
-                "SELECT EXISTS (SELECT 1 FROM \(unescaped: table) WHERE topic = \(type) OR topic LIKE \("%:" + type))")
-            for try await exists in rows.decode(Bool.self) { return exists }
-            return false
+            return try await session.value(
+                "SELECT EXISTS (SELECT 1 FROM \(unescaped: table) WHERE topic = \(type) OR topic LIKE \("%:" + type))", Bool.self)
+                ?? false
         } catch {
             throw PostgresFailure.error(error, location)
         }
     }
 
     public func waitForEvents(after position: Int64) async throws {
-        session.listen()
-        while true {
-            try Task.checkCancellation()
-            let generation = session.notifier.generation
-            if try await head() > position { return }
-            await session.notifier.wait(after: generation, timeout: pollInterval)
-        }
+        try await session.waitForEvents(after: position, poll: pollInterval, head: head)
     }
 }

@@ -122,17 +122,14 @@ public final class MessageDBLog: EventLog, Sendable {
 
     public func hasEvents(ofType type: String) async throws -> Bool {
         do {
-            let rows = try await session.client.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: table) WHERE type = \(type))")
-            for try await exists in rows.decode(Bool.self) { return exists }
-            return false
+            return try await session.value("SELECT EXISTS (SELECT 1 FROM \(unescaped: table) WHERE type = \(type))", Bool.self) ?? false
         } catch {
             throw PostgresFailure.error(error, location)
         }
     }
 
+    /// Message DB sends no notifications: a poll.
     public func waitForEvents(after position: Int64) async throws {
-        while try await head() <= position {
-            try await Task.sleep(for: pollInterval)
-        }
+        try await session.waitForEvents(after: position, poll: pollInterval, head: head)
     }
 }

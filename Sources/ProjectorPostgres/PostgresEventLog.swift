@@ -181,7 +181,7 @@ public final class PostgresEventLog: EventLog, Sendable {
         return session.client
     }
 
-    static let quiet = Logger(label: "projector.postgres.query", factory: { _ in SwiftLogNoOpLogHandler() })
+    static var quiet: Logger { PostgresSession.quiet }
 
     // MARK: - Appending
 
@@ -430,22 +430,15 @@ public final class PostgresEventLog: EventLog, Sendable {
 
     public func hasEvents(ofType type: String) async throws -> Bool {
         do {
-            let rows = try await client().query(
-                "SELECT EXISTS (SELECT 1 FROM \(unescaped: schema).events WHERE type = \(type))", logger: Self.quiet)
-            for try await exists in rows.decode(Bool.self) { return exists }
-            return false
+            _ = try await client()
+            return try await session.value("SELECT EXISTS (SELECT 1 FROM \(unescaped: schema).events WHERE type = \(type))", Bool.self)
+                ?? false
         } catch {
             throw PostgresFailure.error(error, location)
         }
     }
 
     public func waitForEvents(after position: Int64) async throws {
-        session.listen()
-        while true {
-            try Task.checkCancellation()
-            let generation = session.notifier.generation
-            if try await head() > position { return }
-            await session.notifier.wait(after: generation, timeout: configuration.pollInterval)
-        }
+        try await session.waitForEvents(after: position, poll: configuration.pollInterval, head: head)
     }
 }

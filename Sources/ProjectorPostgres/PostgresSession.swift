@@ -39,6 +39,26 @@ final class PostgresSession: Sendable {
         }
     }
 
+    /// The first column of the first row, nil when there is none.
+    func value<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, _ type: Value.Type) async throws -> Value? {
+        for try await value in try await client.query(query, logger: Self.quiet).decode(Value.self) { return value }
+        return nil
+    }
+
+    /// Returns once `head()` passes `position`: woken by a NOTIFY on the channel (when there is
+    /// one), else by the poll.
+    func waitForEvents(after position: Int64, poll: Duration, head: () async throws -> Int64) async throws {
+        listen()
+        while true {
+            try Task.checkCancellation()
+            let generation = notifier.generation
+            if try await head() > position { return }
+            await notifier.wait(after: generation, timeout: poll)
+        }
+    }
+
+    static let quiet = Logger(label: "projector.postgres.query", factory: { _ in SwiftLogNoOpLogHandler() })
+
     private static func listen(_ location: PostgresLocation, _ channel: String, _ notifier: ChangeNotifier, _ logger: Logger) async {
         var id = 0
         while !Task.isCancelled {
