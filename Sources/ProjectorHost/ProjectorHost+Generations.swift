@@ -116,6 +116,7 @@ extension ProjectorHost {
                 try? await runner.markFailed("verification of the new generation failed, the live one stays: \(error)")
                 return RebuildResult(checkpoint: runner.current, tables: [:], swapped: false)
             }
+            for warmer in warmers.withLock({ $0 }) { await warmer(name, runner) }
             // The swap: one atomic rename of the pointer. The old previous generation goes.
             let before = pointer.read()
             try pointer.write(StoreGenerations(live: file, next: nil, previous: before.live))

@@ -56,6 +56,8 @@ public final class ProjectorHost: Service, Sendable {
     let builds = Mutex<[String: ProjectionRunner]>([:])
     /// Projections whose pending next generation this process is already attending to.
     let attending = Mutex<Set<String>>([])
+    /// Called with each verified new generation just before it goes live.
+    let warmers = Mutex<[@Sendable (String, ProjectionRunner) async -> Void]>([])
     /// Wakes the live loop when the set of runners changes.
     private let changes: AsyncStream<Void>
     private let changed: AsyncStream<Void>.Continuation
@@ -109,6 +111,13 @@ public final class ProjectorHost: Service, Sendable {
     func restart(_ runner: ProjectionRunner, on store: ProjectionStore? = nil, wake: Bool) {
         let fresh = ProjectionRunner(projection: runner.projection, store: store ?? runner.store, logger: logger, backoff: backoff)
         replace(runner, with: fresh, wake: wake)
+    }
+
+    /// Adds a warmer: called with a projection's name and its verified new generation just before
+    /// the swap (Elasticsearch's index warmers), e.g. to answer recent queries from it, so the
+    /// first queries after the swap meet a warm cache instead of all missing at once.
+    public func addWarmer(_ warmer: @escaping @Sendable (_ name: String, _ generation: ProjectionRunner) async -> Void) {
+        warmers.withLock { $0.append(warmer) }
     }
 
     /// Tells the live loop to start and stop runner tasks to match the registered runners.

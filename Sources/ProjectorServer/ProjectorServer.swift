@@ -36,6 +36,7 @@ public struct ProjectorServer: Sendable {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(host: host, configuration: configuration, registry: registry)
+        host.addWarmer { name, generation in await routes.warm(name, generation) }
         router.get("/") { _, _ in routes.page() }
         router.get("/app.js") { _, _ in routes.script() }
         router.get("/health") { _, _ in try await routes.health() }

@@ -59,23 +59,40 @@ struct Routes: Sendable {
         let request = SearchRequest(
             query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
             raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false")
-        let key = "\(current.store.path)|\(position)|\(request.query)|\(limit)|\(offset)|\(filters.map { "\($0.field):\($0.value)" })|\(facets)|\(request.raw)|\(request.autocorrect)"
+        let key = ResultCache.key(path: current.store.path, position: position, request)
         let body: String
         let hit: Bool
         if let cached = cache.value(for: key) {
             (body, hit) = (cached, true)
         } else {
             let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            (body, hit) = (String(decoding: try encoder.encode(result), as: UTF8.self), false)
+            (body, hit) = (try Self.encode(result), false)
             // Only a result of the position it was computed at may be reused.
             if current.current.position == position { cache.store(body, for: key) }
         }
+        cache.remember(request, index: name)
         Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
         return JSONBody.response(
             json: body,
             headers: [Self.positionHeader: String(position), Self.cacheHeader: hit ? "hit" : "miss"])
+    }
+
+    static func encode(_ result: SearchResult) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(result), as: UTF8.self)
+    }
+
+    /// Answers an index's recent requests from its verified new generation before it goes
+    /// live, so the swap does not turn every connection's next request into a miss at once.
+    func warm(_ name: String, _ generation: ProjectionRunner) async {
+        guard let spec = (generation.projection as? SearchProjection)?.spec else { return }
+        let position = generation.current.position
+        let index = SearchIndex(spec: spec, reader: generation.store.pool)
+        for request in cache.recentRequests(index: name) {
+            guard let result = try? await index.search(request), let body = try? Self.encode(result) else { continue }
+            cache.store(body, for: ResultCache.key(path: generation.store.path, position: position, request))
+        }
     }
 
     /// The live runner of a search index and the spec its live generation was built from.

@@ -152,6 +152,27 @@ struct ServerFixture {
         }
     }
 
+    /// A rebuilt generation is warmed with the index's recent queries before it goes live: the
+    /// first such query after the swap is a hit on the new generation, with the same answer.
+    @Test func aRebuiltIndexGoesLiveWithItsRecentQueriesAnswered() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.application.test(.router) { client in
+            let cacheHeader = HTTPField.Name("Projector-Cache")!
+            let before = try await client.execute(uri: "/v1/search/docs?q=editors&facet=section", method: .get)
+            #expect(before.headers[cacheHeader] == "miss")
+            let rebuilt = try await fixture.host.rebuild(["docs"])
+            #expect(rebuilt["docs"]?.swapped == true)
+            let after = try await client.execute(uri: "/v1/search/docs?q=editors&facet=section", method: .get)
+            #expect(after.headers[cacheHeader] == "hit")
+            let normalize = { (response: TestResponse) -> String in
+                String(buffer: response.body).replacingOccurrences(of: #""tookMs":[0-9.e-]+"#, with: "", options: .regularExpression)
+            }
+            #expect(normalize(after) == normalize(before))
+            let unseen = try await client.execute(uri: "/v1/search/docs?q=vim", method: .get)
+            #expect(unseen.headers[cacheHeader] == "miss")
+        }
+    }
+
     @Test func adminRoutesNeedTheTokenAndAreClosedWithoutOne() async throws {
         let fixture = try await ServerFixture()
         try await fixture.application.test(.router) { client in
