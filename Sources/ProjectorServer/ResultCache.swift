@@ -5,8 +5,24 @@ import Synchronization
 /// and the request: the Elasticsearch request-cache idea. Any applied event moves the position
 /// and a rebuild swaps the file, so an entry can never answer for a different index state:
 /// results stay exactly as fresh as without it. Bounded: when full it starts over.
+///
+/// Identical misses that arrive together share one computation (request coalescing): a burst
+/// of the same queries on a cold cache, as after a start or a new event, costs one query each
+/// instead of one per connection, so the burst drains in the time of one answer.
 final class ResultCache: Sendable {
+    /// Where an answer came from, as the `Projector-Cache` header says it.
+    enum Source: String, Sendable {
+        /// Answered before at the same index position.
+        case hit
+        /// The same request was already being answered; this one waited for that answer.
+        case shared
+        /// Computed for this request.
+        case miss
+    }
+
     private let entries = Mutex<[String: String]>([:])
+    /// Answers being computed, by key: later identical requests wait for them.
+    private let running = Mutex<[String: Task<(body: String, keep: Bool), any Error>]>([:])
     /// The latest distinct requests per index, newest last: what a new generation is warmed with.
     private let recent = Mutex<[String: [SearchRequest]]>([:])
     let capacity: Int
@@ -34,6 +50,27 @@ final class ResultCache: Sendable {
 
     func recentRequests(index: String) -> [SearchRequest] {
         recent.withLock { $0[index] ?? [] }
+    }
+
+    /// The answer for `key`: cached, shared with the identical request being answered, or
+    /// computed by `compute`, which also says whether its answer may be kept (it may not when
+    /// the index moved on while it ran).
+    func answer(
+        for key: String, compute: @escaping @Sendable () async throws -> (body: String, keep: Bool)
+    ) async throws -> (body: String, source: Source) {
+        if let cached = value(for: key) { return (cached, .hit) }
+        let (task, joined) = running.withLock { running in
+            if let task = running[key] { return (task, true) }
+            let task = Task { try await compute() }
+            running[key] = task
+            return (task, false)
+        }
+        guard !joined else { return (try await task.value.body, .shared) }
+        // Keep the answer before letting go of the computation, so nobody computes it twice.
+        defer { running.withLock { _ = $0.removeValue(forKey: key) } }
+        let answer = try await task.value
+        if answer.keep { store(answer.body, for: key) }
+        return (answer.body, .miss)
     }
 
     func value(for key: String) -> String? {

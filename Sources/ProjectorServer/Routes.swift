@@ -60,21 +60,15 @@ struct Routes: Sendable {
             query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
             raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false")
         let key = ResultCache.key(path: current.store.path, position: position, request)
-        let body: String
-        let hit: Bool
-        if let cached = cache.value(for: key) {
-            (body, hit) = (cached, true)
-        } else {
+        let (body, source) = try await cache.answer(for: key) {
             let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
-            (body, hit) = (try Self.encode(result), false)
             // Only a result of the position it was computed at may be reused.
-            if current.current.position == position { cache.store(body, for: key) }
+            return (try Self.encode(result), current.current.position == position)
         }
         cache.remember(request, index: name)
         Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
         return JSONBody.response(
-            json: body,
-            headers: [Self.positionHeader: String(position), Self.cacheHeader: hit ? "hit" : "miss"])
+            json: body, headers: [Self.positionHeader: String(position), Self.cacheHeader: source.rawValue])
     }
 
     static func encode(_ result: SearchResult) throws -> String {

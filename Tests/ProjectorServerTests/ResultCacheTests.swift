@@ -1,0 +1,49 @@
+@testable import ProjectorServer
+import Synchronization
+import Testing
+
+struct ResultCacheTests {
+    final class Counter: Sendable {
+        let count = Mutex(0)
+    }
+
+    /// A burst of identical misses (a cold start, a new event) costs one computation, not one
+    /// per connection; the others wait for it and get the same answer.
+    @Test func identicalMissesArrivingTogetherShareOneComputation() async throws {
+        let cache = ResultCache()
+        let computations = Counter()
+        let answers = try await withThrowingTaskGroup(of: (body: String, source: ResultCache.Source).self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    try await cache.answer(for: "index|7|vim") {
+                        computations.count.withLock { $0 += 1 }
+                        try await Task.sleep(for: .milliseconds(300))
+                        return ("vim answer", true)
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(computations.count.withLock { $0 } == 1)
+        #expect(answers.allSatisfy { $0.body == "vim answer" })
+        #expect(answers.filter { $0.source == .miss }.count == 1)
+        #expect(answers.filter { $0.source == .shared }.count == 7)
+        #expect(try await cache.answer(for: "index|7|vim") { ("recomputed", true) } == ("vim answer", .hit))
+    }
+
+    /// An answer computed while the index moved on is handed to its waiters but never kept.
+    @Test func anAnswerThatMayNotBeKeptIsComputedAgainNextTime() async throws {
+        let cache = ResultCache()
+        #expect(try await cache.answer(for: "k") { ("stale", false) } == ("stale", .miss))
+        #expect(try await cache.answer(for: "k") { ("fresh", true) } == ("fresh", .miss))
+        #expect(try await cache.answer(for: "k") { ("unused", true) } == ("fresh", .hit))
+    }
+
+    /// A failed computation is not cached and does not block the next identical request.
+    @Test func aFailedComputationIsRetriedByTheNextRequest() async throws {
+        struct Failure: Error {}
+        let cache = ResultCache()
+        await #expect(throws: Failure.self) { try await cache.answer(for: "k") { throw Failure() } }
+        #expect(try await cache.answer(for: "k") { ("answer", true) } == ("answer", .miss))
+    }
+}
