@@ -79,6 +79,41 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension JSONPath {
+    /// Evaluates several paths over one event, as ``value(in:)`` does for each, but reads `data`
+    /// and `metadata` once each: a search document's fields cost one scan of the payload, not
+    /// one per field.
+    public static func values(_ paths: [JSONPath], in event: RecordedEvent) -> [String?] {
+        var values = [String?](repeating: nil, count: paths.count)
+        var nested: [String: [Int]] = [:]
+        for (index, path) in paths.enumerated() {
+            if path.components.count > 1, case .key(let root) = path.components[0], root == "data" || root == "metadata",
+                case .key = path.components[1]
+            {
+                nested[root, default: []].append(index)
+            } else {
+                values[index] = path.value(in: event)
+            }
+        }
+        for (root, indexes) in nested {
+            var text = root == "data" ? event.data : event.metadata
+            text.withUTF8 { bytes in
+                var scanner = JSONScanner(bytes)
+                guard let members = try? scanner.topLevelMembers() else { return }
+                for index in indexes {
+                    let components = paths[index].components
+                    guard case .key(let key) = components[1], let member = members.last(where: { $0.key == key }) else {
+                        continue
+                    }
+                    values[index] = JSONNavigator.value(
+                        at: components.dropFirst(2), in: UnsafeBufferPointer(rebasing: bytes[member.range]))
+                }
+            }
+        }
+        return values
+    }
+}
+
 /// Walks compact JSON text without building a tree.
 enum JSONNavigator {
     static func value(at path: ArraySlice<JSONPath.Component>, in text: String) -> String? {
