@@ -70,6 +70,42 @@ import Testing
         }
     }
 
+    /// A rebuild-sized batch is prepared on another thread while it is written: merges and
+    /// deletes across its chunks must land exactly as when every event is applied on its own.
+    @Test func aLargeBatchIndexesExactlyWhatEventByEventApplicationDoes() throws {
+        let projection = SearchProjection(spec: try SearchSpec(SearchFixture.packages, file: "test.yml"))
+        let events = (1...1_200).map { position -> RecordedEvent in
+            let stream = "pkg-\(position * 7 % 40)"
+            let (type, data): (String, String) = switch position % 9 {
+            case 0: ("Removed", "{}")
+            case 1, 4: ("Changed", #"{"body":"revised text \#(position) compression"}"#)
+            case 2: ("Changed", #"{"section":"s\#(position % 3)"}"#)
+            case 3: ("Published", #"{"name":"tool\#(position % 50)","html":"<p>page \#(position)</p><script>x()</script>"}"#)
+            default: ("Published", #"{"name":"lib\#(position % 60)","body":"library \#(position)\u0007 bell","section":"libs"}"#)
+            }
+            return RecordedEvent(
+                position: Int64(position), id: UUID(), stream: stream, version: 1, type: type, data: data,
+                time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + Int64(position)))
+        }
+        func indexed(_ batches: [[RecordedEvent]]) throws -> [[String?]] {
+            let db = try DatabaseQueue()
+            return try db.write { db in
+                try projection.setUp(db)
+                for batch in batches { try projection.apply(batch, db) }
+                try db.execute(sql: "INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)")
+                let documents = try Row.fetchAll(db, sql: "SELECT doc_id, CAST(position AS TEXT), name, body, page, section, updated FROM documents ORDER BY doc_id")
+                    .map { row in (0..<7).map { row[$0] as String? } }
+                let matches = try ["compression", "library", "page", "tool1*", "bell"].map { term in
+                    try String.fetchAll(db, sql: "SELECT doc_id FROM documents JOIN documents_fts(?) f ON f.rowid = documents.rowid ORDER BY doc_id", arguments: [term])
+                }
+                return documents + matches.map { $0 as [String?] }
+            }
+        }
+        let together = try indexed([events])
+        #expect(together == (try indexed(events.map { [$0] })))
+        #expect(together.count > 5)
+    }
+
     @Test func filtersFacetsTotalsAndPaging() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
         for i in 0..<25 {

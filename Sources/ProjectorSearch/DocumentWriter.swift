@@ -1,0 +1,125 @@
+import GRDB
+import GRDBSQLite
+
+/// The statements of one batch: documents and their index entries kept in step by hand, which
+/// is about twice as fast as FTS5 sync triggers and never leaves stale tokens behind. Binds and
+/// reads through SQLite's C API on GRDB's cached statements: a rebuild runs these once or twice
+/// per event, and argument arrays of `DatabaseValue` cost more than the binding itself.
+struct DocumentWriter {
+    let db: Database
+    let fieldCount: Int
+    let find: OpaquePointer
+    let insertDocument: OpaquePointer
+    let deleteDocument: OpaquePointer
+    let updateStored: OpaquePointer
+    let insertIndex: OpaquePointer
+    let deleteIndex: OpaquePointer
+    let textIndexes: [Int]
+
+    init(spec: SearchSpec, db: Database) throws {
+        self.db = db
+        fieldCount = spec.fields.count
+        let names = spec.fields.map { $0.name.quotedDatabaseIdentifier }
+        let documents = SearchProjection.documents
+        let index = SearchProjection.index
+        func statement(_ sql: String) throws -> OpaquePointer { try db.cachedStatement(sql: sql).sqliteStatement }
+        find = try statement("SELECT rowid, \(names.joined(separator: ", ")) FROM \(documents) WHERE doc_id = ?")
+        insertDocument = try statement(
+            "INSERT INTO \(documents)(doc_id, position, \(names.joined(separator: ", "))) VALUES (?, ?, \(names.map { _ in "?" }.joined(separator: ", ")))")
+        deleteDocument = try statement("DELETE FROM \(documents) WHERE rowid = ?")
+        updateStored = try statement(
+            "UPDATE \(documents) SET position = ?, \(names.map { "\($0) = ?" }.joined(separator: ", ")) WHERE rowid = ?")
+        textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
+        let textNames = textIndexes.map { names[$0] }
+        insertIndex = try statement(
+            "INSERT INTO \(index)(rowid, \(textNames.joined(separator: ", "))) VALUES (?, \(textNames.map { _ in "?" }.joined(separator: ", ")))")
+        deleteIndex = try statement(
+            "INSERT INTO \(index)(\(index), rowid, \(textNames.joined(separator: ", "))) VALUES ('delete', ?, \(textNames.map { _ in "?" }.joined(separator: ", ")))")
+    }
+
+    /// The stored row of a document: its rowid and field values.
+    func existing(_ docID: String) throws -> (rowid: Int64, values: [String?])? {
+        defer { sqlite3_reset(find) }
+        bind(find, 1, docID)
+        switch sqlite3_step(find) {
+        case SQLITE_DONE: return nil
+        case SQLITE_ROW:
+            let values = (0..<fieldCount).map { index -> String? in
+                let column = Int32(index + 1)
+                guard let text = sqlite3_column_text(find, column) else { return nil }
+                return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(find, column))), as: UTF8.self)
+            }
+            return (sqlite3_column_int64(find, 0), values)
+        case let code: throw error(code)
+        }
+    }
+
+    func delete(_ docID: String) throws {
+        guard let (rowid, values) = try existing(docID) else { return }
+        try removeFromIndex(rowid, values)
+        sqlite3_bind_int64(deleteDocument, 1, rowid)
+        try run(deleteDocument)
+    }
+
+    /// Merges the fields the event carries into the document (absent fields keep their value).
+    func upsert(_ docID: String, values: [String?], position: Int64) throws {
+        guard let (rowid, old) = try existing(docID) else {
+            try insert(docID, values, position: position)
+            return
+        }
+        var merged = old
+        for (index, value) in values.enumerated() where value != nil { merged[index] = value }
+        let textChanged = textIndexes.contains { merged[$0] != old[$0] }
+        if !textChanged {
+            // Only filter fields (or nothing) changed: the index stays as it is.
+            sqlite3_bind_int64(updateStored, 1, position)
+            for (index, value) in merged.enumerated() { bind(updateStored, Int32(index + 2), value) }
+            sqlite3_bind_int64(updateStored, Int32(merged.count + 2), rowid)
+            try run(updateStored)
+            return
+        }
+        // A changed document moves to a new rowid, so rowid order is recency order.
+        try removeFromIndex(rowid, old)
+        sqlite3_bind_int64(deleteDocument, 1, rowid)
+        try run(deleteDocument)
+        try insert(docID, merged, position: position)
+    }
+
+    private func insert(_ docID: String, _ values: [String?], position: Int64) throws {
+        bind(insertDocument, 1, docID)
+        sqlite3_bind_int64(insertDocument, 2, position)
+        for (index, value) in values.enumerated() { bind(insertDocument, Int32(index + 3), value) }
+        try run(insertDocument)
+        sqlite3_bind_int64(insertIndex, 1, db.lastInsertedRowID)
+        for (offset, index) in textIndexes.enumerated() { bind(insertIndex, Int32(offset + 2), values[index]) }
+        try run(insertIndex)
+    }
+
+    private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
+        sqlite3_bind_int64(deleteIndex, 1, rowid)
+        for (offset, index) in textIndexes.enumerated() { bind(deleteIndex, Int32(offset + 2), values[index]) }
+        try run(deleteIndex)
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private func bind(_ statement: OpaquePointer, _ index: Int32, _ value: String?) {
+        guard let value else {
+            sqlite3_bind_null(statement, index)
+            return
+        }
+        _ = value.withCString { sqlite3_bind_text(statement, index, $0, Int32(value.utf8.count), Self.transient) }
+    }
+
+    /// Steps a statement that returns no rows and resets it (bindings are all rebound before
+    /// each use, so they need no clearing).
+    private func run(_ statement: OpaquePointer) throws {
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else { throw error(code) }
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+}
