@@ -41,10 +41,13 @@ public final class ProjectionStore: Sendable {
             }
             // External-content FTS5 tables need it for INSERT OR REPLACE to delete old tokens.
             try db.execute(sql: "PRAGMA recursive_triggers = ON")
-            // Queries join index hits to documents by rowid: memory-mapped reads and a larger
-            // cache turn those random lookups from a pread each into memory accesses.
+            // Queries join index hits to documents by rowid: memory-mapped reads turn those
+            // random lookups from a pread each into memory accesses. With reads mapped, the page
+            // cache only holds pages being written or still in the WAL, so a small one costs
+            // no speed, and memory stays bounded by the number of stores, not the data:
+            // three stores rebuilding hold 23 MB of SQLite heap at 1M events and at 5M.
             try db.execute(sql: "PRAGMA mmap_size = 4294967296")
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA cache_size = -8192")
         }
         pool = try DatabasePool(path: path, configuration: config)
         if !readOnly {

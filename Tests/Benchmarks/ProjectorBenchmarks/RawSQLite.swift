@@ -6,7 +6,7 @@ final class RawSQLite {
     let db: OpaquePointer
 
     /// `synchronous` and the cache settings mirror what the host uses for the same file: the
-    /// log is FULL with SQLite's defaults; stores are NORMAL with a 64 MB cache and mmap.
+    /// log is FULL with SQLite's defaults; stores are NORMAL with an 8 MB cache and mmap.
     init(path: String, synchronous: String) throws {
         var handle: OpaquePointer?
         guard sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK, let handle
@@ -14,7 +14,7 @@ final class RawSQLite {
         db = handle
         try exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = \(synchronous)")
         if synchronous == "NORMAL" {
-            try exec("PRAGMA cache_size = -65536; PRAGMA mmap_size = 4294967296")
+            try exec("PRAGMA cache_size = -8192; PRAGMA mmap_size = 4294967296")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 import ProjectorCore
 import ProjectorHost
@@ -91,28 +92,39 @@ enum RebuildBenchmark {
         }
         let together = try await rebuild(names.map { projections[$0]! }, in: folder + "/together", log: log)
         let slowest = alone.values.max() ?? .nan
-        report(String(format: "%d together in one scan: %.1f s (slowest alone %.1f s): ratio %.2f; %d log reads for %d batches; peak heap (RssAnon) %.0f MB, peak RSS %.0f MB",
+        report(String(format: "%d together in one scan: %.1f s (slowest alone %.1f s): ratio %.2f; %d log reads for %d batches; peak heap (RssAnon) %.0f MB, of it SQLite %.0f MB; peak RSS %.0f MB",
                       names.count, together.seconds, slowest, together.seconds / slowest, together.reads, (head + 999) / 1000,
-                      Double(together.peakHeap) / 1_048_576, Double(together.peakRSS) / 1_048_576))
+                      Double(together.peakHeap) / 1_048_576, Double(together.peakSQLite) / 1_048_576, Double(together.peakRSS) / 1_048_576))
         try? FileManager.default.removeItem(atPath: folder + "/together")
     }
 
     /// Rebuilds the projections together in a fresh stores folder; the time, the log reads and
     /// the highest resident memory seen meanwhile.
     static func rebuild(_ projections: [any Projection<Database>], in stores: String, log: SQLiteEventLog) async throws
-        -> (seconds: Double, reads: Int, peakRSS: Int, peakHeap: Int, verify: Double)
+        -> (seconds: Double, reads: Int, peakRSS: Int, peakHeap: Int, peakSQLite: Int, verify: Double)
     {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let host = try ProjectorHost(log: log, projections: projections, storesFolder: stores, logger: logger)
+        let curve = ProcessInfo.processInfo.environment["PROJECTOR_BENCH_MEMORY_CURVE"] != nil
         let sampler = Task.detached {
             var peak = (rss: 0, heap: 0)
+            let started = ContinuousClock.now
+            var printed = 0
             while !Task.isCancelled {
                 peak = (max(peak.rss, residentBytes("VmRSS:")), max(peak.heap, residentBytes("RssAnon:")))
+                let elapsed = Int((ContinuousClock.now - started) / .seconds(1))
+                if curve, elapsed >= printed + 10 {
+                    printed = elapsed
+                    report(String(format: "  %4d s: heap (RssAnon) %.0f MB, SQLite %.0f MB (high-water %.0f MB)", elapsed,
+                                  Double(residentBytes("RssAnon:")) / 1_048_576, Double(sqlite3_memory_used()) / 1_048_576,
+                                  Double(sqlite3_memory_highwater(0)) / 1_048_576))
+                }
                 try? await Task.sleep(for: .milliseconds(50))
             }
             return peak
         }
+        _ = sqlite3_memory_highwater(1)
         let readsBefore = await host.reader.reads
         let started = ContinuousClock.now
         let results = try await host.rebuild(projections.map(\.name))
@@ -122,7 +134,9 @@ enum RebuildBenchmark {
         guard results.values.allSatisfy(\.swapped) else {
             throw BenchError("a rebuild did not go live: \(results.mapValues { $0.checkpoint.lastError ?? "?" })")
         }
-        return (elapsed, await host.reader.reads - readsBefore, peak.rss, peak.heap, results.values.map(\.verifySeconds).max() ?? 0)
+        return (
+            elapsed, await host.reader.reads - readsBefore, peak.rss, peak.heap, Int(sqlite3_memory_highwater(0)),
+            results.values.map(\.verifySeconds).max() ?? 0)
     }
 
     /// A memory figure of this process from /proc/self/status: `VmRSS:` counts the stores'
