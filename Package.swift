@@ -200,11 +200,12 @@ let package = Package(
 // Benchmarks build only when asked for, so users and CI never compile them:
 //   PROJECTOR_BENCHMARKS=1 swift run -c release ProjectorBenchmarks spine --events debian.ndjson
 if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
+    package.targets.append(.target(name: "CMallocInfo", path: "Tests/Benchmarks/CMallocInfo"))
     package.targets.append(
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
+                "CMallocInfo", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

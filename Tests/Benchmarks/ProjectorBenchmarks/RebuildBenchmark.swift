@@ -1,3 +1,4 @@
+import CMallocInfo
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -45,7 +46,7 @@ enum RebuildBenchmark {
             "\n  \($0): INSERT INTO monthly VALUES (:type, substr(:time, 1, 7), 1) ON CONFLICT(type, month) DO UPDATE SET events = events + 1"
         }.joined()
 
-    static func run(events file: String, keep: String?, withoutSearch: Bool, togetherOnly: Bool) async throws {
+    static func run(events file: String, keep: String?, withoutSearch: Bool, togetherOnly: Bool, only: [String]?) async throws {
         let folder = keep ?? NSTemporaryDirectory() + "projector-rebuild-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: folder) } }
@@ -65,7 +66,10 @@ enum RebuildBenchmark {
             "monthly": try ProjectionCatalog.spec(at: folder + "/monthly.yml"),
             "summary": StreamSummaryProjection(),
         ]
-        let names = withoutSearch ? ["report", "monthly", "summary"] : ["docs", "report", "monthly", "summary"]
+        let names = only ?? (withoutSearch ? ["report", "monthly", "summary"] : ["docs", "report", "monthly", "summary"])
+        if let unknown = names.first(where: { projections[$0] == nil }) {
+            throw BenchError("no projection '\(unknown)' (docs, report, monthly, summary)")
+        }
         report("rebuild benchmark: \(head) events in \(logPath); projections \(names.joined(separator: ", "))")
 
         var alone: [String: Double] = [:]
@@ -90,35 +94,37 @@ enum RebuildBenchmark {
                 try? FileManager.default.removeItem(atPath: folder + "/" + file)
             }
         }
+        guard names.count > 1 || togetherOnly else { return }
         let together = try await rebuild(names.map { projections[$0]! }, in: folder + "/together", log: log)
         let slowest = alone.values.max() ?? .nan
-        report(String(format: "%d together in one scan: %.1f s (slowest alone %.1f s): ratio %.2f; %d log reads for %d batches; peak heap (RssAnon) %.0f MB, of it SQLite %.0f MB; peak RSS %.0f MB",
+        report(String(format: "%d together in one scan: %.1f s (slowest alone %.1f s): ratio %.2f; %d log reads for %d batches; peak heap in use %.0f MB (SQLite %.0f MB of it), heap held (RssAnon) %.0f MB, RSS %.0f MB",
                       names.count, together.seconds, slowest, together.seconds / slowest, together.reads, (head + 999) / 1000,
-                      Double(together.peakHeap) / 1_048_576, Double(together.peakSQLite) / 1_048_576, Double(together.peakRSS) / 1_048_576))
+                      Double(together.peakLive) / 1_048_576, Double(together.peakSQLite) / 1_048_576,
+                      Double(together.peakHeap) / 1_048_576, Double(together.peakRSS) / 1_048_576))
         try? FileManager.default.removeItem(atPath: folder + "/together")
     }
 
     /// Rebuilds the projections together in a fresh stores folder; the time, the log reads and
     /// the highest resident memory seen meanwhile.
     static func rebuild(_ projections: [any Projection<Database>], in stores: String, log: SQLiteEventLog) async throws
-        -> (seconds: Double, reads: Int, peakRSS: Int, peakHeap: Int, peakSQLite: Int, verify: Double)
+        -> (seconds: Double, reads: Int, peakRSS: Int, peakHeap: Int, peakLive: Int, peakSQLite: Int, verify: Double)
     {
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         let host = try ProjectorHost(log: log, projections: projections, storesFolder: stores, logger: logger)
         let curve = ProcessInfo.processInfo.environment["PROJECTOR_BENCH_MEMORY_CURVE"] != nil
         let sampler = Task.detached {
-            var peak = (rss: 0, heap: 0)
+            var peak = (rss: 0, heap: 0, live: 0)
             let started = ContinuousClock.now
             var printed = 0
             while !Task.isCancelled {
-                peak = (max(peak.rss, residentBytes("VmRSS:")), max(peak.heap, residentBytes("RssAnon:")))
+                peak = (max(peak.rss, residentBytes("VmRSS:")), max(peak.heap, residentBytes("RssAnon:")), max(peak.live, liveHeapBytes()))
                 let elapsed = Int((ContinuousClock.now - started) / .seconds(1))
                 if curve, elapsed >= printed + 10 {
                     printed = elapsed
-                    report(String(format: "  %4d s: heap (RssAnon) %.0f MB, SQLite %.0f MB (high-water %.0f MB)", elapsed,
-                                  Double(residentBytes("RssAnon:")) / 1_048_576, Double(sqlite3_memory_used()) / 1_048_576,
-                                  Double(sqlite3_memory_highwater(0)) / 1_048_576))
+                    report(String(format: "  %4d s: heap (RssAnon) %.0f MB, in use %.0f MB, of it SQLite %.0f MB", elapsed,
+                                  Double(residentBytes("RssAnon:")) / 1_048_576, Double(liveHeapBytes()) / 1_048_576,
+                                  Double(sqlite3_memory_used()) / 1_048_576))
                 }
                 try? await Task.sleep(for: .milliseconds(50))
             }
@@ -135,7 +141,7 @@ enum RebuildBenchmark {
             throw BenchError("a rebuild did not go live: \(results.mapValues { $0.checkpoint.lastError ?? "?" })")
         }
         return (
-            elapsed, await host.reader.reads - readsBefore, peak.rss, peak.heap, Int(sqlite3_memory_highwater(0)),
+            elapsed, await host.reader.reads - readsBefore, peak.rss, peak.heap, peak.live, Int(sqlite3_memory_highwater(0)),
             results.values.map(\.verifySeconds).max() ?? 0)
     }
 
@@ -147,6 +153,13 @@ enum RebuildBenchmark {
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
         else { return 0 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+    }
+
+    /// Bytes malloc has handed out and not had back (all arenas, mmapped blocks included): the
+    /// memory the process actually uses. RssAnon also counts what the allocator keeps after a
+    /// free (the benchmark raises glibc's trim threshold), so it only ever grows.
+    static func liveHeapBytes() -> Int {
+        Int(bench_heap_in_use())
     }
 
     static func seconds(since start: ContinuousClock.Instant) -> String {

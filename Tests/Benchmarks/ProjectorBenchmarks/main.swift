@@ -24,7 +24,8 @@ do {
     case "rebuild":
         guard let events = option("--events") else { throw BenchError("rebuild needs --events FILE.ndjson") }
         try await RebuildBenchmark.run(events: events, keep: option("--keep"), withoutSearch: arguments.contains("--without-search"),
-            togetherOnly: arguments.contains("--together-only"))
+            togetherOnly: arguments.contains("--together-only"),
+            only: option("--only").map { $0.split(separator: ",").map(String.init) })
     case "search":
         guard let events = option("--events") else { throw BenchError("search needs --events FILE.ndjson") }
         try await SearchBenchmark.run(
@@ -38,7 +39,7 @@ do {
     default:
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
-        print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only]")
+        print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]")
         print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER]")
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
     }
