@@ -65,14 +65,14 @@ let package = Package(
         // Search projections (FTS5) and the query engine.
         .target(
             name: "ProjectorSearch",
-            dependencies: ["ProjectorCore", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ProjectorCore", "ProjectorSQLite", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // SQL reporting projections (kind: sql specs), checked in a sandbox before they run.
         .target(
             name: "ProjectorReports",
             dependencies: [
-                "ProjectorCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "ProjectorCore", "ProjectorSQLite", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings

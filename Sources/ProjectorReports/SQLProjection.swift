@@ -1,5 +1,6 @@
 public import GRDB
 import GRDBSQLite
+import ProjectorSQLite
 public import ProjectorCore
 
 /// A reporting projection from a ``SQLSpec``: the setup's tables, written by the handlers'
@@ -57,12 +58,12 @@ struct BatchPlan {
                 switch parameter {
                 case .position: sqlite3_bind_int64(handle, index, event.position)
                 case .version: sqlite3_bind_int64(handle, index, event.version)
-                case .id: bind(index, UUIDText.format(event.id))
-                case .stream: bind(index, event.stream)
-                case .type: bind(index, event.type)
-                case .data: bind(index, event.data)
-                case .metadata: bind(index, event.metadata)
-                case .time: bind(index, event.time)
+                case .id: SQLiteText.bind(handle, index, UUIDText.format(event.id))
+                case .stream: SQLiteText.bind(handle, index, event.stream)
+                case .type: SQLiteText.bind(handle, index, event.type)
+                case .data: SQLiteText.bind(handle, index, event.data)
+                case .metadata: SQLiteText.bind(handle, index, event.metadata)
+                case .time: SQLiteText.bind(handle, index, event.time)
                 }
             }
             defer { sqlite3_reset(handle) }
@@ -76,17 +77,7 @@ struct BatchPlan {
             }
         }
 
-        private func bind(_ index: Int32, _ text: String) {
-            var text = text
-            text.withUTF8 { bytes in
-                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
-                    sqlite3_bind_text(handle, index, chars.baseAddress, Int32(chars.count), BatchPlan.transient)
-                }
-            }
-        }
     }
-
-    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     let handlers: [String: [Prepared]]
 

@@ -161,7 +161,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
             let statement = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE id = ?").sqliteStatement
             defer { sqlite3_reset(statement) }
             let text = UUIDText.format(id)
-            Self.bind(statement, 1, text)
+            SQLiteText.bind(statement, 1, text)
             let code = sqlite3_step(statement)
             guard code == SQLITE_ROW || code == SQLITE_DONE else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
             return code == SQLITE_ROW
@@ -179,14 +179,14 @@ public final class SQLiteEventLog: EventLog, Sendable {
                 sqlite3_clear_bindings(statement)
             }
             sqlite3_bind_int64(statement, 1, event.position)
-            Self.bind(statement, 2, UUIDText.format(event.id))
-            Self.bind(statement, 3, event.stream)
+            SQLiteText.bind(statement, 2, UUIDText.format(event.id))
+            SQLiteText.bind(statement, 3, event.stream)
             sqlite3_bind_int64(statement, 4, event.version)
-            Self.bind(statement, 5, event.type)
-            Self.bind(statement, 6, event.data)
-            Self.bind(statement, 7, event.metadata)
-            Self.bind(statement, 8, event.time)
-            if let tenant = event.tenant { Self.bind(statement, 9, tenant) } else { sqlite3_bind_null(statement, 9) }
+            SQLiteText.bind(statement, 5, event.type)
+            SQLiteText.bind(statement, 6, event.data)
+            SQLiteText.bind(statement, 7, event.metadata)
+            SQLiteText.bind(statement, 8, event.time)
+            SQLiteText.bind(statement, 9, event.tenant)
             let code = sqlite3_step(statement)
             guard code == SQLITE_DONE else {
                 throw DatabaseError(
@@ -194,16 +194,6 @@ public final class SQLiteEventLog: EventLog, Sendable {
             }
         }
 
-        private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-        private static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String) {
-            var text = text
-            text.withUTF8 { bytes in
-                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
-                    sqlite3_bind_text(statement, index, chars.baseAddress, Int32(chars.count), transient)
-                }
-            }
-        }
     }
 
     // MARK: - Reading
@@ -240,11 +230,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
         defer { sqlite3_reset(statement) }
         sqlite3_bind_int64(statement, 1, position)
         sqlite3_bind_int64(statement, 2, Int64(limit))
-        func text(_ column: Int32) -> String {
-            guard let pointer = sqlite3_column_text(statement, column) else { return "" }
-            let count = Int(sqlite3_column_bytes(statement, column))
-            return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
-        }
+        func text(_ column: Int32) -> String { SQLiteText.column(statement, column) ?? "" }
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }

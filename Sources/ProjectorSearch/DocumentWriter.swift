@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import ProjectorSQLite
 
 /// The statements of one batch: documents and their index entries kept in step by hand, which
 /// is about twice as fast as FTS5 sync triggers and never leaves stale tokens behind. Binds and
@@ -40,15 +41,11 @@ struct DocumentWriter {
     /// The stored row of a document: its rowid and field values.
     func existing(_ docID: String) throws -> (rowid: Int64, values: [String?])? {
         defer { sqlite3_reset(find) }
-        bind(find, 1, docID)
+        SQLiteText.bind(find, 1, docID)
         switch sqlite3_step(find) {
         case SQLITE_DONE: return nil
         case SQLITE_ROW:
-            let values = (0..<fieldCount).map { index -> String? in
-                let column = Int32(index + 1)
-                guard let text = sqlite3_column_text(find, column) else { return nil }
-                return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(find, column))), as: UTF8.self)
-            }
+            let values = (0..<fieldCount).map { SQLiteText.column(find, Int32($0 + 1)) }
             return (sqlite3_column_int64(find, 0), values)
         case let code: throw error(code)
         }
@@ -73,7 +70,7 @@ struct DocumentWriter {
         if !textChanged {
             // Only filter fields (or nothing) changed: the index stays as it is.
             sqlite3_bind_int64(updateStored, 1, position)
-            for (index, value) in merged.enumerated() { bind(updateStored, Int32(index + 2), value) }
+            for (index, value) in merged.enumerated() { SQLiteText.bind(updateStored, Int32(index + 2), value) }
             sqlite3_bind_int64(updateStored, Int32(merged.count + 2), rowid)
             try run(updateStored)
             return
@@ -86,29 +83,19 @@ struct DocumentWriter {
     }
 
     private func insert(_ docID: String, _ values: [String?], position: Int64) throws {
-        bind(insertDocument, 1, docID)
+        SQLiteText.bind(insertDocument, 1, docID)
         sqlite3_bind_int64(insertDocument, 2, position)
-        for (index, value) in values.enumerated() { bind(insertDocument, Int32(index + 3), value) }
+        for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
         try run(insertDocument)
         sqlite3_bind_int64(insertIndex, 1, db.lastInsertedRowID)
-        for (offset, index) in textIndexes.enumerated() { bind(insertIndex, Int32(offset + 2), values[index]) }
+        for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
         try run(insertIndex)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
         sqlite3_bind_int64(deleteIndex, 1, rowid)
-        for (offset, index) in textIndexes.enumerated() { bind(deleteIndex, Int32(offset + 2), values[index]) }
+        for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), values[index]) }
         try run(deleteIndex)
-    }
-
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-
-    private func bind(_ statement: OpaquePointer, _ index: Int32, _ value: String?) {
-        guard let value else {
-            sqlite3_bind_null(statement, index)
-            return
-        }
-        _ = value.withCString { sqlite3_bind_text(statement, index, $0, Int32(value.utf8.count), Self.transient) }
     }
 
     /// Steps a statement that returns no rows and resets it (bindings are all rebound before
