@@ -29,7 +29,9 @@ def main() -> int:
         # A user types, letter by letter; results follow as they type.
         page.click("#q")
         page.keyboard.type("text editor", delay=60)
-        page.wait_for_selector(".hit mark", timeout=10_000)
+        # Results for the first letters ("t", "te") may be on screen before the last keystroke's
+        # answer: wait for the answer to the whole query, whose marks are the typed words.
+        page.wait_for_selector('.hit mark:text-matches("^(text|editor)", "i")', timeout=10_000)
         marks = [m.lower() for m in page.eval_on_selector_all(".hit mark", "els => els.map(e => e.textContent)")]
         if not any(m.startswith("text") or m.startswith("editor") for m in marks):
             return fail(f"no highlighted query words in the results: {marks[:10]}")
