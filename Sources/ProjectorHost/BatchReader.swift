@@ -28,10 +28,39 @@ public actor BatchReader {
     }
 
     /// The batch of events after `position` (empty when the runner is at the head).
+    ///
+    /// A full batch starts the read of the next one at once (read-ahead): the runners apply this
+    /// batch while the next is read on another core, as Marten's daemon fetches its next page
+    /// while the current one applies. At the head a batch is short and nothing is read ahead.
     public func batch(after position: Int64) async throws -> Batch {
-        if let pending = cache[position] {
-            return try await pending.value
+        // A cached read found empty or failed (ahead of time, or for another runner) is only
+        // true for then: look again now.
+        if let cached = cache[position], let batch = try? await settle(cached, after: position), !batch.events.isEmpty {
+            return readingAhead(batch)
         }
+        return readingAhead(try await settle(read(after: position), after: position))
+    }
+
+    /// The read's answer; a failed or empty read is forgotten, since it is only true for now.
+    private func settle(_ task: Task<Batch, any Error>, after position: Int64) async throws -> Batch {
+        do {
+            let batch = try await task.value
+            if batch.events.isEmpty { forget(position, task) }
+            return batch
+        } catch {
+            forget(position, task)
+            throw error
+        }
+    }
+
+    private func readingAhead(_ batch: Batch) -> Batch {
+        if batch.events.count == batchSize, let last = batch.events.last?.position, cache[last] == nil {
+            _ = read(after: last)
+        }
+        return batch
+    }
+
+    private func read(after position: Int64) -> Task<Batch, any Error> {
         reads += 1
         let log = self.log
         let limit = batchSize
@@ -43,18 +72,12 @@ public actor BatchReader {
         cache[position] = task
         keys.append(position)
         if keys.count > capacity { cache[keys.removeFirst()] = nil }
-        do {
-            let batch = try await task.value
-            // An empty answer is only true for now: the next ask must look again.
-            if batch.events.isEmpty { forget(position) }
-            return batch
-        } catch {
-            forget(position)
-            throw error
-        }
+        return task
     }
 
-    private func forget(_ position: Int64) {
+    /// Drops a cached read, unless a newer read of the same position has replaced it.
+    private func forget(_ position: Int64, _ task: Task<Batch, any Error>) {
+        guard cache[position] == task else { return }
         cache[position] = nil
         keys.removeAll { $0 == position }
     }
