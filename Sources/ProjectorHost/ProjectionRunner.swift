@@ -87,9 +87,10 @@ public final class ProjectionRunner: Sendable {
     }
 
     /// Applies batches until the checkpoint reaches `target` (nil: follow the log forever), a
-    /// graceful shutdown, cancellation, or a stop. Returns the final checkpoint.
+    /// graceful shutdown, cancellation, or a stop. Returns the final checkpoint. In a `convoy`
+    /// (several rebuilding together) it keeps pace with the others.
     @discardableResult
-    public func run(reader: BatchReader, until target: Int64? = nil) async -> Checkpoint {
+    public func run(reader: BatchReader, until target: Int64? = nil, convoy: RebuildConvoy? = nil) async -> Checkpoint {
         let wanted = projection.eventTypes
         var position: Int64
         do {
@@ -102,6 +103,7 @@ public final class ProjectionRunner: Sendable {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if let target, position >= target { break }
             let batch: BatchReader.Batch
+            await convoy?.arrive(name, at: position)
             do {
                 batch = try await reader.batch(after: position)
             } catch is CancellationError {

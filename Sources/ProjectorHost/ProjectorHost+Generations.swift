@@ -66,7 +66,7 @@ extension ProjectorHost {
 
     /// Builds the next generation of `projection` to the head, verifies it and makes it live.
     /// Nil when another process holds the build lock.
-    func build(_ projection: any Projection<Database>, until target: Int64?) async -> RebuildResult? {
+    func build(_ projection: any Projection<Database>, until target: Int64?, convoy: RebuildConvoy? = nil) async -> RebuildResult? {
         let name = projection.name
         let pointer = self.pointer(name)
         try? FileManager.default.createDirectory(atPath: storesFolder, withIntermediateDirectories: true)
@@ -97,7 +97,7 @@ extension ProjectorHost {
             // Catch up with a moving head; the head is read again after each pass.
             while true {
                 let head = try await log.head()
-                let checkpoint = await runner.run(reader: reader, until: head)
+                let checkpoint = await runner.run(reader: reader, until: head, convoy: convoy)
                 guard checkpoint.state != .failed else { return RebuildResult(checkpoint: checkpoint, tables: [:], swapped: false) }
                 guard !Task.isCancelled, !Task.isShuttingDownGracefully, pointer.read().next == file else {
                     return RebuildResult(checkpoint: checkpoint, tables: [:], swapped: false)
@@ -148,11 +148,14 @@ extension ProjectorHost {
             }
             return runner
         }
+        let convoy = RebuildConvoy(members: selected.map(\.name), lead: Int64(reader.batchSize) * 4)
         return await withTaskGroup(of: (String, RebuildResult).self) { group in
             for runner in selected {
                 group.addTask {
                     while true {
-                        if let result = await self.build(runner.projection, until: 0) {
+                        let built = await self.build(runner.projection, until: 0, convoy: convoy)
+                        await convoy.leave(runner.name)
+                        if let result = built {
                             if result.swapped, let built = result.runner { self.replace(runner, with: built, wake: true) }
                             return (runner.name, result)
                         }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import ProjectorCore
 
@@ -9,12 +10,15 @@ struct RecordingProjection: Projection {
     /// Throw when this position is reached (after writing the events before it in the batch).
     var failAt: Int64? = nil
     var errorPolicy = ErrorPolicy()
+    /// Time each batch takes on top of its writes (a slow projection, such as a big index).
+    var pausePerBatch: Duration = .zero
 
     func setUp(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE applied(seq INTEGER PRIMARY KEY AUTOINCREMENT, position INTEGER, stream TEXT, type TEXT)")
     }
 
     func apply(_ events: [RecordedEvent], _ db: Database) throws {
+        if pausePerBatch > .zero { Thread.sleep(forTimeInterval: pausePerBatch / .seconds(1)) }
         for event in events {
             if event.position == failAt {
                 throw ProjectorError(.projectionFailed, "boom at \(event.position)")
