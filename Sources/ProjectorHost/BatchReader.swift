@@ -18,9 +18,8 @@ public actor BatchReader {
     public let batchSize: Int
     private var cache: [Int64: Task<Batch, any Error>] = [:]
     private var keys: [Int64] = []
-    /// Room for a rebuild convoy's spread (4 batches, see `RebuildConvoy`), its read-ahead and the
-    /// live runners' batch at the head.
-    private let capacity = 12
+    /// Room for a rebuild convoy's spread, its read-ahead and the live runners' batch at the head.
+    private let capacity = RebuildConvoy.spreadInBatches + 8
     /// How many reads actually hit the log (for tests and benchmarks).
     public private(set) var reads = 0
 

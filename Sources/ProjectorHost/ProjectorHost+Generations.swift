@@ -148,7 +148,7 @@ extension ProjectorHost {
             }
             return runner
         }
-        let convoy = RebuildConvoy(members: selected.map(\.name), lead: Int64(reader.batchSize) * 4)
+        let convoy = RebuildConvoy(members: selected.map(\.name), lead: Int64(reader.batchSize * RebuildConvoy.spreadInBatches))
         return await withTaskGroup(of: (String, RebuildResult).self) { group in
             for runner in selected {
                 group.addTask {

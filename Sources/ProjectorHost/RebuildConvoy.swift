@@ -8,6 +8,10 @@
 /// slowest never waits, and a member that is done (swapped, failed, or cancelled) leaves, so
 /// nobody waits for it. The rebuild as a whole is as fast as its slowest member anyway.
 public actor RebuildConvoy {
+    /// How many batches the fastest member may be ahead of the slowest. The batch reader caches
+    /// this many and a few more, so every member finds the batches the others read.
+    public static let spreadInBatches = 4
+
     private var positions: [String: Int64]
     private let lead: Int64
     private var waiting: [CheckedContinuation<Void, Never>] = []
