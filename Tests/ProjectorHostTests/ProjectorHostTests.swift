@@ -48,7 +48,7 @@ import Testing
         try await host.catchUp()
         let fragile = try #require(host.runner(named: "fragile"))
         let checkpoint = try #require(try await fragile.store.checkpoint())
-        // The batch 51…100 failed twice and rolled back whole; then one event per transaction
+        // The transaction from 51 on failed twice and rolled back whole; then one event per transaction
         // found the poison: 51…74 applied, 75 parked, the projection stopped before it.
         #expect(checkpoint.position == 74)
         #expect(checkpoint.state == .failed)
@@ -87,6 +87,25 @@ import Testing
         let balances = "SELECT account, balance, deposits, withdrawals, last_position FROM accounts ORDER BY account"
         #expect(try await rows(resumed.runner(named: "accounts")!, balances)
             == rows(fresh.runner(named: "accounts")!, balances))
+    }
+
+    @Test func behindTheHeadSeveralBatchesShareATransactionAtTheHeadEachCommitsAtOnce() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 2_000)
+        let host = try makeHost(log, [RecordingProjection(name: "recorder")], batchSize: 20)
+        try await host.catchUp()
+        let runner = try #require(host.runner(named: "recorder"))
+        let sizes = try await rows(runner, "SELECT events FROM transactions ORDER BY seq").map { Int.fromDatabaseValue($0[0])! }
+        // The first batch measures the rate; after it, up to 10 batches go into one commit.
+        #expect(sizes.reduce(0, +) == 2_000)
+        #expect(sizes.max() == 20 * ProjectionRunner.batchesPerTransaction, "\(sizes)")
+        #expect(sizes.count <= 2_000 / 20 / 5, "100 batches in \(sizes.count) transactions")
+
+        try await appendBankEvents(log, count: 7, seed: 2)
+        try await host.catchUp()
+        let last = try await rows(runner, "SELECT events FROM transactions ORDER BY seq DESC LIMIT 1")
+        #expect(Int.fromDatabaseValue(last[0][0]) == 7, "a short batch at the head commits on its own")
+        #expect(try await runner.store.checkpoint()?.position == 2_007)
     }
 
     @Test func aProjectionOnlySeesTheTypesItWantsButStillReachesTheHead() async throws {

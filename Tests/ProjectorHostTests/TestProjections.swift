@@ -15,10 +15,13 @@ struct RecordingProjection: Projection {
 
     func setUp(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE applied(seq INTEGER PRIMARY KEY AUTOINCREMENT, position INTEGER, stream TEXT, type TEXT)")
+        // One row per transaction that applied events: how the host grouped them.
+        try db.execute(sql: "CREATE TABLE transactions(seq INTEGER PRIMARY KEY AUTOINCREMENT, events INTEGER)")
     }
 
     func apply(_ events: [RecordedEvent], _ db: Database) throws {
         if pausePerBatch > .zero { Thread.sleep(forTimeInterval: pausePerBatch / .seconds(1)) }
+        try db.execute(sql: "INSERT INTO transactions(events) VALUES (?)", arguments: [events.count])
         for event in events {
             if event.position == failAt {
                 throw ProjectorError(.projectionFailed, "boom at \(event.position)")

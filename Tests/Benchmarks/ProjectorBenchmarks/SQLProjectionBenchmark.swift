@@ -96,15 +96,15 @@ enum SQLProjectionBenchmark {
         return query.text(0)
     }
 
-    /// The same statements through the bare C API: read 1,000 events, run each handler's
+    /// The same statements through the bare C API: read `perCommit` events, run each handler's
     /// statements with the event bound by name, move a checkpoint, commit.
-    static func raw(_ spec: SQLSpec, log: String, store: String) throws -> Double {
+    static func raw(_ spec: SQLSpec, log: String, store: String, perCommit: Int = 1000) throws -> Double {
         let source = try RawSQLite(path: log, synchronous: "FULL")
         let target = try RawSQLite(path: store, synchronous: "NORMAL")
         try target.exec(spec.setup)
         try target.exec("CREATE TABLE checkpoint(name TEXT PRIMARY KEY, position INTEGER); INSERT INTO checkpoint VALUES ('r', 0)")
         let read = try source.prepare(
-            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT 1000")
+            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)")
         let checkpoint = try target.prepare("UPDATE checkpoint SET position = ? WHERE name = 'r'")
         // Per type: each statement and, per event parameter, its index (0 when unused).
         let names = [":position", ":id", ":stream", ":version", ":type", ":data", ":metadata", ":time"]

@@ -168,8 +168,8 @@ enum SearchBenchmark {
     }
 
     /// The same rows through the C API: read events (fields extracted by SQLite's JSON
-    /// functions), look the document up, insert it and its index entry, 1,000 a transaction.
-    static func rawIndex(log: String, store: String) throws -> Double {
+    /// functions), look the document up, insert it and its index entry, `perCommit` a transaction.
+    static func rawIndex(log: String, store: String, perCommit: Int = 1000) throws -> Double {
         let source = try RawSQLite(path: log, synchronous: "FULL")
         let target = try RawSQLite(path: store, synchronous: "NORMAL")
         try target.exec("""
@@ -185,7 +185,7 @@ enum SearchBenchmark {
             """)
         let read = try source.prepare("""
             SELECT position, id, type, data ->> '$.title', data ->> '$.body', data ->> '$.comment', data ->> '$.author'
-            FROM events WHERE position > ? ORDER BY position LIMIT 1000
+            FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)
             """)
         let find = try target.prepare("SELECT rowid, title, body, comment, author, kind FROM documents WHERE doc_id = ?")
         let insert = try target.prepare(

@@ -129,14 +129,14 @@ enum SpineBenchmark {
         return (ContinuousClock.now - started) / .seconds(1)
     }
 
-    /// The projection's work: read 1,000 events, upsert each, move a checkpoint, commit.
-    static func rawProject(log: String, store: String) throws -> Double {
+    /// The projection's work: read `perCommit` events, upsert each, move a checkpoint, commit.
+    static func rawProject(log: String, store: String, perCommit: Int = 1000) throws -> Double {
         let source = try RawSQLite(path: log, synchronous: "FULL")
         let target = try RawSQLite(path: store, synchronous: "NORMAL")
         try target.exec(StreamSummaryProjection.schema + "; CREATE TABLE checkpoint(name TEXT PRIMARY KEY, position INTEGER)")
         try target.exec("INSERT INTO checkpoint VALUES ('summary', 0)")
         let read = try source.prepare(
-            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT 1000")
+            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)")
         let upsert = try target.prepare(StreamSummaryProjection.upsert)
         let checkpoint = try target.prepare("UPDATE checkpoint SET position = ? WHERE name = 'summary'")
         let started = ContinuousClock.now
