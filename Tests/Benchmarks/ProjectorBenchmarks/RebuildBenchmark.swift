@@ -102,9 +102,10 @@ enum RebuildBenchmark {
         }
         guard names.count > 1 || togetherOnly else { return }
         let together = try await rebuild(names.map { projections[$0]! }, in: folder + "/together", log: log)
-        let slowest = alone.values.max() ?? .nan
-        report(String(format: "%d together in one scan: %.1f s (slowest alone %.1f s): ratio %.2f; %d log reads for %d batches; peak heap in use %.0f MB (SQLite %.0f MB of it), heap held (RssAnon) %.0f MB, RSS %.0f MB",
-                      names.count, together.seconds, slowest, together.seconds / slowest, together.reads, (head + 999) / 1000,
+        // With --together-only nothing was measured alone, so there is no ratio to print.
+        let versus = alone.values.max().map { String(format: " (slowest alone %.1f s): ratio %.2f", $0, together.seconds / $0) } ?? ""
+        report(String(format: "%d together in one scan: %.1f s%@; %d log reads for %d batches; peak heap in use %.0f MB (SQLite %.0f MB of it), heap held (RssAnon) %.0f MB, RSS %.0f MB",
+                      names.count, together.seconds, versus, together.reads, (head + 999) / 1000,
                       Double(together.peakLive) / 1_048_576, Double(together.peakSQLite) / 1_048_576,
                       Double(together.peakHeap) / 1_048_576, Double(together.peakRSS) / 1_048_576))
         try? FileManager.default.removeItem(atPath: folder + "/together")
