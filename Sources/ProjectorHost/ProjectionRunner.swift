@@ -166,8 +166,8 @@ public final class ProjectionRunner: Sendable {
     private func takeMore(
         after first: BatchReader.Batch, reader: BatchReader, until target: Int64?, convoy: RebuildConvoy?
     ) async -> BatchReader.Batch {
-        let rate = current.eventsPerSecond
-        let budget = min(reader.batchSize * Self.batchesPerTransaction, Int(rate * (Self.transactionTarget / .seconds(1))))
+        let most = reader.batchSize * Self.batchesPerTransaction
+        let budget = Int(min(Double(most), current.eventsPerSecond * (Self.transactionTarget / .seconds(1))))
         var events = first.events
         var head = first.head
         var full = first.events.count == reader.batchSize
@@ -210,9 +210,28 @@ public final class ProjectionRunner: Sendable {
                 error = caught
             }
         }
-        // Find the poison: one event per transaction, each with its own tries.
+        // Find the poison by halving: a part that commits is done, a part that fails is split
+        // again, and a single event gets its own tries. One poison among 10,000 events costs
+        // about 28 transactions instead of 10,000 (each a new FTS5 segment in a search index).
         var position = start
-        for event in events {
+        var parts: [ArraySlice<RecordedEvent>] = events.isEmpty ? [] : [events[...]]
+        while let part = parts.popLast() {
+            if part.count > 1, let last = part.last {
+                do {
+                    try await commit(Array(part), from: position, to: last.position, state: state, scanned: 0, started: .now)
+                    position = last.position
+                } catch let stale as ProjectorError where stale.code == .staleCheckpoint {
+                    return (try? await store.checkpoint()?.position) ?? position
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    let middle = part.startIndex + part.count / 2
+                    parts.append(part[middle...])
+                    parts.append(part[..<middle])
+                }
+                continue
+            }
+            guard let event = part.first else { continue }
             var tries = 0
             var failure: (any Error)?
             repeat {

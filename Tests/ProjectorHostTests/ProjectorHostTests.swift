@@ -48,8 +48,8 @@ import Testing
         try await host.catchUp()
         let fragile = try #require(host.runner(named: "fragile"))
         let checkpoint = try #require(try await fragile.store.checkpoint())
-        // The transaction from 51 on failed twice and rolled back whole; then one event per transaction
-        // found the poison: 51…74 applied, 75 parked, the projection stopped before it.
+        // The transaction from 51 on failed twice and rolled back whole; then halving it found the
+        // poison: 51…74 applied, 75 parked, the projection stopped before it.
         #expect(checkpoint.position == 74)
         #expect(checkpoint.state == .failed)
         #expect(checkpoint.lastError?.contains("boom at 75") == true)
@@ -106,6 +106,22 @@ import Testing
         let last = try await rows(runner, "SELECT events FROM transactions ORDER BY seq DESC LIMIT 1")
         #expect(Int.fromDatabaseValue(last[0][0]) == 7, "a short batch at the head commits on its own")
         #expect(try await runner.store.checkpoint()?.position == 2_007)
+    }
+
+    @Test func aPoisonEventInALargeTransactionIsFoundByHalvingNotEventByEvent() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 2_000)
+        let host = try makeHost(
+            log, [RecordingProjection(name: "r", failAt: 1_555, errorPolicy: .init(tries: 1, then: .skip))], batchSize: 20)
+        try await host.catchUp()
+        let runner = try #require(host.runner(named: "r"))
+        let positions = try await rows(runner, "SELECT position FROM applied ORDER BY seq").map { Int64.fromDatabaseValue($0[0])! }
+        #expect(positions == Array(1...1_554) + Array(1_556...2_000), "every other event once, in order")
+        #expect(try await host.deadLetters("r").map(\.event.position) == [1_555])
+        // About 10 full transactions, plus a few per halving step around the poison; one event
+        // per transaction would take some 200 for the failed one alone.
+        let transactions = try await rows(runner, "SELECT count(*) FROM transactions")[0][0]
+        #expect(Int.fromDatabaseValue(transactions)! < 40, "\(transactions) transactions")
     }
 
     @Test func aProjectionOnlySeesTheTypesItWantsButStillReachesTheHead() async throws {
