@@ -54,9 +54,10 @@ extension Projection {
 
 /// How a projection treats an event whose application keeps failing (a poison event).
 ///
-/// The host retries the batch, then the events one by one, each `tries` times with backoff;
-/// an event that still fails goes to the projection's dead-letter table with its error, and the
-/// projection either skips it and goes on, or stops there. Other projections never stop.
+/// The host retries the transaction, then halves it until the failing event stands alone, which
+/// gets `tries` tries with backoff; an event that still fails goes to the projection's
+/// dead-letter table with its error, and the projection either skips it and goes on, or stops
+/// there. Other projections never stop.
 /// `projector redrive NAME` re-applies dead letters once the cause is fixed.
 public struct ErrorPolicy: Sendable, Hashable {
     public enum Then: String, Sendable, Hashable, CaseIterable {

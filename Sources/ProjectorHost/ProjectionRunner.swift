@@ -190,8 +190,9 @@ public final class ProjectionRunner: Sendable {
     /// most this much to redo, and the checkpoint (status, progress) still moves every few seconds.
     static let transactionTarget: Duration = .seconds(3)
 
-    /// A batch failed: try it again with backoff, then event by event, dead-lettering each event
-    /// that fails every try. Returns the position reached, or nil when the projection stopped.
+    /// A transaction failed: try it again with backoff, then halve it down to the failing event,
+    /// dead-lettering each event that fails every try. Returns the position reached, or nil when
+    /// the projection stopped.
     private func recover(
         _ events: [RecordedEvent], from start: Int64, to end: Int64, state: ProjectionState, error first: any Error
     ) async -> Int64? {

@@ -13,7 +13,8 @@ import Synchronization
 /// SIGINT/SIGTERM each runner finishes the transaction in flight and the host returns.
 public final class ProjectorHost: Service, Sendable {
     public struct Configuration: Sendable {
-        /// Events read from the log per batch (and applied per transaction).
+        /// Events read from the log per batch (one transaction at the head; behind it up to
+        /// `ProjectionRunner.batchesPerTransaction` batches share one).
         public var batchSize: Int
         /// First wait before retrying a failed batch or event; doubled each try.
         public var retryBackoff: Duration
