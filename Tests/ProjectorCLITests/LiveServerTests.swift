@@ -80,9 +80,11 @@ struct ServeExited: Error, CustomStringConvertible {
         let server = try await startServer()
         let search = try await Self.get(server.url + "/v1/search/packages?q=text%20editor&facet=section")
         #expect(search.status == 200 && search.body.contains("<mark>"))
-        // A request in flight when SIGTERM arrives is answered, then the process exits 0.
-        let pending = Task { try await Self.get(server.url + "/v1/search/packages?q=vim&minPosition=999999&waitMs=1500") }
-        try await Task.sleep(for: .milliseconds(300))
+        // A request in flight when SIGTERM arrives is answered, then the process exits 0. The
+        // request waits 5 s on the server; SIGTERM follows after 1.5 s, time enough for it to
+        // arrive even on a loaded machine (after 300 ms it once had not yet connected).
+        let pending = Task { try await Self.get(server.url + "/v1/search/packages?q=vim&minPosition=999999&waitMs=5000") }
+        try await Task.sleep(for: .milliseconds(1500))
         kill(server.process.processIdentifier, SIGTERM)
         let drained = try await pending.value
         #expect(drained.status == 503 && drained.body.contains("is behind"))
