@@ -16,7 +16,7 @@ public final class ProjectorHost: Service, Sendable {
         /// Events read from the log per batch (one transaction at the head; behind it up to
         /// `ProjectionRunner.batchesPerTransaction` batches share one).
         public var batchSize: Int
-        /// First wait before retrying a failed batch or event; doubled each try.
+        /// First wait before retrying a failed transaction or event; doubled each try.
         public var retryBackoff: Duration
         /// Set when hosts share their stores: a projection runs only while this host holds its
         /// lease. Nil: this host runs every projection (its stores are its own).

@@ -10,7 +10,8 @@ struct RecordingProjection: Projection {
     /// Throw when this position is reached (after writing the events before it in the batch).
     var failAt: Int64? = nil
     var errorPolicy = ErrorPolicy()
-    /// Time each batch takes on top of its writes (a slow projection, such as a big index).
+    /// Time each apply (one transaction: a batch, or several behind the head) takes on top of its
+    /// writes (a slow projection, such as a big index).
     var pausePerBatch: Duration = .zero
 
     func setUp(_ db: Database) throws {
