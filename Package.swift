@@ -62,10 +62,14 @@ let package = Package(
         // libxml2's HTML parser, for html fields of search specs.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "CHTMLText", dependencies: ["CLibXML2"]),
+        // FTS5's C extension API: a ranking function and direct use of its tokenizers.
+        .target(name: "CFTS5", linkerSettings: [.linkedLibrary("sqlite3"), .linkedLibrary("m")]),
         // Search projections (FTS5) and the query engine.
         .target(
             name: "ProjectorSearch",
-            dependencies: ["ProjectorCore", "ProjectorSQLite", "CHTMLText", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "CHTMLText", "CFTS5", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // SQL reporting projections (kind: sql specs), checked in a sandbox before they run.

@@ -16,9 +16,12 @@ struct DocumentWriter {
     let insertIndex: OpaquePointer
     let deleteIndex: OpaquePointer
     let textIndexes: [Int]
+    /// The document sets kept in step (nil: this tokenizer has none).
+    let sets: DocumentSetWriter?
 
-    init(spec: SearchSpec, db: Database) throws {
+    init(spec: SearchSpec, sets: DocumentSetWriter?, db: Database) throws {
         self.db = db
+        self.sets = sets
         fieldCount = spec.fields.count
         let names = spec.fields.map { $0.name.quotedDatabaseIdentifier }
         let documents = SearchProjection.documents
@@ -73,6 +76,8 @@ struct DocumentWriter {
             for (index, value) in merged.enumerated() { SQLiteText.bind(updateStored, Int32(index + 2), value) }
             sqlite3_bind_int64(updateStored, Int32(merged.count + 2), rowid)
             try run(updateStored)
+            try sets?.record(rowid, old, adding: false, wholeDocument: false)
+            try sets?.record(rowid, merged, adding: true, wholeDocument: false)
             return
         }
         // A changed document moves to a new rowid, so rowid order is recency order.
@@ -87,15 +92,18 @@ struct DocumentWriter {
         sqlite3_bind_int64(insertDocument, 2, position)
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
         try run(insertDocument)
-        sqlite3_bind_int64(insertIndex, 1, db.lastInsertedRowID)
+        let rowid = db.lastInsertedRowID
+        sqlite3_bind_int64(insertIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
         try run(insertIndex)
+        try sets?.record(rowid, values, adding: true, wholeDocument: true)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
         sqlite3_bind_int64(deleteIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), values[index]) }
         try run(deleteIndex)
+        try sets?.record(rowid, values, adding: false, wholeDocument: true)
     }
 
     /// Steps a statement that returns no rows and resets it (bindings are all rebound before

@@ -38,14 +38,14 @@ public enum SearchEngine {
         } else {
             match = query.matchExpression(prefixes: spec.tokenizer != .trigram)
         }
-        var result = try run(
+        var result = try answer(
             match: match, query: query, excluded: request.raw ? nil : exclusion(query), request: request, limit: limit,
             offset: offset, filters: filters, spec: spec, db: db)
         if !request.raw, result.total < 3, let suggestion = try Suggester.suggest(for: query, spec: spec, db: db) {
             result.suggestion = suggestion
             if result.total == 0, request.autocorrect {
                 let fixed = SearchQuery(parsing: suggestion)
-                var corrected = try run(
+                var corrected = try answer(
                     match: fixed.matchExpression(prefixes: spec.tokenizer != .trigram), query: fixed,
                     excluded: exclusion(fixed), request: request, limit: limit, offset: offset, filters: filters,
                     spec: spec, db: db)
@@ -106,27 +106,11 @@ public enum SearchEngine {
         filters: Filters, spec: SearchSpec, db: Database
     ) throws -> SearchResult {
         let fts = SearchProjection.index
-        let documents = SearchProjection.documents
         var result = SearchResult(
             index: spec.name, query: request.query, total: 0, tookMs: 0, hits: [], facets: [:], suggestion: nil,
             corrected: nil, ranking: nil)
         let tieBreak = spec.tieBreak.map { ", d.\($0.quotedDatabaseIdentifier) DESC" } ?? ""
-        // The set of matching rowids, as SQL over `d` (documents).
-        let matchJoin: String
-        var matchArguments: Values = []
-        if let match {
-            // CROSS JOIN keeps the index as the outer loop: with a filter, SQLite would otherwise
-            // run the MATCH once per filtered document.
-            matchJoin = "FROM \(fts) CROSS JOIN \(documents) d ON d.rowid = \(fts).rowid WHERE \(fts) MATCH ?"
-            matchArguments = [match]
-        } else if let excluded {
-            // Only exclusions: every document without them, newest first.
-            matchJoin = "FROM \(documents) d WHERE d.rowid NOT IN (SELECT rowid FROM \(fts) WHERE \(fts) MATCH ?)"
-            matchArguments = [excluded]
-        } else {
-            // No words at all (an empty box, or only punctuation): browse, newest first.
-            matchJoin = "FROM \(documents) d WHERE 1"
-        }
+        let (matchJoin, matchArguments) = matchSQL(match: match, excluded: excluded)
         let whereArguments = StatementArguments(matchArguments + filters.arguments)
         result.total = try total(match: match, query: query, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         var ordered: [(rowid: Int64, score: Double)] = []
@@ -168,32 +152,9 @@ public enum SearchEngine {
                 if rerank {
                     let point = try db.cachedStatement(
                         sql: "SELECT \(scoreSQL) \(filtered) AND \(fts).rowid = ?\(filters.sql)")
-                    func score(_ expression: String, _ rowid: Int64) throws -> Double? {
-                        try Double.fetchOne(
-                            point,
-                            arguments: StatementArguments(
-                                [expression, rowid] + filters.arguments))
+                    ordered = try reranked(ordered, query: query, offset: offset, limit: limit, spec: spec, db: db) { rowid in
+                        try Double.fetchOne(point, arguments: StatementArguments([match, rowid] + filters.arguments)).map { -$0 }
                     }
-                    let primary = spec.textFields[0].name.quotedDatabaseIdentifier
-                    let nameCandidates = try Int64.fetchAll(
-                        db, sql: "SELECT rowid FROM \(documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10",
-                        arguments: [query.words.joined(separator: " ")])
-                    var named: [(rowid: Int64, score: Double)] = []
-                    for rowid in nameCandidates {
-                        if let value = try score(match, rowid) { named.append((rowid, -value)) }
-                    }
-                    let namedIDs = Set(named.map(\.rowid))
-                    var rest = ordered.filter { !namedIDs.contains($0.rowid) }
-                    if query.phraseExpression() != nil {
-                        // Phrase matches first, checked on the candidates' own text (a point MATCH
-                        // per candidate re-reads two long doclists each time).
-                        let phrase = " " + Phrase.normalize(query.words.joined(separator: " ")) + " "
-                        let texts = try candidateTexts(rest.map(\.rowid), spec: spec, db: db)
-                        let inPhrase = rest.filter { texts[$0.rowid]?.contains(phrase) == true }
-                        let scattered = rest.filter { texts[$0.rowid]?.contains(phrase) != true }
-                        rest = inPhrase + scattered
-                    }
-                    ordered = Array((named + rest).dropFirst(offset).prefix(limit))
                 }
             } else {
                 let rows = try Row.fetchAll(
@@ -204,16 +165,67 @@ public enum SearchEngine {
         }
         result.hits = try hits(ordered, total: result.total, match: match, spec: spec, db: db)
         for facet in request.facets {
-            let column = "d.\(facet.quotedDatabaseIdentifier)"
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT \(column), count(*) AS n \(matchJoin)\(filters.sql) AND \(column) IS NOT NULL GROUP BY \(column) ORDER BY n DESC, \(column) LIMIT 100",
-                arguments: whereArguments)
-            var counts: [String: Int] = [:]
-            for row in rows { counts[row[0] as String] = row[1] }
-            result.facets[facet] = counts
+            result.facets[facet] = try facetCounts(facet, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         }
         return result
+    }
+
+    /// A facet's counts by SQL: one row read per hit.
+    static func facetCounts(
+        _ facet: String, matchJoin: String, filters: Filters, arguments: StatementArguments, db: Database
+    ) throws -> [String: Int] {
+        let column = "d.\(facet.quotedDatabaseIdentifier)"
+        let rows = try Row.fetchAll(
+            db,
+            sql: "SELECT \(column), count(*) AS n \(matchJoin)\(filters.sql) AND \(column) IS NOT NULL GROUP BY \(column) ORDER BY n DESC, \(column) LIMIT 100",
+            arguments: arguments)
+        var counts: [String: Int] = [:]
+        for row in rows { counts[row[0] as String] = row[1] }
+        return counts
+    }
+
+    /// The first pages reordered: exact name matches first (wherever they rank), then phrase
+    /// matches, then the rest. `score` gives a document's score, nil when it does not match.
+    static func reranked(
+        _ ordered: [(rowid: Int64, score: Double)], query: SearchQuery, offset: Int, limit: Int, spec: SearchSpec,
+        db: Database, score: (Int64) throws -> Double?
+    ) throws -> [(rowid: Int64, score: Double)] {
+        let primary = spec.textFields[0].name.quotedDatabaseIdentifier
+        let nameCandidates = try Int64.fetchAll(
+            db, sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10",
+            arguments: [query.words.joined(separator: " ")])
+        var named: [(rowid: Int64, score: Double)] = []
+        for rowid in nameCandidates {
+            if let value = try score(rowid) { named.append((rowid, value)) }
+        }
+        let namedIDs = Set(named.map(\.rowid))
+        var rest = ordered.filter { !namedIDs.contains($0.rowid) }
+        if query.phraseExpression() != nil {
+            // Phrase matches first, checked on the candidates' own text (a point MATCH per
+            // candidate re-reads two long doclists each time).
+            let phrase = " " + Phrase.normalize(query.words.joined(separator: " ")) + " "
+            let texts = try candidateTexts(rest.map(\.rowid), spec: spec, db: db)
+            let inPhrase = rest.filter { texts[$0.rowid]?.contains(phrase) == true }
+            let scattered = rest.filter { texts[$0.rowid]?.contains(phrase) != true }
+            rest = inPhrase + scattered
+        }
+        return Array((named + rest).dropFirst(offset).prefix(limit))
+    }
+
+    /// The set of matching rowids, as SQL over `d` (documents), and its arguments.
+    static func matchSQL(match: String?, excluded: String?) -> (join: String, arguments: Values) {
+        let fts = SearchProjection.index
+        let documents = SearchProjection.documents
+        if let match {
+            // CROSS JOIN keeps the index as the outer loop: with a filter, SQLite would otherwise
+            // run the MATCH once per filtered document.
+            return ("FROM \(fts) CROSS JOIN \(documents) d ON d.rowid = \(fts).rowid WHERE \(fts) MATCH ?", [match])
+        } else if let excluded {
+            // Only exclusions: every document without them, newest first.
+            return ("FROM \(documents) d WHERE d.rowid NOT IN (SELECT rowid FROM \(fts) WHERE \(fts) MATCH ?)", [excluded])
+        }
+        // No words at all (an empty box, or only punctuation): browse, newest first.
+        return ("FROM \(documents) d WHERE 1", [])
     }
 
     /// Exact total. (fts5vocab is no shortcut: it walks a term's doclist to count it too.)

@@ -13,6 +13,8 @@ public struct SearchProjection: Projection {
     public var eventTypes: Set<String>? { spec.eventTypes }
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
     public var definition: String? { spec.source }
+    /// Words and prefixes on their way to a document set (see ``DocumentSets``).
+    let promoter = SetPromoter()
 
     /// Table names inside the projection's own store.
     public static let documents = "documents"
@@ -29,7 +31,7 @@ public struct SearchProjection: Projection {
     }
 
     static func canonical(_ spec: SearchSpec) -> String {
-        var parts = ["search/1", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
+        var parts = ["search/2", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))
@@ -76,10 +78,12 @@ public struct SearchProjection: Projection {
                 content_rowid='rowid', tokenize='\(tokenizeOption)'\(prefixOption))
                 """)
         try db.execute(sql: "CREATE VIRTUAL TABLE \(Self.vocabulary) USING fts5vocab(\(Self.index), row)")
+        if DocumentSets.supported(spec) { try DocumentSets.setUp(db) }
     }
 
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
-        let writer = try DocumentWriter(spec: spec, db: db)
+        let sets = DocumentSetWriter(spec: spec, promoter: promoter, db: db)
+        let writer = try DocumentWriter(spec: spec, sets: sets, db: db)
         let paths = spec.fields.map(\.path)
         try DocumentPipeline.forEach(events, prepare: { change(for: $0, paths: paths) }) { change in
             switch change {
@@ -87,6 +91,7 @@ public struct SearchProjection: Projection {
             case .upsert(let docID, let values, let position): try writer.upsert(docID, values: values, position: position)
             }
         }
+        try sets?.flush()
     }
 
     /// What one event does to the index: the field values it carries, as indexed text.

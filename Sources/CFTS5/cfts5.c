@@ -1,0 +1,114 @@
+// FTS5 extension code the Swift side cannot write: an auxiliary ranking function (FTS5 calls it
+// with its own C API structs) and direct use of FTS5's tokenizers (GRDB's wrapper builds a
+// Foundation Data and String per token, too slow to run over every indexed document).
+#include "cfts5.h"
+#include <sqlite3.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static fts5_api *projector_fts5_api(sqlite3 *db) {
+    fts5_api *api = NULL;
+    sqlite3_stmt *statement = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &statement, NULL) != SQLITE_OK) return NULL;
+    sqlite3_bind_pointer(statement, 1, (void *)&api, "fts5_api_ptr", NULL);
+    sqlite3_step(statement);
+    sqlite3_finalize(statement);
+    return api;
+}
+
+static void projector_bm25(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+    const double k1 = 1.2;
+    const double b = 0.75;
+    int columns = api->xColumnCount(fts);
+    int phrases = api->xPhraseCount(fts);
+    sqlite3_int64 rows = 0;
+    sqlite3_int64 tokens = 0;
+    int rc = api->xRowCount(fts, &rows);
+    if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
+    double local[16];
+    double *frequency = phrases <= 16 ? local : calloc((size_t)phrases, sizeof(double));
+    if (frequency == NULL) {
+        sqlite3_result_error_nomem(context);
+        return;
+    }
+    memset(frequency, 0, sizeof(double) * (size_t)phrases);
+    int instances = 0;
+    if (rc == SQLITE_OK) rc = api->xInstCount(fts, &instances);
+    for (int i = 0; rc == SQLITE_OK && i < instances; i++) {
+        int phrase, column, offset;
+        rc = api->xInst(fts, i, &phrase, &column, &offset);
+        if (rc == SQLITE_OK && phrase >= 0 && phrase < phrases) {
+            frequency[phrase] += (column < columns && column < count) ? sqlite3_value_double(values[column]) : 1.0;
+        }
+    }
+    int length = 0;
+    if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
+    if (rc != SQLITE_OK) {
+        if (frequency != local) free(frequency);
+        sqlite3_result_error_code(context, rc);
+        return;
+    }
+    double average = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1.0;
+    double score = 0.0;
+    for (int i = 0; i < phrases; i++) {
+        double df = columns + i < count ? sqlite3_value_double(values[columns + i]) : 0.0;
+        double idf = log((0.5 + (double)rows - df) / (0.5 + df));
+        if (idf <= 0.0) idf = 1e-6;
+        score += idf * (frequency[i] * (k1 + 1.0)) / (frequency[i] + k1 * (1.0 - b + b * (double)length / average));
+    }
+    if (frequency != local) free(frequency);
+    sqlite3_result_double(context, -score);
+}
+
+int projector_fts5_register(sqlite3 *db) {
+    fts5_api *api = projector_fts5_api(db);
+    if (api == NULL) return SQLITE_ERROR;
+    return api->xCreateFunction(api, "projector_bm25", NULL, projector_bm25, NULL);
+}
+
+struct projector_tokenizer {
+    fts5_tokenizer methods;
+    Fts5Tokenizer *instance;
+};
+
+projector_tokenizer *projector_tokenizer_open(sqlite3 *db, const char *name, const char **arguments, int count) {
+    fts5_api *api = projector_fts5_api(db);
+    if (api == NULL) return NULL;
+    void *user = NULL;
+    projector_tokenizer *tokenizer = calloc(1, sizeof(projector_tokenizer));
+    if (tokenizer == NULL) return NULL;
+    if (api->xFindTokenizer(api, name, &user, &tokenizer->methods) != SQLITE_OK
+        || tokenizer->methods.xCreate(user, arguments, count, &tokenizer->instance) != SQLITE_OK) {
+        free(tokenizer);
+        return NULL;
+    }
+    return tokenizer;
+}
+
+typedef struct {
+    void *context;
+    int (*token)(void *context, const char *bytes, int length);
+} projector_token_sink;
+
+static int projector_token(void *context, int flags, const char *bytes, int length, int start, int end) {
+    (void)flags;
+    (void)start;
+    (void)end;
+    projector_token_sink *sink = context;
+    return sink->token(sink->context, bytes, length);
+}
+
+int projector_tokenize(
+    projector_tokenizer *tokenizer, int flags, const char *text, int length, void *context,
+    int (*token)(void *context, const char *bytes, int length)) {
+    projector_token_sink sink = {context, token};
+    return tokenizer->methods.xTokenize(tokenizer->instance, &sink, flags, text, length, projector_token);
+}
+
+void projector_tokenizer_close(projector_tokenizer *tokenizer) {
+    if (tokenizer == NULL) return;
+    tokenizer->methods.xDelete(tokenizer->instance);
+    free(tokenizer);
+}

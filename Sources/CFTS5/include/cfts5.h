@@ -1,0 +1,31 @@
+#ifndef CFTS5_H
+#define CFTS5_H
+
+// sqlite3.h stays out of this header: Swift sees SQLite through GRDB's module, and a second
+// copy of its declarations here would make every sqlite3_* call ambiguous.
+struct sqlite3;
+
+/// Registers the FTS5 auxiliary function projector_bm25 on this connection.
+///
+/// projector_bm25(fts, w0 .. wN-1, df0 .. dfP-1) is FTS5's bm25 with the column weights w and,
+/// per phrase of the MATCH expression, its document frequency df given by the caller. The
+/// built-in bm25 computes each phrase's document frequency by walking the phrase's whole
+/// doclist once per query, which costs as much as counting every hit; the search engine already
+/// knows it from its document sets. A missing df counts as 0 (a rare phrase).
+int projector_fts5_register(struct sqlite3 *db);
+
+typedef struct projector_tokenizer projector_tokenizer;
+
+/// An FTS5 tokenizer of this connection by name and arguments ("unicode61",
+/// {"remove_diacritics", "2"}): the very code FTS5 indexes with. NULL when it does not exist.
+projector_tokenizer *projector_tokenizer_open(struct sqlite3 *db, const char *name, const char **arguments, int count);
+
+/// Calls token(context, bytes, length) for each token of text. flags: FTS5_TOKENIZE_QUERY (1),
+/// FTS5_TOKENIZE_PREFIX (2), FTS5_TOKENIZE_DOCUMENT (4).
+int projector_tokenize(
+    projector_tokenizer *tokenizer, int flags, const char *text, int length, void *context,
+    int (*token)(void *context, const char *bytes, int length));
+
+void projector_tokenizer_close(projector_tokenizer *tokenizer);
+
+#endif

@@ -1,0 +1,65 @@
+import GRDB
+
+/// The documents a query matches, computed from ``DocumentSets`` instead of walking doclists,
+/// and each FTS5 phrase's document frequency (for `projector_bm25`).
+struct MatchSet {
+    /// Documents matching the words (all documents when there are none), before filters.
+    var matching: DocumentSet
+    /// `matching` within the filters: the answer's documents.
+    var documents: DocumentSet
+    /// Per phrase of the MATCH expression, in its order: how many documents contain it.
+    var frequencies: [Int]
+
+    /// nil when a term is not one word or prefix (a phrase, or "foo-bar", which FTS5 reads as a
+    /// phrase): positions decide those, and only FTS5 has them.
+    static func resolve(
+        _ query: SearchQuery, filters: [(field: String, value: String)], spec: SearchSpec, db: Database
+    ) throws -> MatchSet? {
+        guard DocumentSets.supported(spec), let tokenizer = TextTokenizer(spec.tokenizer, db: db),
+            let all = try DocumentSets.load(DocumentSets.allKey, db: db)
+        else { return nil }
+        var frequencies: [Int] = []
+        func set(of term: SearchQuery.Term) throws -> DocumentSet? {
+            let tokens = tokenizer.tokens(term.text, query: true, prefix: term.isPrefix)
+            guard tokens.count == 1 else { return nil }
+            let set = try termSet(tokens[0], prefix: term.isPrefix, db: db)
+            frequencies.append(set.count)
+            return set
+        }
+        var matching = all
+        for group in query.groups {
+            var alternatives = DocumentSet()
+            for term in group {
+                guard let set = try set(of: term) else { return nil }
+                alternatives = alternatives.union(set)
+            }
+            matching = matching.intersection(alternatives)
+        }
+        for term in query.excluded {
+            guard let set = try set(of: SearchQuery.Term(text: term.text, isPhrase: term.isPhrase, isPrefix: false)) else {
+                return nil
+            }
+            matching = matching.subtracting(set)
+        }
+        var documents = matching
+        for filter in filters {
+            documents = documents.intersection(
+                try DocumentSets.load(DocumentSets.filterKey(filter.field, filter.value), db: db) ?? DocumentSet())
+        }
+        return MatchSet(matching: matching, documents: documents, frequencies: frequencies)
+    }
+
+    /// A word's or prefix's documents: its set, or (a rare word, a long prefix) FTS5's list.
+    static func termSet(_ token: String, prefix: Bool, db: Database) throws -> DocumentSet {
+        let length = token.unicodeScalars.count
+        if !prefix, let set = try DocumentSets.load(DocumentSets.wordKey(token), db: db) { return set }
+        if prefix, length == 2 || length == 3, let set = try DocumentSets.load(DocumentSets.prefixKey(token), db: db) {
+            return set
+        }
+        let fts = SearchProjection.index
+        let rowids = try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid"),
+            arguments: [SearchQuery.quote(token) + (prefix ? "*" : "")])
+        return DocumentSet(ascending: rowids)
+    }
+}

@@ -1,0 +1,193 @@
+import CFTS5
+import GRDB
+
+/// The engine on document sets: totals, filters and facets are set algebra, and FTS5 only
+/// ranks a bounded window of documents the sets already named, with `projector_bm25` given the
+/// document frequencies the sets know (bm25 would walk every hit's doclist entry to learn them).
+extension SearchEngine {
+    /// Index rows a filtered query may score in rowid order before it switches to point lookups.
+    static let scanBudget = 2000
+    /// Point lookups a selective filter may cost (each seeks in every term's doclist).
+    static let pointBudget = 200
+    /// Facet fields with more values than this are counted by SQL, one row per hit.
+    static let maxFacetSets = 100
+
+    /// Sets first; FTS5 alone when a term needs positions (a phrase) or the index has no sets.
+    static func answer(
+        match: String?, query: SearchQuery, excluded: String?, request: SearchRequest, limit: Int, offset: Int,
+        filters: Filters, spec: SearchSpec, db: Database
+    ) throws -> SearchResult {
+        if !request.raw, let sets = try MatchSet.resolve(query, filters: request.filters, spec: spec, db: db) {
+            return try run(
+                sets, match: match, excluded: excluded, query: query, request: request, limit: limit, offset: offset,
+                filters: filters, spec: spec, db: db)
+        }
+        return try run(
+            match: match, query: query, excluded: excluded, request: request, limit: limit, offset: offset,
+            filters: filters, spec: spec, db: db)
+    }
+
+    static func run(
+        _ sets: MatchSet, match: String?, excluded: String?, query: SearchQuery, request: SearchRequest, limit: Int,
+        offset: Int, filters: Filters, spec: SearchSpec, db: Database
+    ) throws -> SearchResult {
+        var result = SearchResult(
+            index: spec.name, query: request.query, total: sets.documents.count, tookMs: 0, hits: [], facets: [:],
+            suggestion: nil, corrected: nil, ranking: nil)
+        var ordered: [(rowid: Int64, score: Double)] = []
+        if result.total > 0, limit > 0, offset < result.total {
+            ordered = try rank(sets, match: match, query: query, limit: limit, offset: offset, spec: spec, result: &result, db: db)
+        }
+        result.hits = try hits(ordered, total: sets.matching.count, match: match, spec: spec, db: db)
+        for facet in request.facets {
+            if let counts = try facetCounts(facet, in: sets.documents, spec: spec, db: db) {
+                result.facets[facet] = counts
+            } else {
+                let (join, arguments) = matchSQL(match: match, excluded: excluded)
+                result.facets[facet] = try facetCounts(
+                    facet, matchJoin: join, filters: filters, arguments: StatementArguments(arguments + filters.arguments), db: db)
+            }
+        }
+        return result
+    }
+
+    /// The page's documents in order, with their scores.
+    static func rank(
+        _ sets: MatchSet, match: String?, query: SearchQuery, limit: Int, offset: Int, spec: SearchSpec,
+        result: inout SearchResult, db: Database
+    ) throws -> [(rowid: Int64, score: Double)] {
+        let documents = sets.documents
+        let rerank = match != nil && !query.isEmpty && offset + limit <= rerankDepth
+        let depth = rerank ? rerankDepth : offset + limit
+        let page = { (ordered: [(rowid: Int64, score: Double)]) in Array(ordered.dropFirst(offset).prefix(limit)) }
+        guard let match, documents.count <= bm25Limit else {
+            // Newest first: no words, or so many hits that relevance says little.
+            if match != nil { result.ranking = "newest first" }
+            var ordered: [(rowid: Int64, score: Double)]
+            if let tieBreak = spec.tieBreak {
+                let window = match == nil ? nil : documents.newest(rankWindow)
+                ordered = try byTieBreak(tieBreak, documents: documents, window: window, count: depth, db: db)
+            } else {
+                ordered = documents.newest(rerank ? depth : limit, skipping: rerank ? 0 : offset).map { ($0, 0) }
+                if !rerank { return ordered }
+            }
+            guard rerank else { return page(ordered) }
+            return try reranked(ordered, query: query, offset: offset, limit: limit, spec: spec, db: db) {
+                documents.contains($0) ? 0 : nil
+            }
+        }
+        try registerRanking(db)
+        let fts = SearchProjection.index
+        let weights = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
+        let score = "projector_bm25(\(fts), \(weights)\(String(repeating: ", ?", count: sets.frequencies.count)))"
+        let frequencies = sets.frequencies.map { $0 as (any DatabaseValueConvertible)? }
+        // The window: the newest documents, scored by one pass over their index rows when that
+        // pass stays small, else one point lookup each.
+        var scores: [Int64: Double] = [:]
+        let window: [Int64]
+        let newest = documents.newest(rankWindow)
+        let cutoff = sets.matching.newest(max(newest.count, scanBudget)).last ?? 0
+        let inRange = newest.prefix { $0 >= cutoff }
+        if inRange.count >= min(documents.count, depth) {
+            window = Array(inRange)
+            let members = Set(window)
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?"),
+                arguments: StatementArguments(frequencies + [match, window.last ?? cutoff]))
+            while let row = try rows.next() {
+                let rowid: Int64 = row[0]
+                if members.contains(rowid) { scores[rowid] = -(row[1] as Double) }
+            }
+        } else {
+            window = Array(newest.prefix(max(depth, pointBudget)))
+            let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+            for rowid in window {
+                if let value = try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])) {
+                    scores[rowid] = -value
+                }
+            }
+        }
+        if window.count < documents.count { result.ranking = "relevance among the newest \(window.count)" }
+        let tieBreaks = try spec.tieBreak.map { try values(of: $0, for: window, db: db) } ?? [:]
+        let ordered = window.compactMap { rowid in scores[rowid].map { (rowid: rowid, score: $0) } }.sorted { a, b in
+            if a.score != b.score { return a.score > b.score }
+            let (x, y) = (tieBreaks[a.rowid] ?? nil, tieBreaks[b.rowid] ?? nil)
+            if x != y { return (x ?? "") > (y ?? "") }
+            return a.rowid > b.rowid
+        }
+        guard rerank else { return page(ordered) }
+        let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+        return try reranked(Array(ordered.prefix(depth)), query: query, offset: offset, limit: limit, spec: spec, db: db) {
+            rowid in
+            guard documents.contains(rowid) else { return nil }
+            return try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])).map { -$0 }
+        }
+    }
+
+    /// Documents by the spec's tie-break field, newest first among equals: within `window`, or
+    /// walking the field's index until `count` members of `documents` are found.
+    static func byTieBreak(
+        _ field: String, documents: DocumentSet, window: [Int64]?, count: Int, db: Database
+    ) throws -> [(rowid: Int64, score: Double)] {
+        let column = field.quotedDatabaseIdentifier
+        if let window {
+            return try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid FROM \(SearchProjection.documents) WHERE rowid IN (\(window.map(String.init).joined(separator: ",")))
+                    ORDER BY \(column) DESC, rowid DESC LIMIT ?
+                    """,
+                arguments: [count]
+            ).map { ($0, 0) }
+        }
+        var ordered: [(rowid: Int64, score: Double)] = []
+        let rows = try Int64.fetchCursor(
+            db, sql: "SELECT rowid FROM \(SearchProjection.documents) ORDER BY \(column) DESC, rowid DESC")
+        while ordered.count < count, let rowid = try rows.next() {
+            if documents.contains(rowid) { ordered.append((rowid, 0)) }
+        }
+        return ordered
+    }
+
+    /// A field's stored values for some documents.
+    static func values(of field: String, for rowids: [Int64], db: Database) throws -> [Int64: String?] {
+        guard !rowids.isEmpty else { return [:] }
+        var values: [Int64: String?] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT rowid, \(field.quotedDatabaseIdentifier) FROM \(SearchProjection.documents)
+                WHERE rowid IN (\(rowids.map(String.init).joined(separator: ",")))
+                """)
+        {
+            values[row[0]] = row[1] as String?
+        }
+        return values
+    }
+
+    /// A filter field's facet counts from its value sets; nil for a text field or one with
+    /// more than ``maxFacetSets`` values (SQL counts those).
+    static func facetCounts(_ facet: String, in documents: DocumentSet, spec: SearchSpec, db: Database) throws -> [String: Int]? {
+        guard spec.fields.first(where: { $0.name == facet })?.filter == true else { return nil }
+        let values = try DocumentSets.filterValues(facet, limit: maxFacetSets, db: db)
+        guard values.count <= maxFacetSets else { return nil }
+        var counts: [String: Int] = [:]
+        for value in values {
+            guard let set = try DocumentSets.load(DocumentSets.filterKey(facet, value), db: db) else { continue }
+            let count = documents.intersectionCount(set)
+            if count > 0 { counts[value] = count }
+        }
+        return counts
+    }
+
+    /// `projector_bm25` is registered per connection; a statement using it compiles only once it
+    /// is, and GRDB keeps the compiled statement, so this costs a cache lookup after the first.
+    static func registerRanking(_ db: Database) throws {
+        let fts = SearchProjection.index
+        let probe = "SELECT projector_bm25(\(fts)) FROM \(fts) WHERE 0"
+        if (try? db.cachedStatement(sql: probe)) != nil { return }
+        let code = projector_fts5_register(db.sqliteConnection)
+        guard code == 0 else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot register projector_bm25") }
+        _ = try db.cachedStatement(sql: probe)
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import CFTS5
+import GRDB
+
+/// One of FTS5's own tokenizers, called directly: document sets must split text exactly as the
+/// index does, and the query side must fold a word exactly as MATCH would.
+final class TextTokenizer {
+    private let handle: OpaquePointer
+
+    /// nil when the connection has no such tokenizer.
+    init?(_ tokenizer: SearchSpec.Tokenizer, db: Database) {
+        let (name, arguments): (String, [String]) =
+            switch tokenizer {
+            case .unicode61: ("unicode61", ["remove_diacritics", "2"])
+            case .porter: ("porter", ["unicode61", "remove_diacritics", "2"])
+            case .trigram: ("trigram", [])
+            }
+        var pointers = arguments.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        let opened = pointers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                projector_tokenizer_open(db.sqliteConnection, name, $0, Int32(buffer.count))
+            }
+        }
+        guard let opened else { return nil }
+        handle = opened
+    }
+
+    deinit { projector_tokenizer_close(handle) }
+
+    /// The tokens of `text`, as the index stores them (`query`: as MATCH reads them).
+    func tokens(_ text: String, query: Bool = false, prefix: Bool = false) -> [String] {
+        var tokens: [String] = []
+        var text = text
+        text.withUTF8 { bytes in
+            withUnsafeMutablePointer(to: &tokens) { sink in
+                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                    projector_tokenize(
+                        handle, (query ? 1 : 4) | (prefix ? 2 : 0), chars.baseAddress, Int32(chars.count), sink
+                    ) { context, token, length in
+                        let tokens = context!.assumingMemoryBound(to: [String].self)
+                        let buffer = UnsafeRawBufferPointer(start: token, count: Int(length))
+                        tokens.pointee.append(String(decoding: buffer, as: UTF8.self))
+                        return 0
+                    }
+                }
+            }
+        }
+        return tokens
+    }
+}

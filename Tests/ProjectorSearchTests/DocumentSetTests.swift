@@ -1,0 +1,123 @@
+import GRDB
+import ProjectorCore
+import ProjectorHost
+import ProjectorSQLite
+@testable import ProjectorSearch
+import Testing
+
+/// Document sets are a second index: these tests hold them to the first (FTS5 and the
+/// documents table), through inserts, revisions, filter-only changes and deletes.
+@Suite struct DocumentSetTests {
+    /// A deterministic generator, so a failure can be replayed.
+    struct Seeded: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+    }
+
+    @Test(arguments: [0.002, 0.4]) func algebraAndStoredChunksAgreeWithPlainSets(density: Double) {
+        var random = Seeded(state: 7)
+        let a = Set((1..<100_000).filter { _ in Double.random(in: 0..<1, using: &random) < density }.map(Int64.init))
+        let b = Set((1..<100_000).filter { _ in Double.random(in: 0..<1, using: &random) < density }.map(Int64.init))
+        let x = DocumentSet(ascending: a.sorted())
+        let y = DocumentSet(ascending: b.sorted())
+        func plain(_ set: DocumentSet) -> Set<Int64> { Set(set.newest(.max)) }
+        #expect(x.count == a.count && plain(x) == a)
+        #expect(plain(x.intersection(y)) == a.intersection(b))
+        #expect(x.intersectionCount(y) == a.intersection(b).count)
+        #expect(plain(x.union(y)) == a.union(b))
+        #expect(plain(x.subtracting(y)) == a.subtracting(b))
+        #expect(x.newest(5, skipping: 3) == Array(a.sorted(by: >).dropFirst(3).prefix(5)))
+        #expect(a.allSatisfy(x.contains) && !x.contains(0) && !x.contains(200_000))
+        for bitmap in x.bitmaps {
+            let stored = DocumentSet.encode(bitmap)
+            let population = DocumentSet.population(bitmap)
+            #expect(stored.count == (population > DocumentSet.maxListed ? DocumentSet.bitmapBytes : population * 2))
+            #expect(stored.withUnsafeBytes { DocumentSet.decode($0) } == bitmap)
+        }
+    }
+
+    static let words = (0..<24).map { "w\(String(UnicodeScalar(UInt8(97 + $0))))ord\($0 % 5)" } + ["rare", "zebra", "Éclair"]
+
+    /// 600 documents from a small vocabulary (most words past the promotion threshold), then
+    /// revisions, filter-only changes and deletes.
+    static func fixture() async throws -> SearchFixture {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        var random = Seeded(state: 11)
+        func text(_ count: Int) -> String {
+            (0..<count).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }.joined(separator: " ")
+        }
+        for i in 0..<600 {
+            try await fixture.add("p\(i)", ["name": "pkg\(i % 40)", "body": text(8), "section": ["libs", "devel", "net"][i % 3]])
+        }
+        try await fixture.host.catchUp()
+        for i in stride(from: 0, to: 600, by: 5) { try await fixture.add("p\(i)", type: "Revised", ["body": text(6)]) }
+        for i in stride(from: 1, to: 600, by: 7) { try await fixture.add("p\(i)", type: "Moved", ["section": "games"]) }
+        for i in stride(from: 2, to: 600, by: 11) { try await fixture.add("p\(i)", type: "Removed", [:]) }
+        try await fixture.host.catchUp()
+        return fixture
+    }
+
+    @Test func everyStoredSetIsExactlyWhatTheIndexFinds() async throws {
+        let fixture = try await Self.fixture()
+        try await fixture.host.runners[0].store.pool.read { db in
+            let keys = try String.fetchAll(db, sql: "SELECT key FROM \(DocumentSets.keys)")
+            #expect(keys.filter { $0.hasPrefix("w:") }.count >= 20)
+            #expect(keys.contains("p:wa") && keys.contains("f:section\u{1}games") && keys.contains(DocumentSets.allKey))
+            for key in keys {
+                let text = String(key.dropFirst(2))
+                let expected: [Int64] =
+                    switch key.prefix(2) {
+                    case "w:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
+                    case "p:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text) + "*"])
+                    case "f:":
+                        try Int64.fetchAll(
+                            db, sql: "SELECT rowid FROM documents WHERE \(text.prefix { $0 != "\u{1}" }) = ?",
+                            arguments: [String(text.drop { $0 != "\u{1}" }.dropFirst())])
+                    default: try Int64.fetchAll(db, sql: "SELECT rowid FROM documents")
+                    }
+                let stored = try DocumentSets.load(key, db: db)
+                #expect(stored.map { Set($0.newest(.max)) } == Set(expected), "\(key)")
+                #expect(try DocumentSets.documentCount(key, db: db) == expected.count, "\(key)")
+            }
+        }
+    }
+
+    @Test func setsAnswerExactlyAsFTS5AloneDoes() async throws {
+        let fixture = try await Self.fixture()
+        let queries = [
+            "wbord1 ", "wbord1 wcord2 ", "wb", "wbo", "wbor", "wbord1 OR rare ", "wbord1 -wcord2 ", "-wbord1 ", "",
+            "eclair ", "zeb", "nothing ", "pkg3 ",
+        ]
+        let filters: [[(field: String, value: String)]] = [[], [("section", "libs")], [("section", "games")]]
+        let spec = fixture.spec
+        try await fixture.host.runners[0].store.pool.read { db in
+            for text in queries {
+                for filter in filters {
+                    let request = SearchRequest(query: text, limit: 20, filters: filter, facets: ["section"])
+                    let query = SearchQuery(parsing: text)
+                    let match = query.matchExpression()
+                    let excluded = SearchEngine.exclusion(query)
+                    let clause = try SearchEngine.filterClause(filter, spec: spec)
+                    let sets = try #require(try MatchSet.resolve(query, filters: filter, spec: spec, db: db), "\(text)")
+                    let fast = try SearchEngine.run(
+                        sets, match: match, excluded: excluded, query: query, request: request, limit: 20, offset: 0,
+                        filters: clause, spec: spec, db: db)
+                    let slow = try SearchEngine.run(
+                        match: match, query: query, excluded: excluded, request: request, limit: 20, offset: 0,
+                        filters: clause, spec: spec, db: db)
+                    let label = "\(text.debugDescription) \(filter.map(\.value))"
+                    #expect(fast.total == slow.total, "\(label)")
+                    #expect(fast.facets == slow.facets, "\(label)")
+                    #expect(fast.hits.map(\.id) == slow.hits.map(\.id), "\(label)")
+                    #expect(fast.hits.map(\.score) == slow.hits.map(\.score), "\(label)")
+                }
+            }
+            // Totals big enough to mean something were compared.
+            let broad = try SearchEngine.search(SearchRequest(query: "w", limit: 1), spec: spec, db: db)
+            #expect(broad.total > 300)
+        }
+    }
+}
