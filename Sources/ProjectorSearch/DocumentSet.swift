@@ -182,11 +182,9 @@ struct DocumentSet: Sendable, Equatable {
     static func encode(_ bitmap: [UInt64]) -> [UInt8] {
         let population = population(bitmap)
         if population > maxListed {
-            var bytes = [UInt8](repeating: 0, count: bitmapBytes)
-            for (word, value) in bitmap.enumerated() {
-                for byte in 0..<8 { bytes[word * 8 + byte] = UInt8(truncatingIfNeeded: value >> UInt64(byte * 8)) }
-            }
-            return bytes
+            // Little-endian words, copied as they lie in memory (every platform Swift runs
+            // this on is little-endian).
+            return bitmap.withUnsafeBytes { Array($0) }
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(population * 2)
@@ -205,11 +203,7 @@ struct DocumentSet: Sendable, Equatable {
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt64] {
         var bitmap = [UInt64](repeating: 0, count: words)
         if bytes.count == bitmapBytes {
-            for word in 0..<words {
-                var value: UInt64 = 0
-                for byte in 0..<8 { value |= UInt64(bytes[word * 8 + byte]) << UInt64(byte * 8) }
-                bitmap[word] = value
-            }
+            bitmap.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
         } else {
             var index = 0
             while index + 1 < bytes.count {

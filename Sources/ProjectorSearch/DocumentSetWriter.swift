@@ -1,164 +1,178 @@
-import Foundation
 import GRDB
+import GRDBSQLite
+import ProjectorSQLite
 
 /// Keeps the document sets in step with one `apply`'s writes. Documents are recorded as the
 /// index is written; ``flush()`` writes the sets in the same transaction, each touched chunk
-/// read, changed and written once, however many documents of the transaction touched it.
+/// read, changed and written once however many documents touched it, in (chunk, key) order.
 final class DocumentSetWriter {
     private let db: Database
     private let tokenizer: TextTokenizer
-    private let promoter: SetPromoter
+    private let catalog: SetCatalog
+    private var table: KeyTable
     private let textIndexes: [Int]
     private let filterFields: [(index: Int, name: String)]
+    private var pending: [Pending] = []
 
-    /// Per key met in this apply: its text, whether it has a set (then the rowids added, or
-    /// removed as negative numbers, in order), else in how many new documents it occurs.
-    private var keys: [String] = []
-    private var tracked: [Bool] = []
-    private var operations: [[Int64]] = []
-    private var untracked: [Int] = []
-    private var lastDocument: [Int] = []
-    private var keyIndex: [String: Int] = [:]
-    /// Per token met: its word key and its 2- and 3-letter prefix keys (-1: none).
-    private var tokenKeys: [String: (word: Int, two: Int, three: Int)] = [:]
-    private var document = 0
-    private var touched: [Int] = []
-
-    init?(spec: SearchSpec, promoter: SetPromoter, db: Database) {
+    init?(spec: SearchSpec, catalog: SetCatalog, db: Database) throws {
         guard DocumentSets.supported(spec), let tokenizer = TextTokenizer(spec.tokenizer, db: db) else { return nil }
         self.db = db
         self.tokenizer = tokenizer
-        self.promoter = promoter
+        self.catalog = catalog
+        table = try catalog.checkOut(db)
         textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
         filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
     }
 
+    /// Hands the key table back for the next transaction (also after an error: it synchronizes
+    /// with the store when checked out again).
+    func close() { catalog.checkIn(table, db) }
+
     /// A document's rowid joins (or leaves) the sets of its words and prefixes (when
-    /// `wholeDocument`) and of its filter values.
-    func record(_ rowid: Int64, _ values: [String?], adding: Bool, wholeDocument: Bool) throws {
-        document += 1
-        touched.removeAll(keepingCapacity: true)
-        if wholeDocument {
-            touch(try index(of: DocumentSets.allKey))
-            for field in textIndexes {
-                guard let text = values[field] else { continue }
-                for token in tokenizer.tokens(text) {
-                    let entry = try tokenKeys[token] ?? entry(for: token)
-                    touch(entry.word)
-                    if entry.two >= 0 { touch(entry.two) }
-                    if entry.three >= 0 { touch(entry.three) }
-                }
-            }
-        }
-        for (field, name) in filterFields {
-            if let value = values[field] { touch(try index(of: DocumentSets.filterKey(name, value))) }
-        }
-        for key in touched {
-            if tracked[key] {
-                operations[key].append(adding ? rowid : -rowid)
-            } else if adding {
-                untracked[key] += 1
-            }
+    /// `wholeDocument`) and of its filter values. `tokens`: its text's tokens when already split.
+    /// Recorded now, worked into the sets at ``flush()``.
+    func record(_ rowid: Int64, _ values: [String?], tokens: [String]? = nil, adding: Bool, wholeDocument: Bool) {
+        pending.append(Pending(rowid: rowid, values: values, tokens: tokens, adding: adding, wholeDocument: wholeDocument))
+    }
+
+    struct Pending {
+        let rowid: Int64
+        let values: [String?]
+        let tokens: [String]?
+        let adding: Bool
+        let wholeDocument: Bool
+    }
+
+    /// Works the recorded documents into the table's per-key operations and counts.
+    private static func work(_ pending: [Pending], into table: inout KeyTable, tokenizer: TextTokenizer, textIndexes: [Int], filterFields: [(index: Int, name: String)]) {
+        var touched: [Int] = []
+        for document in pending {
+            let tokens = !document.wholeDocument ? [] : document.tokens
+                ?? textIndexes.flatMap { document.values[$0].map { tokenizer.tokens($0) } ?? [] }
+            let filters = filterFields.compactMap { field in document.values[field.index].map { (field.name, $0) } }
+            table.touchedKeys(tokens: tokens, filters: filters, wholeDocument: document.wholeDocument, into: &touched)
+            table.record(document.rowid, keys: touched, adding: document.adding)
         }
     }
 
-    /// Writes this apply's changes: new sets for keys that became frequent, then every touched
-    /// chunk of the others.
+    /// Writes this transaction's changes: new sets for keys seen often enough, then every
+    /// touched chunk of the others, in (chunk, key) order: rows of one chunk sit together in
+    /// the table's index.
     func flush() throws {
-        let seen = keys.indices.filter { !tracked[$0] && untracked[$0] > 0 }.map { (keys[$0], untracked[$0]) }
-        for key in promoter.record(seen) { try build(key) }
-        for key in keys.indices where tracked[key] && !operations[key].isEmpty {
-            try write(keys[key], operations[key])
+        Self.work(pending, into: &table, tokenizer: tokenizer, textIndexes: textIndexes, filterFields: filterFields)
+        pending.removeAll()
+        let chunks = try ChunkStatements(db)
+        for key in Set(table.candidates) where !table.tracked[key] { try build(key, chunks) }
+        table.candidates.removeAll()
+        var work: [(chunk: Int64, key: String, operations: [Int64])] = []
+        for key in table.dirty where !table.operations[key].isEmpty {
+            if !table.listed[key] {
+                try db.execute(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)", arguments: [table.keys[key]])
+                table.listed[key] = true
+            }
+            var byChunk: [Int64: [Int64]] = [:]
+            for operation in table.operations[key] { byChunk[abs(operation) >> DocumentSet.chunkShift, default: []].append(operation) }
+            for (chunk, operations) in byChunk { work.append((chunk, table.keys[key], operations)) }
+            table.operations[key].removeAll()
         }
-    }
-
-    private func touch(_ key: Int) {
-        guard lastDocument[key] != document else { return }
-        lastDocument[key] = document
-        touched.append(key)
-    }
-
-    private func entry(for token: String) throws -> (word: Int, two: Int, three: Int) {
-        let scalars = token.unicodeScalars
-        let prefix = { (length: Int) in String(String.UnicodeScalarView(scalars.prefix(length))) }
-        let entry = (
-            word: try index(of: DocumentSets.wordKey(token)),
-            two: scalars.count >= 2 ? try index(of: DocumentSets.prefixKey(prefix(2))) : -1,
-            three: scalars.count >= 3 ? try index(of: DocumentSets.prefixKey(prefix(3))) : -1
-        )
-        tokenKeys[token] = entry
-        return entry
-    }
-
-    private func index(of key: String) throws -> Int {
-        if let index = keyIndex[key] { return index }
-        let always = key.hasPrefix("a:") || key.hasPrefix("f:")
-        keys.append(key)
-        tracked.append(always ? true : try DocumentSets.documentCount(key, db: db) != nil)
-        operations.append([])
-        untracked.append(0)
-        lastDocument.append(0)
-        keyIndex[key] = keys.count - 1
-        return keys.count - 1
+        table.dirty.removeAll()
+        work.sort { $0.chunk != $1.chunk ? $0.chunk < $1.chunk : $0.key < $1.key }
+        for item in work { try chunks.apply(item.operations, to: item.key, chunk: item.chunk) }
+        table.version = try DocumentSets.newestKeyID(db)
     }
 
     /// A new set for a word or prefix, from the index as it stands in this transaction.
-    private func build(_ key: String) throws {
-        let text = String(key.dropFirst(2))
-        let match = SearchQuery.quote(text) + (key.hasPrefix("p:") ? "*" : "")
+    private func build(_ key: Int, _ chunks: ChunkStatements) throws {
+        let name = table.keys[key]
+        let text = String(name.dropFirst(2))
+        let match = SearchQuery.quote(text) + (name.hasPrefix("p:") ? "*" : "")
         let rowids = try Int64.fetchAll(
             db, sql: "SELECT rowid FROM \(SearchProjection.index) WHERE \(SearchProjection.index) MATCH ? ORDER BY rowid",
             arguments: [match])
         let set = DocumentSet(ascending: rowids)
-        for (chunk, bitmap) in zip(set.chunks, set.bitmaps) {
-            try db.execute(
-                sql: "INSERT INTO \(DocumentSets.table)(key, chunk, bits) VALUES (?, ?, ?)",
-                arguments: [key, chunk, Data(DocumentSet.encode(bitmap))])
-        }
-        try db.execute(sql: "INSERT INTO \(DocumentSets.keys)(key, docs) VALUES (?, ?)", arguments: [key, rowids.count])
+        for (chunk, bitmap) in zip(set.chunks, set.bitmaps) { try chunks.insert(name, chunk: chunk, bitmap: bitmap) }
+        try db.execute(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)", arguments: [name])
+        table.tracked[key] = true
+        table.listed[key] = true
+        table.counts[key] = 0
+    }
+}
+
+/// Reads and writes single chunks through SQLite's C API on GRDB's cached statements: a large
+/// transaction changes tens of thousands of them.
+private struct ChunkStatements {
+    let db: Database
+    let read: OpaquePointer
+    let update: OpaquePointer
+    let insert: OpaquePointer
+    let delete: OpaquePointer
+
+    init(_ db: Database) throws {
+        self.db = db
+        let table = DocumentSets.table
+        read = try db.cachedStatement(sql: "SELECT rowid, bits FROM \(table) WHERE chunk = ? AND key = ?").sqliteStatement
+        update = try db.cachedStatement(sql: "UPDATE \(table) SET bits = ? WHERE rowid = ?").sqliteStatement
+        insert = try db.cachedStatement(sql: "INSERT INTO \(table)(chunk, key, bits) VALUES (?, ?, ?)").sqliteStatement
+        delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE rowid = ?").sqliteStatement
     }
 
-    /// Applies one key's additions and removals, chunk by chunk, and moves its count.
-    private func write(_ key: String, _ operations: [Int64]) throws {
-        var byChunk: [Int64: [Int64]] = [:]
-        for operation in operations { byChunk[abs(operation) >> DocumentSet.chunkShift, default: []].append(operation) }
-        let read = try db.cachedStatement(sql: "SELECT bits FROM \(DocumentSets.table) WHERE key = ? AND chunk = ?")
-        let save = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(DocumentSets.table)(key, chunk, bits) VALUES (?, ?, ?)")
-        let delete = try db.cachedStatement(sql: "DELETE FROM \(DocumentSets.table) WHERE key = ? AND chunk = ?")
-        var delta = 0
-        for (chunk, changes) in byChunk {
-            var bitmap = [UInt64](repeating: 0, count: DocumentSet.words)
-            if let row = try Row.fetchOne(read, arguments: [key, chunk]) {
-                try row.withUnsafeData(atIndex: 0) { data in
-                    if let data { bitmap = data.withUnsafeBytes { DocumentSet.decode($0) } }
-                }
-            }
-            for change in changes {
-                let bit = Int(abs(change) & Int64(DocumentSet.chunkSize - 1))
-                let mask: UInt64 = 1 << UInt64(bit & 63)
-                let present = bitmap[bit >> 6] & mask != 0
-                if change > 0, !present {
-                    bitmap[bit >> 6] |= mask
-                    delta += 1
-                } else if change < 0, present {
-                    bitmap[bit >> 6] &= ~mask
-                    delta -= 1
-                }
-            }
-            if bitmap.contains(where: { $0 != 0 }) {
-                try save.execute(arguments: [key, chunk, Data(DocumentSet.encode(bitmap))])
-            } else {
-                try delete.execute(arguments: [key, chunk])
-            }
+    /// Applies additions (positive rowids) and removals (negative), in order, to one chunk.
+    func apply(_ changes: [Int64], to key: String, chunk: Int64) throws {
+        var bitmap = [UInt64](repeating: 0, count: DocumentSet.words)
+        var rowid: Int64?
+        sqlite3_bind_int64(read, 1, chunk)
+        SQLiteText.bind(read, 2, key)
+        switch sqlite3_step(read) {
+        case SQLITE_ROW:
+            rowid = sqlite3_column_int64(read, 0)
+            bitmap = DocumentSet.decode(DocumentSets.blob(read, 1))
+        case SQLITE_DONE: break
+        case let code:
+            sqlite3_reset(read)
+            throw error(code)
         }
-        try db.execute(
-            sql: """
-                INSERT INTO \(DocumentSets.keys)(key, docs) VALUES (?, ?)
-                ON CONFLICT(key) DO UPDATE SET docs = docs + excluded.docs
-                """,
-            arguments: [key, delta])
-        if key.hasPrefix("f:") {
-            try db.execute(sql: "DELETE FROM \(DocumentSets.keys) WHERE key = ? AND docs <= 0", arguments: [key])
+        sqlite3_reset(read)
+        for change in changes {
+            let bit = Int(abs(change) & Int64(DocumentSet.chunkSize - 1))
+            let mask: UInt64 = 1 << UInt64(bit & 63)
+            if change > 0 { bitmap[bit >> 6] |= mask } else { bitmap[bit >> 6] &= ~mask }
         }
+        let empty = !bitmap.contains { $0 != 0 }
+        switch (rowid, empty) {
+        case (nil, true): return
+        case (nil, false): try insert(key, chunk: chunk, bitmap: bitmap)
+        case (let rowid?, true):
+            sqlite3_bind_int64(delete, 1, rowid)
+            try run(delete)
+        case (let rowid?, false):
+            try bind(update, 1, bitmap)
+            sqlite3_bind_int64(update, 2, rowid)
+            try run(update)
+        }
+    }
+
+    func insert(_ key: String, chunk: Int64, bitmap: [UInt64]) throws {
+        sqlite3_bind_int64(insert, 1, chunk)
+        SQLiteText.bind(insert, 2, key)
+        try bind(insert, 3, bitmap)
+        try run(insert)
+    }
+
+    private func bind(_ statement: OpaquePointer, _ index: Int32, _ bitmap: [UInt64]) throws {
+        let bytes = DocumentSet.encode(bitmap)
+        let code = bytes.withUnsafeBytes {
+            sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        }
+        guard code == SQLITE_OK else { throw error(code) }
+    }
+
+    private func run(_ statement: OpaquePointer) throws {
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else { throw error(code) }
+    }
+
+    private func error(_ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 }

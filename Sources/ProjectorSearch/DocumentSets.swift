@@ -1,5 +1,6 @@
-import Foundation
 import GRDB
+import GRDBSQLite
+import ProjectorSQLite
 
 /// The document sets of a search index: for each frequent word, each 2- and 3-letter prefix
 /// and each filter value, the rowids of the documents it occurs in, written in the projection's
@@ -11,10 +12,14 @@ import GRDB
 /// Meilisearch keeps a bitmap per word, prefix and facet value. FTS5 stays the index for
 /// ranking, phrases and highlights.
 ///
-/// Words and prefixes get a set once they have been seen in ``SetPromoter/threshold``
+/// Words and prefixes get a set once they have been seen in ``SetCatalog/threshold``
 /// documents; a rarer one is answered from FTS5, which is cheap for it. Filter values and the
 /// set of all documents always have one. Only the unicode61 tokenizer (the default) has sets:
 /// porter's stems are not stable when tokenized again, and a trigram word is many trigrams.
+///
+/// Storage: one row per (chunk, key), so a transaction, whose new documents all fall in the
+/// newest chunk or two, rewrites rows that sit together instead of one page per key; a set is
+/// read back with one lookup per chunk. The key list only grows: a key in it has a set.
 enum DocumentSets {
     static let table = "documents_sets"
     static let keys = "documents_set_keys"
@@ -29,31 +34,39 @@ enum DocumentSets {
     static func setUp(_ db: Database) throws {
         try db.execute(
             sql: """
-                CREATE TABLE \(table)(key TEXT NOT NULL, chunk INTEGER NOT NULL, bits BLOB NOT NULL,
-                    PRIMARY KEY (key, chunk)) WITHOUT ROWID;
-                CREATE TABLE \(keys)(key TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE \(table)(chunk INTEGER NOT NULL, key TEXT NOT NULL, bits BLOB NOT NULL);
+                CREATE UNIQUE INDEX \(table)_by_chunk ON \(table)(chunk, key);
+                CREATE TABLE \(keys)(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
                 """)
+    }
+
+    static func isTracked(_ key: String, db: Database) throws -> Bool {
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM \(keys) WHERE key = ?").sqliteStatement
+        defer { sqlite3_reset(statement) }
+        SQLiteText.bind(statement, 1, key)
+        return sqlite3_step(statement) == SQLITE_ROW
+    }
+
+    /// The id of the newest key: it moves exactly when a set is made (or a made one rolled back).
+    static func newestKeyID(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM \(keys)")) ?? 0
     }
 
     /// The stored set of `key`, or nil when the key has none.
     static func load(_ key: String, db: Database) throws -> DocumentSet? {
-        guard try documentCount(key, db: db) != nil else { return nil }
+        guard try isTracked(key, db: db) else { return nil }
+        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(rowid) FROM \(SearchProjection.documents)")) ?? 0
+        let statement = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE chunk = ? AND key = ?").sqliteStatement
         var set = DocumentSet()
-        let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT chunk, bits FROM \(table) WHERE key = ? ORDER BY chunk"), arguments: [key])
-        while let row = try rows.next() {
-            let chunk: Int64 = row[0]
-            try row.withUnsafeData(atIndex: 1) { data in
-                guard let data else { return }
-                data.withUnsafeBytes { set.append(chunk: chunk, container: $0) }
+        for chunk in 0...(last >> DocumentSet.chunkShift) {
+            sqlite3_bind_int64(statement, 1, chunk)
+            SQLiteText.bind(statement, 2, key)
+            if sqlite3_step(statement) == SQLITE_ROW {
+                set.append(chunk: chunk, container: blob(statement, 0))
             }
+            sqlite3_reset(statement)
         }
         return set
-    }
-
-    /// How many documents `key` occurs in, or nil when the key has no set.
-    static func documentCount(_ key: String, db: Database) throws -> Int? {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT docs FROM \(keys) WHERE key = ?"), arguments: [key])
     }
 
     /// The values of a filter field that occur in some document (at most `limit` + 1 of them).
@@ -63,5 +76,10 @@ enum DocumentSets {
             db.cachedStatement(sql: "SELECT key FROM \(keys) WHERE key > ? AND key < ? ORDER BY key LIMIT ?"),
             arguments: [prefix, filterKey(field, "\u{10FFFF}"), limit + 1]
         ).map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// A blob column's bytes, valid until the statement moves on.
+    static func blob(_ statement: OpaquePointer, _ column: Int32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, column), count: Int(sqlite3_column_bytes(statement, column)))
     }
 }

@@ -62,9 +62,9 @@ struct DocumentWriter {
     }
 
     /// Merges the fields the event carries into the document (absent fields keep their value).
-    func upsert(_ docID: String, values: [String?], position: Int64) throws {
+    func upsert(_ docID: String, values: [String?], tokens: [String]? = nil, position: Int64) throws {
         guard let (rowid, old) = try existing(docID) else {
-            try insert(docID, values, position: position)
+            try insert(docID, values, tokens: tokens, position: position)
             return
         }
         var merged = old
@@ -76,18 +76,20 @@ struct DocumentWriter {
             for (index, value) in merged.enumerated() { SQLiteText.bind(updateStored, Int32(index + 2), value) }
             sqlite3_bind_int64(updateStored, Int32(merged.count + 2), rowid)
             try run(updateStored)
-            try sets?.record(rowid, old, adding: false, wholeDocument: false)
-            try sets?.record(rowid, merged, adding: true, wholeDocument: false)
+            sets?.record(rowid, old, adding: false, wholeDocument: false)
+            sets?.record(rowid, merged, adding: true, wholeDocument: false)
             return
         }
         // A changed document moves to a new rowid, so rowid order is recency order.
         try removeFromIndex(rowid, old)
         sqlite3_bind_int64(deleteDocument, 1, rowid)
         try run(deleteDocument)
-        try insert(docID, merged, position: position)
+        // The event's tokens are the document's only when it carries every text field.
+        let complete = textIndexes.allSatisfy { values[$0] != nil }
+        try insert(docID, merged, tokens: complete ? tokens : nil, position: position)
     }
 
-    private func insert(_ docID: String, _ values: [String?], position: Int64) throws {
+    private func insert(_ docID: String, _ values: [String?], tokens: [String]?, position: Int64) throws {
         SQLiteText.bind(insertDocument, 1, docID)
         sqlite3_bind_int64(insertDocument, 2, position)
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
@@ -96,14 +98,14 @@ struct DocumentWriter {
         sqlite3_bind_int64(insertIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
         try run(insertIndex)
-        try sets?.record(rowid, values, adding: true, wholeDocument: true)
+        sets?.record(rowid, values, tokens: tokens, adding: true, wholeDocument: true)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
         sqlite3_bind_int64(deleteIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), values[index]) }
         try run(deleteIndex)
-        try sets?.record(rowid, values, adding: false, wholeDocument: true)
+        sets?.record(rowid, values, adding: false, wholeDocument: true)
     }
 
     /// Steps a statement that returns no rows and resets it (bindings are all rebound before

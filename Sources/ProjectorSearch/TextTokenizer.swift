@@ -3,8 +3,10 @@ import CFTS5
 import GRDB
 
 /// One of FTS5's own tokenizers, called directly: document sets must split text exactly as the
-/// index does, and the query side must fold a word exactly as MATCH would.
-final class TextTokenizer {
+/// index does, and the query side must fold a word exactly as MATCH would. Once made it needs
+/// no connection; one thread uses it at a time (a search projection's apply makes one for its
+/// preparing thread and one for itself).
+final class TextTokenizer: @unchecked Sendable {
     private let handle: OpaquePointer
 
     /// nil when the connection has no such tokenizer.

@@ -41,7 +41,7 @@ import Testing
 
     static let words = (0..<24).map { "w\(String(UnicodeScalar(UInt8(97 + $0))))ord\($0 % 5)" } + ["rare", "zebra", "Éclair"]
 
-    /// 600 documents from a small vocabulary (most words past the promotion threshold), then
+    /// 2,400 documents from a small vocabulary (most words past the promotion threshold), then
     /// revisions, filter-only changes and deletes.
     static func fixture() async throws -> SearchFixture {
         let fixture = try SearchFixture(SearchFixture.packages)
@@ -49,13 +49,13 @@ import Testing
         func text(_ count: Int) -> String {
             (0..<count).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }.joined(separator: " ")
         }
-        for i in 0..<600 {
+        for i in 0..<2400 {
             try await fixture.add("p\(i)", ["name": "pkg\(i % 40)", "body": text(8), "section": ["libs", "devel", "net"][i % 3]])
         }
         try await fixture.host.catchUp()
-        for i in stride(from: 0, to: 600, by: 5) { try await fixture.add("p\(i)", type: "Revised", ["body": text(6)]) }
-        for i in stride(from: 1, to: 600, by: 7) { try await fixture.add("p\(i)", type: "Moved", ["section": "games"]) }
-        for i in stride(from: 2, to: 600, by: 11) { try await fixture.add("p\(i)", type: "Removed", [:]) }
+        for i in stride(from: 0, to: 2400, by: 5) { try await fixture.add("p\(i)", type: "Revised", ["body": text(6)]) }
+        for i in stride(from: 1, to: 2400, by: 7) { try await fixture.add("p\(i)", type: "Moved", ["section": "games"]) }
+        for i in stride(from: 2, to: 2400, by: 11) { try await fixture.add("p\(i)", type: "Removed", [:]) }
         try await fixture.host.catchUp()
         return fixture
     }
@@ -80,7 +80,6 @@ import Testing
                     }
                 let stored = try DocumentSets.load(key, db: db)
                 #expect(stored.map { Set($0.newest(.max)) } == Set(expected), "\(key)")
-                #expect(try DocumentSets.documentCount(key, db: db) == expected.count, "\(key)")
             }
         }
     }
@@ -117,7 +116,7 @@ import Testing
             }
             // Totals big enough to mean something were compared.
             let broad = try SearchEngine.search(SearchRequest(query: "w", limit: 1), spec: spec, db: db)
-            #expect(broad.total > 300)
+            #expect(broad.total > 1000)
         }
     }
 }

@@ -79,15 +79,19 @@ enum SearchBenchmark {
             var engine: [Double] = []
             var raw: [Double] = []
             var hits: [Int] = []
+            var wrongTotals = 0
             for request in requests {
                 let t0 = ContinuousClock.now
                 let result = try await index.search(request)
                 engine.append(seconds(since: t0) * 1000)
                 hits.append(result.total)
                 let t1 = ContinuousClock.now
-                try await rawQuery(request, pool: pool)
+                let rawTotal = try await rawQuery(request, pool: pool)
                 raw.append(seconds(since: t1) * 1000)
+                if result.corrected != true, let rawTotal, rawTotal != result.total { wrongTotals += 1 }
             }
+            // The engine's totals come from document sets; raw FTS5 counts every hit itself.
+            if wrongTotals > 0 { report("  TOTALS DIFFER from raw FTS5 count(*) in \(wrongTotals) queries") }
             if let slowest = engine.indices.max(by: { engine[$0] < engine[$1] }), engine[slowest] > 10 {
                 report("  slowest: \(requests[slowest].query.debugDescription) \(String(format: "%.1f", engine[slowest])) ms, \(hits[slowest]) hits")
             }
@@ -97,16 +101,17 @@ enum SearchBenchmark {
     }
 
     /// What raw FTS5 does for the same query: count, then rank every hit with bm25 for a page.
-    static func rawQuery(_ request: SearchRequest, pool: DatabasePool) async throws {
+    /// Returns raw FTS5's total.
+    static func rawQuery(_ request: SearchRequest, pool: DatabasePool) async throws -> Int? {
         let query = SearchQuery(parsing: request.query)
-        guard let match = query.matchExpression() else { return }
+        guard let match = query.matchExpression() else { return nil }
         let filter = request.filters.first
-        try await pool.read { db in
+        return try await pool.read { db in
             let join = filter == nil ? "" : " CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
             let condition = filter == nil ? "" : " AND d.kind = ?"
             var arguments: [(any DatabaseValueConvertible)?] = [match]
             if let filter { arguments.append(filter.value) }
-            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition)", arguments: StatementArguments(arguments))
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition)", arguments: StatementArguments(arguments))
             _ = try Row.fetchAll(
                 db,
                 sql: """
@@ -119,6 +124,7 @@ enum SearchBenchmark {
                     db, sql: "SELECT d.kind, count(*) FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid WHERE documents_fts MATCH ? GROUP BY d.kind",
                     arguments: [match])
             }
+            return total
         }
     }
 
