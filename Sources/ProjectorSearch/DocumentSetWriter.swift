@@ -7,60 +7,51 @@ import ProjectorSQLite
 /// read, changed and written once however many documents touched it, in (chunk, key) order.
 final class DocumentSetWriter {
     private let db: Database
-    private let tokenizer: TextTokenizer
     private let catalog: SetCatalog
-    private var table: KeyTable
-    private let textIndexes: [Int]
-    private let filterFields: [(index: Int, name: String)]
+    /// The key table, and the tokenizer that feeds it: the preparing thread maps each event's
+    /// text to key numbers while this thread writes the index; the table is this thread's again
+    /// once the batch is prepared.
+    let keys: DocumentKeys
     private var pending: [Pending] = []
 
     init?(spec: SearchSpec, catalog: SetCatalog, db: Database) throws {
         guard DocumentSets.supported(spec), let tokenizer = TextTokenizer(spec.tokenizer, db: db) else { return nil }
         self.db = db
-        self.tokenizer = tokenizer
         self.catalog = catalog
-        table = try catalog.checkOut(db)
-        textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
-        filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
+        keys = DocumentKeys(table: try catalog.checkOut(db), tokenizer: tokenizer, spec: spec)
     }
 
-    /// Hands the key table back for the next transaction (also after an error: it synchronizes
-    /// with the store when checked out again).
-    func close() { catalog.checkIn(table, db) }
-
     /// A document's rowid joins (or leaves) the sets of its words and prefixes (when
-    /// `wholeDocument`) and of its filter values. `tokens`: its text's tokens when already split.
+    /// `wholeDocument`) and of its filter values. `keys`: its key numbers when already mapped.
     /// Recorded now, worked into the sets at ``flush()``.
-    func record(_ rowid: Int64, _ values: [String?], tokens: [String]? = nil, adding: Bool, wholeDocument: Bool) {
-        pending.append(Pending(rowid: rowid, values: values, tokens: tokens, adding: adding, wholeDocument: wholeDocument))
+    func record(_ rowid: Int64, _ values: [String?], keys: [Int]? = nil, adding: Bool, wholeDocument: Bool) {
+        pending.append(Pending(rowid: rowid, values: values, keys: keys, adding: adding, wholeDocument: wholeDocument))
     }
 
     struct Pending {
         let rowid: Int64
         let values: [String?]
-        let tokens: [String]?
+        let keys: [Int]?
         let adding: Bool
         let wholeDocument: Bool
-    }
-
-    /// Works the recorded documents into the table's per-key operations and counts.
-    private static func work(_ pending: [Pending], into table: inout KeyTable, tokenizer: TextTokenizer, textIndexes: [Int], filterFields: [(index: Int, name: String)]) {
-        var touched: [Int] = []
-        for document in pending {
-            let tokens = !document.wholeDocument ? [] : document.tokens
-                ?? textIndexes.flatMap { document.values[$0].map { tokenizer.tokens($0) } ?? [] }
-            let filters = filterFields.compactMap { field in document.values[field.index].map { (field.name, $0) } }
-            table.touchedKeys(tokens: tokens, filters: filters, wholeDocument: document.wholeDocument, into: &touched)
-            table.record(document.rowid, keys: touched, adding: document.adding)
-        }
     }
 
     /// Writes this transaction's changes: new sets for keys seen often enough, then every
     /// touched chunk of the others, in (chunk, key) order: rows of one chunk sit together in
     /// the table's index.
     func flush() throws {
-        Self.work(pending, into: &table, tokenizer: tokenizer, textIndexes: textIndexes, filterFields: filterFields)
+        for document in pending {
+            let touched = document.keys ?? keys.numbers(of: document.values, wholeDocument: document.wholeDocument)
+            keys.table.record(document.rowid, keys: touched, adding: document.adding)
+        }
         pending.removeAll()
+        try write()
+        // Handed back only after a whole transaction: after an error the next one starts from
+        // the store (the preparing thread may not even have finished with it).
+        catalog.checkIn(keys.table, db)
+    }
+
+    private func write() throws {
         let chunks = try ChunkStatements(db)
         for key in Set(table.candidates) where !table.tracked[key] { try build(key, chunks) }
         table.candidates.removeAll()
@@ -81,6 +72,11 @@ final class DocumentSetWriter {
         table.version = try DocumentSets.newestKeyID(db)
     }
 
+    private var table: KeyTable {
+        get { keys.table }
+        _modify { yield &keys.table }
+    }
+
     /// A new set for a word or prefix, from the index as it stands in this transaction.
     private func build(_ key: Int, _ chunks: ChunkStatements) throws {
         let name = table.keys[key]
@@ -95,6 +91,35 @@ final class DocumentSetWriter {
         table.tracked[key] = true
         table.listed[key] = true
         table.counts[key] = 0
+    }
+}
+
+/// Maps a document's values to the numbers of its keys (see ``KeyTable``): used by one thread
+/// at a time, the preparing thread while a batch is prepared, then the writer.
+final class DocumentKeys: @unchecked Sendable {
+    var table: KeyTable
+    let tokenizer: TextTokenizer
+    let textIndexes: [Int]
+    let filterFields: [(index: Int, name: String)]
+
+    init(table: KeyTable, tokenizer: TextTokenizer, spec: SearchSpec) {
+        self.table = table
+        self.tokenizer = tokenizer
+        textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
+        filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
+    }
+
+    /// The distinct keys of a document with these values: the set of all documents, its words
+    /// and prefixes (when `wholeDocument`), its filter values.
+    func numbers(of values: [String?], wholeDocument: Bool = true) -> [Int] {
+        var tokens: [String] = []
+        if wholeDocument {
+            for index in textIndexes { if let text = values[index] { tokens += tokenizer.tokens(text) } }
+        }
+        let filters = filterFields.compactMap { field in values[field.index].map { (field.name, $0) } }
+        var touched: [Int] = []
+        table.touchedKeys(tokens: tokens, filters: filters, wholeDocument: wholeDocument, into: &touched)
+        return touched
     }
 }
 

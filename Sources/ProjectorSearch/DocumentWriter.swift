@@ -62,9 +62,9 @@ struct DocumentWriter {
     }
 
     /// Merges the fields the event carries into the document (absent fields keep their value).
-    func upsert(_ docID: String, values: [String?], tokens: [String]? = nil, position: Int64) throws {
+    func upsert(_ docID: String, values: [String?], keys: [Int]? = nil, position: Int64) throws {
         guard let (rowid, old) = try existing(docID) else {
-            try insert(docID, values, tokens: tokens, position: position)
+            try insert(docID, values, keys: keys, position: position)
             return
         }
         var merged = old
@@ -84,12 +84,12 @@ struct DocumentWriter {
         try removeFromIndex(rowid, old)
         sqlite3_bind_int64(deleteDocument, 1, rowid)
         try run(deleteDocument)
-        // The event's tokens are the document's only when it carries every text field.
-        let complete = textIndexes.allSatisfy { values[$0] != nil }
-        try insert(docID, merged, tokens: complete ? tokens : nil, position: position)
+        // The event's keys are the document's only when it carries every field.
+        let complete = !values.contains(nil)
+        try insert(docID, merged, keys: complete ? keys : nil, position: position)
     }
 
-    private func insert(_ docID: String, _ values: [String?], tokens: [String]?, position: Int64) throws {
+    private func insert(_ docID: String, _ values: [String?], keys: [Int]?, position: Int64) throws {
         SQLiteText.bind(insertDocument, 1, docID)
         sqlite3_bind_int64(insertDocument, 2, position)
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
@@ -98,7 +98,7 @@ struct DocumentWriter {
         sqlite3_bind_int64(insertIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
         try run(insertIndex)
-        sets?.record(rowid, values, tokens: tokens, adding: true, wholeDocument: true)
+        sets?.record(rowid, values, keys: keys, adding: true, wholeDocument: true)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {

@@ -5,8 +5,9 @@ import GRDB
 /// ranks a bounded window of documents the sets already named, with `projector_bm25` given the
 /// document frequencies the sets know (bm25 would walk every hit's doclist entry to learn them).
 extension SearchEngine {
-    /// Index rows a filtered query may score in rowid order before it switches to point lookups.
-    static let scanBudget = 2000
+    /// Index rows a filtered query may read in rowid order (scoring only its window's) before it
+    /// switches to point lookups.
+    static let scanBudget = 10_000
     /// Point lookups a selective filter may cost (each seeks in every term's doclist).
     static let pointBudget = 200
     /// Facet fields with more values than this are counted by SQL, one row per hit.
@@ -90,13 +91,15 @@ extension SearchEngine {
         let inRange = newest.prefix { $0 >= cutoff }
         if inRange.count >= min(documents.count, depth) {
             window = Array(inRange)
-            let members = Set(window)
+            // Filtered: the pass reads every match in the range but scores only the window's.
+            let filtered = documents.count < sets.matching.count
+            let scored = filtered ? "CASE WHEN rowid IN (\(window.map(String.init).joined(separator: ","))) THEN \(score) END" : score
+            let sql = "SELECT rowid, \(scored) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?"
             let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?"),
+                filtered ? db.makeStatement(sql: sql) : db.cachedStatement(sql: sql),
                 arguments: StatementArguments(frequencies + [match, window.last ?? cutoff]))
             while let row = try rows.next() {
-                let rowid: Int64 = row[0]
-                if members.contains(rowid) { scores[rowid] = -(row[1] as Double) }
+                if let value = row[1] as Double? { scores[row[0]] = -value }
             }
         } else {
             window = Array(newest.prefix(max(depth, pointBudget)))

@@ -83,24 +83,23 @@ public struct SearchProjection: Projection {
 
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
         let sets = try DocumentSetWriter(spec: spec, catalog: catalog, db: db)
-        defer { sets?.close() }
         let writer = try DocumentWriter(spec: spec, sets: sets, db: db)
         let paths = spec.fields.map(\.path)
-        // The preparing thread also splits the text into tokens, with a tokenizer of its own.
-        let tokenizer = sets == nil ? nil : TextTokenizer(spec.tokenizer, db: db)
-        try DocumentPipeline.forEach(events, prepare: { change(for: $0, paths: paths, tokenizer: tokenizer) }) { change in
+        // The preparing thread also maps each document's text to its set keys.
+        let keys = sets?.keys
+        try DocumentPipeline.forEach(events, prepare: { change(for: $0, paths: paths, keys: keys) }) { change in
             switch change {
             case .delete(let docID): try writer.delete(docID)
-            case .upsert(let docID, let values, let tokens, let position):
-                try writer.upsert(docID, values: values, tokens: tokens, position: position)
+            case .upsert(let docID, let values, let keys, let position):
+                try writer.upsert(docID, values: values, keys: keys, position: position)
             }
         }
         try sets?.flush()
     }
 
     /// What one event does to the index: the field values it carries, as indexed text, and
-    /// (given a tokenizer) the distinct tokens of its text fields.
-    func change(for event: RecordedEvent, paths: [JSONPath], tokenizer: TextTokenizer? = nil) -> DocumentChange? {
+    /// (given the key table) the numbers of the set keys they make.
+    func change(for event: RecordedEvent, paths: [JSONPath], keys: DocumentKeys? = nil) -> DocumentChange? {
         guard let docID = spec.id.value(in: event), !docID.isEmpty else { return nil }
         if spec.deleteTypes.contains(event.type) { return .delete(docID) }
         var values = JSONPath.values(paths, in: event)
@@ -108,15 +107,7 @@ public struct SearchProjection: Projection {
             guard let raw = values[index] else { continue }
             values[index] = Self.sanitize(field.format == .html ? HTMLText.text(raw) : raw)
         }
-        var tokens: [String]?
-        if let tokenizer {
-            var distinct = Set<String>()
-            for (index, field) in spec.fields.enumerated() where !field.filter {
-                if let text = values[index] { distinct.formUnion(tokenizer.tokens(text)) }
-            }
-            tokens = Array(distinct)
-        }
-        return .upsert(docID, values, tokens: tokens, position: event.position)
+        return .upsert(docID, values, keys: keys?.numbers(of: values), position: event.position)
     }
 
     /// Removes control characters (but line breaks and tabs) and the highlight markers.
@@ -143,7 +134,7 @@ public struct SearchProjection: Projection {
 /// What one event does to a search index.
 enum DocumentChange: Sendable {
     case delete(String)
-    /// The fields the event carries (nil: absent, the stored value stays), and the distinct
-    /// tokens of its text fields when they were split in advance.
-    case upsert(String, [String?], tokens: [String]?, position: Int64)
+    /// The fields the event carries (nil: absent, the stored value stays), and the numbers of
+    /// the set keys they make, when mapped in advance.
+    case upsert(String, [String?], keys: [Int]?, position: Int64)
 }

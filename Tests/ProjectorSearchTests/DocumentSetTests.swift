@@ -119,4 +119,14 @@ import Testing
             #expect(broad.total > 1000)
         }
     }
+
+    @Test func phraseTextFoldsASCIIByteByByteAsFoundationDoes() {
+        let samples = [
+            "Hello, World!", "  GNU  Emacs -- the_editor  ", "x86_64/Linux 2.6", "a\tb\nc", "@[`{~", "", "  ", "ÉCLAIR",
+        ]
+        for sample in samples {
+            #expect(Phrase.normalize(sample) == Phrase.normalizeUnicode(sample), "\(sample.debugDescription)")
+        }
+        #expect(Phrase.normalizeASCII("café") == nil)
+    }
 }
