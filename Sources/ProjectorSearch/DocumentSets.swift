@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import ProjectorCore
 import ProjectorSQLite
 
 /// The document sets of a search index: for each frequent word, each 2- and 3-letter prefix
@@ -76,6 +77,38 @@ enum DocumentSets {
             db.cachedStatement(sql: "SELECT key FROM \(keys) WHERE key > ? AND key < ? ORDER BY key LIMIT ?"),
             arguments: [prefix, filterKey(field, "\u{10FFFF}"), limit + 1]
         ).map { String($0.dropFirst(prefix.count)) }
+    }
+
+    /// Checks the sets of a rebuilt store before it goes live: the set of all documents and
+    /// every filter value's set exactly, against the documents table; words and prefixes by a
+    /// sample (every 64th key with a set) against FTS5's own lists, which is as far as a check
+    /// can go without costing as much as the build.
+    static func verify(spec: SearchSpec, db: Database) throws {
+        let documents = SearchProjection.documents
+        func check(_ key: String, _ expected: [Int64]) throws {
+            let stored = try load(key, db: db) ?? DocumentSet()
+            guard stored == DocumentSet(ascending: expected) else {
+                throw ProjectorError(
+                    .projectionFailed,
+                    "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.count) documents, expected \(expected.count)")
+            }
+        }
+        try check(allKey, Int64.fetchAll(db, sql: "SELECT rowid FROM \(documents) ORDER BY rowid"))
+        for field in spec.filterFields {
+            var byValue: [String: [Int64]] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT rowid, \(field.name.quotedDatabaseIdentifier) FROM \(documents) ORDER BY rowid")
+            while let row = try rows.next() {
+                if let value = row[1] as String? { byValue[value, default: []].append(row[0]) }
+            }
+            let listed = try filterValues(field.name, limit: Int.max - 1, db: db)
+            for value in Set(listed).union(byValue.keys) { try check(filterKey(field.name, value), byValue[value] ?? []) }
+        }
+        let fts = SearchProjection.index
+        for key in try String.fetchAll(db, sql: "SELECT key FROM \(keys) WHERE id % 64 = 0 AND key >= 'p:' AND key < 'x:'") {
+            let text = SearchQuery.quote(String(key.dropFirst(2))) + (key.hasPrefix("p:") ? "*" : "")
+            try check(key, Int64.fetchAll(db, sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid", arguments: [text]))
+        }
     }
 
     /// A blob column's bytes, valid until the statement moves on.

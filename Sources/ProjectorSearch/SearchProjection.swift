@@ -81,6 +81,12 @@ public struct SearchProjection: Projection {
         if DocumentSets.supported(spec) { try DocumentSets.setUp(db) }
     }
 
+    /// The host checks the FTS5 index and counts the tables; the document sets are checked here
+    /// against what they summarize (see ``DocumentSets/verify(spec:db:)``).
+    public func verify(_ db: Database) throws {
+        if DocumentSets.supported(spec) { try DocumentSets.verify(spec: spec, db: db) }
+    }
+
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
         let sets = try DocumentSetWriter(spec: spec, catalog: catalog, db: db)
         let writer = try DocumentWriter(spec: spec, sets: sets, db: db)

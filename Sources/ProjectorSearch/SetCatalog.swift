@@ -15,8 +15,9 @@ final class SetCatalog: Sendable {
     /// Below this many documents FTS5 lists a word's rowids in well under a millisecond, and
     /// every set kept costs a chunk write in each transaction that touches it.
     static let threshold = 512
-    /// Keys remembered at most; past it the memory starts over (and is rebuilt as needed).
-    static let capacity = 1_000_000
+    /// Keys remembered at most (about 100 bytes each with their token); past it the memory
+    /// starts over, the keys with sets are read back from the store and the counts restart.
+    static let capacity = 400_000
 
     private let tables = Mutex<[String: KeyTable]>([:])
 

@@ -120,6 +120,24 @@ import Testing
         }
     }
 
+    @Test func aRebuildsVerificationRefusesSetsThatDifferFromTheIndex() async throws {
+        let fixture = try await Self.fixture()
+        let projection = SearchProjection(spec: fixture.spec)
+        try await fixture.host.runners[0].store.pool.writeWithoutTransaction { db in
+            try projection.verify(db)
+            for key in ["f:section\u{1}libs", DocumentSets.allKey] {
+                try db.inSavepoint {
+                    try db.execute(
+                        sql: "DELETE FROM documents_sets WHERE rowid = (SELECT min(rowid) FROM documents_sets WHERE key = ?)",
+                        arguments: [key])
+                    #expect(throws: ProjectorError.self, "\(key)") { try projection.verify(db) }
+                    return .rollback
+                }
+            }
+            try projection.verify(db)
+        }
+    }
+
     @Test func phraseTextFoldsASCIIByteByByteAsFoundationDoes() {
         let samples = [
             "Hello, World!", "  GNU  Emacs -- the_editor  ", "x86_64/Linux 2.6", "a\tb\nc", "@[`{~", "", "  ", "ÉCLAIR",
