@@ -66,25 +66,7 @@ struct DocumentSet: Sendable, Equatable {
         return result
     }
 
-    func intersectionCount(_ other: DocumentSet) -> Int {
-        var total = 0
-        var i = 0
-        var j = 0
-        while i < chunks.count, j < other.chunks.count {
-            if chunks[i] < other.chunks[j] {
-                i += 1
-            } else if chunks[i] > other.chunks[j] {
-                j += 1
-            } else {
-                let a = bitmaps[i]
-                let b = other.bitmaps[j]
-                for word in 0..<Self.words { total += (a[word] & b[word]).nonzeroBitCount }
-                i += 1
-                j += 1
-            }
-        }
-        return total
-    }
+    func intersectionCount(_ other: DocumentSet) -> Int { intersection(other).count }
 
     func union(_ other: DocumentSet) -> DocumentSet {
         var result = DocumentSet()

@@ -191,13 +191,7 @@ private struct ChunkStatements {
         guard code == SQLITE_OK else { throw error(code) }
     }
 
-    private func run(_ statement: OpaquePointer) throws {
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard code == SQLITE_DONE else { throw error(code) }
-    }
+    private func run(_ statement: OpaquePointer) throws { try db.runToCompletion(statement) }
 
-    private func error(_ code: Int32) -> DatabaseError {
-        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-    }
+    private func error(_ code: Int32) -> DatabaseError { db.error(code) }
 }

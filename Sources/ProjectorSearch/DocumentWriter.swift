@@ -108,15 +108,7 @@ struct DocumentWriter {
         sets?.record(rowid, values, adding: false, wholeDocument: true)
     }
 
-    /// Steps a statement that returns no rows and resets it (bindings are all rebound before
-    /// each use, so they need no clearing).
-    private func run(_ statement: OpaquePointer) throws {
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard code == SQLITE_DONE else { throw error(code) }
-    }
+    private func run(_ statement: OpaquePointer) throws { try db.runToCompletion(statement) }
 
-    private func error(_ code: Int32) -> DatabaseError {
-        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-    }
+    private func error(_ code: Int32) -> DatabaseError { db.error(code) }
 }

@@ -15,8 +15,11 @@ struct MatchSet {
     static func resolve(
         _ query: SearchQuery, filters: [(field: String, value: String)], spec: SearchSpec, db: Database
     ) throws -> MatchSet? {
-        guard DocumentSets.supported(spec), let tokenizer = TextTokenizer(spec.tokenizer, db: db),
-            let all = try DocumentSets.load(DocumentSets.allKey, db: db)
+        // A store written before document sets existed (still live while its successor is
+        // built) has no sets table, and an empty one no set of all documents yet.
+        guard DocumentSets.supported(spec), try db.tableExists(DocumentSets.keys),
+            try DocumentSets.isTracked(DocumentSets.allKey, db: db),
+            let tokenizer = TextTokenizer(spec.tokenizer, db: db)
         else { return nil }
         var frequencies: [Int] = []
         func set(of term: SearchQuery.Term) throws -> DocumentSet? {
@@ -26,15 +29,16 @@ struct MatchSet {
             frequencies.append(set.count)
             return set
         }
-        var matching = all
+        var words: DocumentSet?
         for group in query.groups {
             var alternatives = DocumentSet()
             for term in group {
                 guard let set = try set(of: term) else { return nil }
                 alternatives = alternatives.union(set)
             }
-            matching = matching.intersection(alternatives)
+            words = words.map { $0.intersection(alternatives) } ?? alternatives
         }
+        guard var matching = try words ?? DocumentSets.load(DocumentSets.allKey, db: db) else { return nil }
         for term in query.excluded {
             guard let set = try set(of: SearchQuery.Term(text: term.text, isPhrase: term.isPhrase, isPrefix: false)) else {
                 return nil

@@ -46,6 +46,10 @@ import Testing
             for table in tables {
                 let name: String = table["name"]
                 if virtual.contains(where: { name == $0 || name.hasPrefix($0 + "_") }) { continue }
+                // A search index's document sets depend on when each word was first seen often
+                // enough (counted in memory, so a kill changes it); they are checked against the
+                // index instead (`verify`, below).
+                if name == "documents_sets" || name == "documents_set_keys" { continue }
                 let columns = try db.columns(in: name).count
                 let order = (1...columns).map(String.init).joined(separator: ", ")
                 result[name] = try Row.fetchAll(db, sql: "SELECT * FROM \(name.quotedDatabaseIdentifier) ORDER BY \(order)")
@@ -98,12 +102,16 @@ import Testing
         try "stores: fresh\n".write(toFile: folder.file("fresh.yml"), atomically: true, encoding: .utf8)
         #expect(try await cli.run("run", "--once", "--config", "fresh.yml").status == 0)
         let head = try await SQLiteEventLog(path: folder.file(".projector/events.sqlite")).head()
+        let projections = try ProjectionCatalog.specFiles(in: folder.file("projections")).map(ProjectionCatalog.spec(at:))
         for name in ["accounts", "packages", "releases", "course-durations", "student-emails"] {
             let survived = ProjectorHost.storePath(folder.file(".projector/stores"), name)
             let fresh = ProjectorHost.storePath(folder.file("fresh"), name)
             let checkpoint = try await ProjectionStore(name: name, path: survived, readOnly: true).checkpoint()
             #expect(checkpoint?.position == head, "\(name) (seed \(seed))")
             let (a, b) = (try await Self.dump(survived), try await Self.dump(fresh))
+            if let projection = projections.first(where: { $0.name == name }) {
+                try await ProjectionStore(name: name, path: survived, readOnly: true).pool.read { try projection.verify($0) }
+            }
             #expect(!a.isEmpty && a.keys.sorted() == b.keys.sorted(), "\(name) (seed \(seed))")
             for table in a.keys.sorted() {
                 #expect(a[table] == b[table], "\(name).\(table) differs from a from-zero build (seed \(seed))")

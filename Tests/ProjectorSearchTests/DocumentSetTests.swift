@@ -138,6 +138,19 @@ import Testing
         }
     }
 
+    /// A generation written before document sets existed stays live while its successor is
+    /// built: it must still answer, through FTS5 alone.
+    @Test func aStoreWithoutSetsIsSearchedThroughFTS5Alone() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        try await fixture.add("p1", ["name": "alpha", "body": "beta gamma", "section": "libs"])
+        try await fixture.host.catchUp()
+        try await fixture.host.runners[0].store.pool.write { db in
+            try db.execute(sql: "DROP TABLE \(DocumentSets.table); DROP TABLE \(DocumentSets.keys)")
+        }
+        let result = try await fixture.search("beta ", facets: ["section"])
+        #expect(result.total == 1 && result.facets["section"] == ["libs": 1])
+    }
+
     @Test func phraseTextFoldsASCIIByteByByteAsFoundationDoes() {
         let samples = [
             "Hello, World!", "  GNU  Emacs -- the_editor  ", "x86_64/Linux 2.6", "a\tb\nc", "@[`{~", "", "  ", "ÉCLAIR",
