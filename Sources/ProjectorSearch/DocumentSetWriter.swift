@@ -58,7 +58,7 @@ final class DocumentSetWriter {
         var work: [(chunk: Int64, key: String, operations: [Int64])] = []
         for key in table.dirty where !table.operations[key].isEmpty {
             if !table.listed[key] {
-                try db.execute(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)", arguments: [table.keys[key]])
+                try chunks.list(table.keys[key])
                 table.listed[key] = true
             }
             var byChunk: [Int64: [Int64]] = [:]
@@ -80,14 +80,9 @@ final class DocumentSetWriter {
     /// A new set for a word or prefix, from the index as it stands in this transaction.
     private func build(_ key: Int, _ chunks: ChunkStatements) throws {
         let name = table.keys[key]
-        let text = String(name.dropFirst(2))
-        let match = SearchQuery.quote(text) + (name.hasPrefix("p:") ? "*" : "")
-        let rowids = try Int64.fetchAll(
-            db, sql: "SELECT rowid FROM \(SearchProjection.index) WHERE \(SearchProjection.index) MATCH ? ORDER BY rowid",
-            arguments: [match])
-        let set = DocumentSet(ascending: rowids)
+        let set = DocumentSet(ascending: try DocumentSets.indexed(String(name.dropFirst(2)), prefix: name.hasPrefix("p:"), db: db))
         for (chunk, bitmap) in zip(set.chunks, set.bitmaps) { try chunks.insert(name, chunk: chunk, bitmap: bitmap) }
-        try db.execute(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)", arguments: [name])
+        try chunks.list(name)
         table.tracked[key] = true
         table.listed[key] = true
         table.counts[key] = 0
@@ -131,6 +126,7 @@ private struct ChunkStatements {
     let update: OpaquePointer
     let insert: OpaquePointer
     let delete: OpaquePointer
+    let listKey: OpaquePointer
 
     init(_ db: Database) throws {
         self.db = db
@@ -139,6 +135,13 @@ private struct ChunkStatements {
         update = try db.cachedStatement(sql: "UPDATE \(table) SET bits = ? WHERE rowid = ?").sqliteStatement
         insert = try db.cachedStatement(sql: "INSERT INTO \(table)(chunk, key, bits) VALUES (?, ?, ?)").sqliteStatement
         delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE rowid = ?").sqliteStatement
+        listKey = try db.cachedStatement(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)").sqliteStatement
+    }
+
+    /// Adds a key to the store's list of keys with sets.
+    func list(_ key: String) throws {
+        SQLiteText.bind(listKey, 1, key)
+        try db.runToCompletion(listKey)
     }
 
     /// Applies additions (positive rowids) and removals (negative), in order, to one chunk.
@@ -154,7 +157,7 @@ private struct ChunkStatements {
         case SQLITE_DONE: break
         case let code:
             sqlite3_reset(read)
-            throw error(code)
+            throw db.error(code)
         }
         sqlite3_reset(read)
         for change in changes {
@@ -168,11 +171,11 @@ private struct ChunkStatements {
         case (nil, false): try insert(key, chunk: chunk, bitmap: bitmap)
         case (let rowid?, true):
             sqlite3_bind_int64(delete, 1, rowid)
-            try run(delete)
+            try db.runToCompletion(delete)
         case (let rowid?, false):
             try bind(update, 1, bitmap)
             sqlite3_bind_int64(update, 2, rowid)
-            try run(update)
+            try db.runToCompletion(update)
         }
     }
 
@@ -180,7 +183,7 @@ private struct ChunkStatements {
         sqlite3_bind_int64(insert, 1, chunk)
         SQLiteText.bind(insert, 2, key)
         try bind(insert, 3, bitmap)
-        try run(insert)
+        try db.runToCompletion(insert)
     }
 
     private func bind(_ statement: OpaquePointer, _ index: Int32, _ bitmap: [UInt64]) throws {
@@ -188,10 +191,6 @@ private struct ChunkStatements {
         let code = bytes.withUnsafeBytes {
             sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
         }
-        guard code == SQLITE_OK else { throw error(code) }
+        guard code == SQLITE_OK else { throw db.error(code) }
     }
-
-    private func run(_ statement: OpaquePointer) throws { try db.runToCompletion(statement) }
-
-    private func error(_ code: Int32) -> DatabaseError { db.error(code) }
 }

@@ -70,6 +70,15 @@ enum DocumentSets {
         return set
     }
 
+    /// What FTS5 itself finds for one word or prefix, in rowid order: where a set is built from,
+    /// what a rare word is answered with, and what verification compares a set to.
+    static func indexed(_ text: String, prefix: Bool, db: Database) throws -> [Int64] {
+        let fts = SearchProjection.index
+        return try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid"),
+            arguments: [SearchQuery.quote(text) + (prefix ? "*" : "")])
+    }
+
     /// The values of a filter field that occur in some document (at most `limit` + 1 of them).
     static func filterValues(_ field: String, limit: Int, db: Database) throws -> [String] {
         let prefix = filterKey(field, "")
@@ -104,13 +113,11 @@ enum DocumentSets {
             let listed = try filterValues(field.name, limit: Int.max - 1, db: db)
             for value in Set(listed).union(byValue.keys) { try check(filterKey(field.name, value), byValue[value] ?? []) }
         }
-        let fts = SearchProjection.index
         let step = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(documents)") ?? 0 < 100_000 ? 1 : 64
         for key in try String.fetchAll(
             db, sql: "SELECT key FROM \(keys) WHERE id % ? = 0 AND key >= 'p:' AND key < 'x:'", arguments: [step])
         {
-            let text = SearchQuery.quote(String(key.dropFirst(2))) + (key.hasPrefix("p:") ? "*" : "")
-            try check(key, Int64.fetchAll(db, sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid", arguments: [text]))
+            try check(key, indexed(String(key.dropFirst(2)), prefix: key.hasPrefix("p:"), db: db))
         }
     }
 

@@ -50,7 +50,7 @@ struct DocumentWriter {
         case SQLITE_ROW:
             let values = (0..<fieldCount).map { SQLiteText.column(find, Int32($0 + 1)) }
             return (sqlite3_column_int64(find, 0), values)
-        case let code: throw error(code)
+        case let code: throw db.error(code)
         }
     }
 
@@ -58,7 +58,7 @@ struct DocumentWriter {
         guard let (rowid, values) = try existing(docID) else { return }
         try removeFromIndex(rowid, values)
         sqlite3_bind_int64(deleteDocument, 1, rowid)
-        try run(deleteDocument)
+        try db.runToCompletion(deleteDocument)
     }
 
     /// Merges the fields the event carries into the document (absent fields keep their value).
@@ -75,7 +75,7 @@ struct DocumentWriter {
             sqlite3_bind_int64(updateStored, 1, position)
             for (index, value) in merged.enumerated() { SQLiteText.bind(updateStored, Int32(index + 2), value) }
             sqlite3_bind_int64(updateStored, Int32(merged.count + 2), rowid)
-            try run(updateStored)
+            try db.runToCompletion(updateStored)
             sets?.record(rowid, old, adding: false, wholeDocument: false)
             sets?.record(rowid, merged, adding: true, wholeDocument: false)
             return
@@ -83,7 +83,7 @@ struct DocumentWriter {
         // A changed document moves to a new rowid, so rowid order is recency order.
         try removeFromIndex(rowid, old)
         sqlite3_bind_int64(deleteDocument, 1, rowid)
-        try run(deleteDocument)
+        try db.runToCompletion(deleteDocument)
         // The event's keys are the document's only when it carries every field.
         let complete = !values.contains(nil)
         try insert(docID, merged, keys: complete ? keys : nil, position: position)
@@ -93,22 +93,18 @@ struct DocumentWriter {
         SQLiteText.bind(insertDocument, 1, docID)
         sqlite3_bind_int64(insertDocument, 2, position)
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
-        try run(insertDocument)
+        try db.runToCompletion(insertDocument)
         let rowid = db.lastInsertedRowID
         sqlite3_bind_int64(insertIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
-        try run(insertIndex)
+        try db.runToCompletion(insertIndex)
         sets?.record(rowid, values, keys: keys, adding: true, wholeDocument: true)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
         sqlite3_bind_int64(deleteIndex, 1, rowid)
         for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), values[index]) }
-        try run(deleteIndex)
+        try db.runToCompletion(deleteIndex)
         sets?.record(rowid, values, adding: false, wholeDocument: true)
     }
-
-    private func run(_ statement: OpaquePointer) throws { try db.runToCompletion(statement) }
-
-    private func error(_ code: Int32) -> DatabaseError { db.error(code) }
 }

@@ -60,10 +60,6 @@ struct MatchSet {
         if prefix, length == 2 || length == 3, let set = try DocumentSets.load(DocumentSets.prefixKey(token), db: db) {
             return set
         }
-        let fts = SearchProjection.index
-        let rowids = try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid"),
-            arguments: [SearchQuery.quote(token) + (prefix ? "*" : "")])
-        return DocumentSet(ascending: rowids)
+        return DocumentSet(ascending: try DocumentSets.indexed(token, prefix: prefix, db: db))
     }
 }

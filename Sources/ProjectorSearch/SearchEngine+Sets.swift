@@ -93,7 +93,7 @@ extension SearchEngine {
             window = Array(inRange)
             // Filtered: the pass reads every match in the range but scores only the window's.
             let filtered = documents.count < sets.matching.count
-            let scored = filtered ? "CASE WHEN rowid IN (\(window.map(String.init).joined(separator: ","))) THEN \(score) END" : score
+            let scored = filtered ? "CASE WHEN rowid IN (\(sqlList(window))) THEN \(score) END" : score
             let sql = "SELECT rowid, \(scored) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?"
             let rows = try Row.fetchCursor(
                 filtered ? db.makeStatement(sql: sql) : db.cachedStatement(sql: sql),
@@ -137,7 +137,7 @@ extension SearchEngine {
             return try Int64.fetchAll(
                 db,
                 sql: """
-                    SELECT rowid FROM \(SearchProjection.documents) WHERE rowid IN (\(window.map(String.init).joined(separator: ",")))
+                    SELECT rowid FROM \(SearchProjection.documents) WHERE rowid IN (\(sqlList(window)))
                     ORDER BY \(column) DESC, rowid DESC LIMIT ?
                     """,
                 arguments: [count]
@@ -160,7 +160,7 @@ extension SearchEngine {
             db,
             sql: """
                 SELECT rowid, \(field.quotedDatabaseIdentifier) FROM \(SearchProjection.documents)
-                WHERE rowid IN (\(rowids.map(String.init).joined(separator: ",")))
+                WHERE rowid IN (\(sqlList(rowids)))
                 """)
         {
             values[row[0]] = row[1] as String?

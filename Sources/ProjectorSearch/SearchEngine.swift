@@ -244,13 +244,16 @@ public enum SearchEngine {
         return try Int.fetchOne(db, sql: "SELECT count(*) \(matchJoin)\(filters.sql)", arguments: arguments) ?? 0
     }
 
+    /// Rowids as an SQL list, for `rowid IN (…)`.
+    static func sqlList(_ rowids: [Int64]) -> String { rowids.map(String.init).joined(separator: ",") }
+
     /// Text fields of candidates, normalised for phrase checks, keyed by rowid.
     static func candidateTexts(_ rowids: [Int64], spec: SearchSpec, db: Database) throws -> [Int64: String] {
         guard !rowids.isEmpty else { return [:] }
         let columns = spec.textFields.map { "coalesce(\($0.name.quotedDatabaseIdentifier), '')" }.joined(separator: " || ' | ' || ")
         var texts: [Int64: String] = [:]
         for row in try Row.fetchAll(
-            db, sql: "SELECT rowid, \(columns) FROM \(SearchProjection.documents) WHERE rowid IN (\(rowids.map(String.init).joined(separator: ",")))")
+            db, sql: "SELECT rowid, \(columns) FROM \(SearchProjection.documents) WHERE rowid IN (\(sqlList(rowids)))")
         {
             texts[row[0]] = " " + Phrase.normalize(row[1]) + " "
         }
@@ -264,7 +267,7 @@ public enum SearchEngine {
         -> [SearchResult.Hit]
     {
         guard !ordered.isEmpty else { return [] }
-        let ids = ordered.map { String($0.rowid) }.joined(separator: ",")
+        let ids = sqlList(ordered.map(\.rowid))
         let names = spec.fields.map { $0.name.quotedDatabaseIdentifier }
         var stored: [Int64: (String, [String: String])] = [:]
         for row in try Row.fetchAll(
