@@ -22,7 +22,9 @@ enum SearchBenchmark {
         ],
     ] }
 
-    static func run(events file: String, queriesPerClass: Int, keep: String?) async throws {
+    /// `only` names query classes to time; `engineOnly` skips raw FTS5 (for iterating on the engine:
+    /// figures of record always run it).
+    static func run(events file: String, queriesPerClass: Int, keep: String?, only: [String]? = nil, engineOnly: Bool = false) async throws {
         let folder = keep ?? NSTemporaryDirectory() + "projector-search-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if keep == nil { try? FileManager.default.removeItem(atPath: folder) } }
@@ -49,7 +51,7 @@ enum SearchBenchmark {
                 log: log, projections: [SearchProjection(spec: spec)], storesFolder: folder + "/stores", logger: logger)
             try await host.catchUp()
             report("reusing the index in \(folder)")
-            try await measureQueries(host: host, spec: spec, count: queriesPerClass)
+            try await measureQueries(host: host, spec: spec, count: queriesPerClass, only: only, engineOnly: engineOnly)
             return
         }
         // Indexing: raw loop first, then the host (the log file is warm for both). The raw loop
@@ -67,15 +69,17 @@ enum SearchBenchmark {
         report(String(format: "indexing %lld events: host %.0f events/s (%.1f s), raw SQLite %.0f events/s (%.1f s), ratio %.3f",
                       head, Double(head) / hostSeconds, hostSeconds, Double(head) / rawSeconds, rawSeconds, rawSeconds / hostSeconds))
 
-        try await measureQueries(host: host, spec: spec, count: queriesPerClass)
+        try await measureQueries(host: host, spec: spec, count: queriesPerClass, only: only, engineOnly: engineOnly)
     }
 
-    static func measureQueries(host: ProjectorHost, spec: SearchSpec, count queriesPerClass: Int) async throws {
+    static func measureQueries(
+        host: ProjectorHost, spec: SearchSpec, count queriesPerClass: Int, only: [String]?, engineOnly: Bool
+    ) async throws {
         let pool = host.runners[0].store.pool
         let index = SearchIndex(spec: spec, reader: pool)
         let classes = try await queryClasses(pool: pool, count: queriesPerClass)
         report("class            docs-hit(median)  engine p50    p99   | raw bm25 p50    p99")
-        for (name, requests) in classes {
+        for (name, requests) in classes where only?.contains(name) ?? true {
             var engine: [Double] = []
             var raw: [Double] = []
             var hits: [Int] = []
@@ -85,6 +89,7 @@ enum SearchBenchmark {
                 let result = try await index.search(request)
                 engine.append(seconds(since: t0) * 1000)
                 hits.append(result.total)
+                if engineOnly { continue }
                 let t1 = ContinuousClock.now
                 let rawTotal = try await rawQuery(request, pool: pool)
                 raw.append(seconds(since: t1) * 1000)

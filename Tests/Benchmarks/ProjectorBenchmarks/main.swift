@@ -29,7 +29,9 @@ do {
     case "search":
         guard let events = option("--events") else { throw BenchError("search needs --events FILE.ndjson") }
         try await SearchBenchmark.run(
-            events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"))
+            events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"),
+            only: option("--only").map { $0.split(separator: ",").map(String.init) },
+            engineOnly: arguments.contains("--engine-only"))
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -40,7 +42,7 @@ do {
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
         print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]")
-        print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER]")
+        print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only]")
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
     }
 } catch {
