@@ -89,20 +89,18 @@ projector_tokenizer *projector_tokenizer_open(sqlite3 *db, const char *name, con
 
 typedef struct {
     void *context;
-    int (*token)(void *context, const char *bytes, int length);
+    int (*token)(void *context, const char *bytes, int length, int start, int end);
 } projector_token_sink;
 
 static int projector_token(void *context, int flags, const char *bytes, int length, int start, int end) {
     (void)flags;
-    (void)start;
-    (void)end;
     projector_token_sink *sink = context;
-    return sink->token(sink->context, bytes, length);
+    return sink->token(sink->context, bytes, length, start, end);
 }
 
 int projector_tokenize(
     projector_tokenizer *tokenizer, int flags, const char *text, int length, void *context,
-    int (*token)(void *context, const char *bytes, int length)) {
+    int (*token)(void *context, const char *bytes, int length, int start, int end)) {
     projector_token_sink sink = {context, token};
     return tokenizer->methods.xTokenize(tokenizer->instance, &sink, flags, text, length, projector_token);
 }

@@ -39,7 +39,7 @@ extension SearchEngine {
         if result.total > 0, limit > 0, offset < result.total {
             ordered = try rank(sets, match: match, query: query, limit: limit, offset: offset, spec: spec, result: &result, db: db)
         }
-        result.hits = try hits(ordered, total: sets.matching.count, match: match, spec: spec, db: db)
+        result.hits = try hits(ordered, match: match, highlighter: Highlighter(query: query, spec: spec, db: db), spec: spec, db: db)
         for facet in request.facets {
             if let counts = try facetCounts(facet, in: sets.documents, spec: spec, db: db) {
                 result.facets[facet] = counts

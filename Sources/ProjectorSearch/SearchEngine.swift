@@ -165,7 +165,8 @@ public enum SearchEngine {
                 ordered = rows.map { ($0[0], 0) }
             }
         }
-        result.hits = try hits(ordered, total: result.total, match: match, spec: spec, db: db)
+        let highlighter = request.raw ? nil : Highlighter(query: query, spec: spec, db: db)
+        result.hits = try hits(ordered, match: match, highlighter: highlighter, spec: spec, db: db)
         for facet in request.facets {
             result.facets[facet] = try facetCounts(facet, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         }
@@ -202,14 +203,15 @@ public enum SearchEngine {
         }
         let namedIDs = Set(named.map(\.rowid))
         var rest = ordered.filter { !namedIDs.contains($0.rowid) }
-        if query.phraseExpression() != nil {
-            // Phrase matches first, checked on the candidates' own text (a point MATCH per
-            // candidate re-reads two long doclists each time).
-            let phrase = " " + Phrase.normalize(query.words.joined(separator: " ")) + " "
-            let texts = try candidateTexts(rest.map(\.rowid), spec: spec, db: db)
-            let inPhrase = rest.filter { texts[$0.rowid]?.contains(phrase) == true }
-            let scattered = rest.filter { texts[$0.rowid]?.contains(phrase) != true }
-            rest = inPhrase + scattered
+        if query.phraseExpression() != nil, let tokenizer = TextTokenizer(spec.tokenizer, db: db) {
+            // Phrase matches first, checked on the candidates' own text by the index's tokenizer
+            // (a point MATCH per candidate re-reads two long doclists each time).
+            let phrase = tokenizer.tokens(query.words.joined(separator: " "), query: true)
+            let inPhrase = try Set(
+                candidateTexts(rest.map(\.rowid), spec: spec, db: db).filter { _, fields in
+                    fields.contains { tokenizer.contains(phrase, in: $0) }
+                }.keys)
+            rest = rest.filter { inPhrase.contains($0.rowid) } + rest.filter { !inPhrase.contains($0.rowid) }
         }
         return Array((named + rest).dropFirst(offset).prefix(limit))
     }
@@ -247,22 +249,23 @@ public enum SearchEngine {
     /// Rowids as an SQL list, for `rowid IN (…)`.
     static func sqlList(_ rowids: [Int64]) -> String { rowids.map(String.init).joined(separator: ",") }
 
-    /// Text fields of candidates, normalised for phrase checks, keyed by rowid.
-    static func candidateTexts(_ rowids: [Int64], spec: SearchSpec, db: Database) throws -> [Int64: String] {
+    /// Text fields of candidates, keyed by rowid (a phrase does not span fields).
+    static func candidateTexts(_ rowids: [Int64], spec: SearchSpec, db: Database) throws -> [Int64: [String]] {
         guard !rowids.isEmpty else { return [:] }
-        let columns = spec.textFields.map { "coalesce(\($0.name.quotedDatabaseIdentifier), '')" }.joined(separator: " || ' | ' || ")
-        var texts: [Int64: String] = [:]
+        let columns = spec.textFields.map { $0.name.quotedDatabaseIdentifier }.joined(separator: ", ")
+        var texts: [Int64: [String]] = [:]
         for row in try Row.fetchAll(
             db, sql: "SELECT rowid, \(columns) FROM \(SearchProjection.documents) WHERE rowid IN (\(sqlList(rowids)))")
         {
-            texts[row[0]] = " " + Phrase.normalize(row[1]) + " "
+            texts[row[0]] = spec.textFields.indices.compactMap { row[$0 + 1] as String? }
         }
         return texts
     }
 
     /// Fields and highlights of the page's documents, in rank order.
     static func hits(
-        _ ordered: [(rowid: Int64, score: Double)], total: Int, match: String?, spec: SearchSpec, db: Database
+        _ ordered: [(rowid: Int64, score: Double)], match: String?, highlighter: Highlighter?, spec: SearchSpec,
+        db: Database
     ) throws
         -> [SearchResult.Hit]
     {
@@ -280,34 +283,30 @@ public enum SearchEngine {
             stored[row[0]] = (row[1], fields)
         }
         var snippets: [Int64: [String: String]] = [:]
-        if let match {
+        if let highlighter {
+            for (rowid, (_, fields)) in stored {
+                var highlights: [String: String] = [:]
+                for field in spec.textFields {
+                    if let text = fields[field.name], let html = highlighter.html(text) { highlights[field.name] = html }
+                }
+                snippets[rowid] = highlights
+            }
+        } else if let match {
+            // Raw FTS5 syntax (NEAR, column filters) is only understood by FTS5's own snippet().
             let fts = SearchProjection.index
             let columns = spec.textFields.indices.map {
                 "snippet(\(fts), \($0), char(57344), char(57345), '…', 24)"
             }.joined(separator: ", ")
-            // FTS5 answers `rowid IN (…)` by walking every match, and a point query re-reads each
-            // term's doclist: the list wins for small answers, point queries for huge ones.
-            var rows: [(Int64, Row)] = []
-            if total <= 5000 {
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT \(columns), rowid FROM \(fts) WHERE \(fts) MATCH ? AND rowid IN (\(ids))", arguments: [match])
-                {
-                    rows.append((row[spec.textFields.count], row))
-                }
-            } else {
-                let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
-                for item in ordered {
-                    if let row = try Row.fetchOne(statement, arguments: [match, item.rowid]) { rows.append((item.rowid, row)) }
-                }
-            }
-            for (rowid, row) in rows {
+            let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+            for item in ordered {
+                guard let row = try Row.fetchOne(statement, arguments: [match, item.rowid]) else { continue }
                 var highlights: [String: String] = [:]
                 for (index, field) in spec.textFields.enumerated() {
                     if let text = row[index] as String?, text.contains(SearchProjection.markOpen) {
-                        highlights[field.name] = Highlighter.html(text)
+                        highlights[field.name] = Self.markedHTML(text)
                     }
                 }
-                snippets[rowid] = highlights
+                snippets[item.rowid] = highlights
             }
         }
         return ordered.compactMap { item in
@@ -318,56 +317,9 @@ public enum SearchEngine {
     }
 }
 
-/// Text folded the way unicode61 tokenizes it, closely enough to test "these words, in order".
-enum Phrase {
-    static func normalize(_ text: String) -> String {
-        normalizeASCII(text) ?? normalizeUnicode(text)
-    }
-
-    static func normalizeUnicode(_ text: String) -> String {
-        let folded = text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
-        var out = String.UnicodeScalarView()
-        var space = false
-        for scalar in folded.unicodeScalars {
-            if CharacterSet.alphanumerics.contains(scalar) {
-                if space, !out.isEmpty { out.append(" ") }
-                space = false
-                out.append(scalar)
-            } else {
-                space = true
-            }
-        }
-        return String(out)
-    }
-
-    /// The same for ASCII text, byte by byte: Foundation's folding costs about a microsecond per
-    /// ten bytes, and the phrase rerank reads up to 50 whole documents per query. nil when the
-    /// text is not all ASCII.
-    static func normalizeASCII(_ text: String) -> String? {
-        var text = text
-        return text.withUTF8 { bytes -> String? in
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            var space = false
-            for byte in bytes {
-                guard byte < 0x80 else { return nil }
-                let lower = byte | 0x20
-                if (byte >= 0x30 && byte <= 0x39) || (lower >= 0x61 && lower <= 0x7A) {
-                    if space, !out.isEmpty { out.append(0x20) }
-                    space = false
-                    out.append(byte >= 0x41 && byte <= 0x5A ? lower : byte)
-                } else {
-                    space = true
-                }
-            }
-            return String(decoding: out, as: UTF8.self)
-        }
-    }
-}
-
-/// Turns snippet text with private-use markers into HTML: everything escaped, `<mark>` added.
-enum Highlighter {
-    static func html(_ text: String) -> String {
+extension SearchEngine {
+    /// `snippet()` text with private-use markers as HTML: everything escaped, `<mark>` added.
+    static func markedHTML(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count + 16)
         for character in text {

@@ -39,7 +39,7 @@ final class TextTokenizer: @unchecked Sendable {
                 _ = bytes.withMemoryRebound(to: CChar.self) { chars in
                     projector_tokenize(
                         handle, (query ? 1 : 4) | (prefix ? 2 : 0), chars.baseAddress, Int32(chars.count), sink
-                    ) { context, token, length in
+                    ) { context, token, length, _, _ in
                         let tokens = context!.assumingMemoryBound(to: [String].self)
                         let buffer = UnsafeRawBufferPointer(start: token, count: Int(length))
                         tokens.pointee.append(String(decoding: buffer, as: UTF8.self))
@@ -49,5 +49,30 @@ final class TextTokenizer: @unchecked Sendable {
             }
         }
         return tokens
+    }
+
+    /// Whether `text` holds `phrase` (tokens as a query gives them) as consecutive tokens: what a
+    /// phrase MATCH decides from positions, decided from the text by the index's own tokenizer.
+    func contains(_ phrase: [String], in text: String) -> Bool {
+        guard !phrase.isEmpty else { return false }
+        var matcher = PhraseMatcher(phrases: [phrase], prefixes: [false], stopAtFirst: true)
+        scan(text, with: &matcher)
+        return !matcher.hits.isEmpty
+    }
+
+    /// Runs `matcher` over the tokens of `text` (as the index stores them).
+    func scan(_ text: String, with matcher: inout PhraseMatcher) {
+        var text = text
+        text.withUTF8 { bytes in
+            withUnsafeMutablePointer(to: &matcher) { sink in
+                _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                    projector_tokenize(handle, 4, chars.baseAddress, Int32(chars.count), sink) { context, token, length, start, end in
+                        let matcher = context!.assumingMemoryBound(to: PhraseMatcher.self)
+                        return matcher.pointee.next(UnsafeRawBufferPointer(start: token, count: Int(length)), start: start, end: end)
+                            ? 1 : 0
+                    }
+                }
+            }
+        }
     }
 }

@@ -151,13 +151,19 @@ import Testing
         #expect(result.total == 1 && result.facets["section"] == ["libs": 1])
     }
 
-    @Test func phraseTextFoldsASCIIByteByByteAsFoundationDoes() {
-        let samples = [
-            "Hello, World!", "  GNU  Emacs -- the_editor  ", "x86_64/Linux 2.6", "a\tb\nc", "@[`{~", "", "  ", "ÉCLAIR",
-        ]
-        for sample in samples {
-            #expect(Phrase.normalize(sample) == Phrase.normalizeUnicode(sample), "\(sample.debugDescription)")
-        }
-        #expect(Phrase.normalizeASCII("café") == nil)
+    /// The phrase rerank decides "these words, in order" from the text with the index's own
+    /// tokenizer, so it folds case and diacritics and skips punctuation exactly as MATCH does.
+    @Test func phraseCheckTokenizesAsTheIndexDoes() throws {
+        let db = try DatabaseQueue()
+        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        let phrase = { tokenizer.tokens($0, query: true) }
+        #expect(tokenizer.contains(phrase("cafe au"), in: "Un CAFÉ, au lait"))
+        #expect(tokenizer.contains(phrase("the the"), in: "and the the end"))
+        #expect(tokenizer.contains(phrase("a a b"), in: "a a a b"))
+        #expect(tokenizer.contains(phrase("x86 64"), in: "built for x86_64/Linux"))
+        #expect(!tokenizer.contains(phrase("au cafe"), in: "Un café au lait"))
+        #expect(!tokenizer.contains(phrase("the end"), in: "the ending"))
+        #expect(!tokenizer.contains(phrase("a b"), in: "a c b"))
+        #expect(!tokenizer.contains([], in: "anything"))
     }
 }

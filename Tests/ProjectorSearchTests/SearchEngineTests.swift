@@ -40,6 +40,26 @@ import Testing
         #expect(!stripped.contains("<") && !stripped.contains(">"))
     }
 
+    /// Highlights come from the stored text and the index's tokenizer: the window of 24 tokens
+    /// with the most distinct terms, ellipses where it was cut, marks on whole matches only.
+    @Test func highlightsShowTheBestWindowWithEveryKindOfMatch() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        let filler = (1...40).map { "w\($0)" }
+        let body = (filler.prefix(20) + ["Crème", "brûlée", "recipes", "for", "a", "crème", "caramel"] + filler.suffix(20))
+            .joined(separator: " ")
+        try await fixture.add("long", ["name": "desserts", "body": body])
+        let both = try #require(try await fixture.search("creme rec").hits.first?.highlights["body"])
+        #expect(both.hasPrefix("…") && both.hasSuffix("…"))
+        #expect(both.contains("<mark>Crème</mark> brûlée <mark>recipes</mark>"))
+        #expect(both.contains("a <mark>crème</mark> caramel"))
+        #expect(!both.contains("w1 ") && !both.contains("w40"))
+        let phrase = try #require(try await fixture.search(#""creme caramel""#).hits.first?.highlights["body"])
+        #expect(phrase.contains("<mark>crème caramel</mark>") && !phrase.contains("<mark>Crème</mark>"))
+        try await fixture.add("short", ["name": "tart", "body": "Crème tart."])
+        let short = try await fixture.search("tart ").hits.first { $0.id == "short" }
+        #expect(short?.highlights == ["name": "<mark>tart</mark>", "body": "Crème <mark>tart</mark>."])
+    }
+
     @Test func htmlFieldsAreIndexedAsText() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
         try await fixture.add("doc", ["name": "manual", "html": "<head><title>t</title></head><script>secretword()</script><p>first</p><p>second&amp;third</p>"])

@@ -20,11 +20,12 @@ typedef struct projector_tokenizer projector_tokenizer;
 /// {"remove_diacritics", "2"}): the very code FTS5 indexes with. NULL when it does not exist.
 projector_tokenizer *projector_tokenizer_open(struct sqlite3 *db, const char *name, const char **arguments, int count);
 
-/// Calls token(context, bytes, length) for each token of text. flags: FTS5_TOKENIZE_QUERY (1),
-/// FTS5_TOKENIZE_PREFIX (2), FTS5_TOKENIZE_DOCUMENT (4).
+/// Calls token(context, bytes, length, start, end) for each token of text, with the byte range
+/// of text it came from; a non-zero return stops the walk and is returned. flags:
+/// FTS5_TOKENIZE_QUERY (1), FTS5_TOKENIZE_PREFIX (2), FTS5_TOKENIZE_DOCUMENT (4).
 int projector_tokenize(
     projector_tokenizer *tokenizer, int flags, const char *text, int length, void *context,
-    int (*token)(void *context, const char *bytes, int length));
+    int (*token)(void *context, const char *bytes, int length, int start, int end));
 
 void projector_tokenizer_close(projector_tokenizer *tokenizer);
 

@@ -1,0 +1,103 @@
+import GRDB
+
+/// A hit's highlights, cut from its stored text by the index's own tokenizer: the fragment of
+/// up to ``fragmentTokens`` tokens with the most distinct query terms, HTML-escaped, `<mark>`
+/// around each match. FTS5's `snippet()` picks fragments the same way, but from the index: it
+/// re-reads every term's doclist for each hit (about 0.3 ms a hit at 1M documents).
+struct Highlighter {
+    static let fragmentTokens = 24
+
+    private let tokenizer: TextTokenizer
+    private let phrases: [[String]]
+    private let prefixes: [Bool]
+
+    /// nil when the query has no term to mark.
+    init?(query: SearchQuery, spec: SearchSpec, db: Database) {
+        guard let tokenizer = TextTokenizer(spec.tokenizer, db: db) else { return nil }
+        var phrases: [[String]] = []
+        var prefixes: [Bool] = []
+        for term in query.groups.joined() {
+            // A word FTS5 splits ("foo-bar", or any word under trigram) is a phrase of tokens.
+            let tokens = tokenizer.tokens(term.text, query: true, prefix: term.isPrefix)
+            guard !tokens.isEmpty else { continue }
+            phrases.append(tokens)
+            prefixes.append(term.isPrefix && spec.tokenizer != .trigram)
+        }
+        guard !phrases.isEmpty else { return nil }
+        (self.tokenizer, self.phrases, self.prefixes) = (tokenizer, phrases, prefixes)
+    }
+
+    /// `text`'s best fragment as HTML, or nil when no term occurs in it.
+    func html(_ text: String) -> String? {
+        var matcher = PhraseMatcher(phrases: phrases, prefixes: prefixes)
+        tokenizer.scan(text, with: &matcher)
+        guard !matcher.hits.isEmpty else { return nil }
+        let spans = matcher.spans
+        let hits = matcher.hits.sorted { ($0.first, $0.last) < ($1.first, $1.last) }
+        let (first, last) = Self.fragment(hits, tokens: spans.count, size: Self.fragmentTokens)
+        var text = text
+        return text.withUTF8 { bytes in
+            let from = first == 0 ? 0 : Int(spans[first].start)
+            let to = last == spans.count - 1 ? bytes.count : Int(spans[last].end)
+            var marks: [(start: Int, end: Int)] = []
+            for hit in hits where hit.first >= first && hit.last <= last {
+                let (start, end) = (Int(spans[hit.first].start), Int(spans[hit.last].end))
+                if let previous = marks.last, start <= previous.end {
+                    marks[marks.count - 1].end = max(previous.end, end)
+                } else {
+                    marks.append((start, end))
+                }
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(to - from + 16 * marks.count + 8)
+            if from > 0 { out += Self.ellipsis }
+            var mark = 0
+            for index in from..<to {
+                if mark < marks.count, marks[mark].start == index { out += Self.open }
+                switch bytes[index] {
+                case UInt8(ascii: "&"): out += Array("&amp;".utf8)
+                case UInt8(ascii: "<"): out += Array("&lt;".utf8)
+                case UInt8(ascii: ">"): out += Array("&gt;".utf8)
+                case UInt8(ascii: "\""): out += Array("&quot;".utf8)
+                case UInt8(ascii: "'"): out += Array("&#39;".utf8)
+                case let byte: out.append(byte)
+                }
+                if mark < marks.count, marks[mark].end == index + 1 {
+                    out += Self.close
+                    mark += 1
+                }
+            }
+            if to < bytes.count { out += Self.ellipsis }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    private static let open = Array("<mark>".utf8)
+    private static let close = Array("</mark>".utf8)
+    private static let ellipsis = Array("…".utf8)
+
+    /// The fragment's first and last token, by `snippet()`'s rule: each hit may start a window
+    /// of `size` tokens, scored 1000 per distinct term in it and 1 per repeat; the best window
+    /// is then centred on the hits it holds. `hits` are in token order.
+    static func fragment(_ hits: [PhraseMatcher.Hit], tokens: Int, size: Int) -> (first: Int, last: Int) {
+        guard tokens > size else { return (0, tokens - 1) }
+        var best = (score: 0, start: 0)
+        // The first few hundred hits are plenty to find the best window in any real text.
+        for (index, anchor) in hits.prefix(256).enumerated() {
+            var seen = Set<Int>()
+            var score = 0
+            var end = anchor.first
+            for hit in hits[index...] {
+                if hit.first >= anchor.first + size { break }
+                guard hit.last < anchor.first + size else { continue }
+                score += seen.insert(hit.phrase).inserted ? 1000 : 1
+                end = max(end, hit.last + 1)
+            }
+            if score > best.score {
+                let centred = anchor.first - (size - (end - anchor.first)) / 2
+                best = (score, max(0, min(centred, tokens - size)))
+            }
+        }
+        return (best.start, best.start + size - 1)
+    }
+}
