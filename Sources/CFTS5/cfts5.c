@@ -62,10 +62,28 @@ static void projector_bm25(
     sqlite3_result_double(context, -score);
 }
 
+// projector_in(rowid, window): whether rowid is in window, a blob of ascending native int64s.
+static void projector_in(sqlite3_context *context, int count, sqlite3_value **values) {
+    (void)count;
+    sqlite3_int64 rowid = sqlite3_value_int64(values[0]);
+    const sqlite3_int64 *window = sqlite3_value_blob(values[1]);
+    int low = 0;
+    int high = sqlite3_value_bytes(values[1]) / (int)sizeof(sqlite3_int64);
+    while (low < high) {
+        int middle = low + (high - low) / 2;
+        if (window[middle] < rowid) low = middle + 1; else high = middle;
+    }
+    sqlite3_result_int(context, window != NULL && low < sqlite3_value_bytes(values[1]) / (int)sizeof(sqlite3_int64)
+                                    && window[low] == rowid);
+}
+
 int projector_fts5_register(sqlite3 *db) {
     fts5_api *api = projector_fts5_api(db);
     if (api == NULL) return SQLITE_ERROR;
-    return api->xCreateFunction(api, "projector_bm25", NULL, projector_bm25, NULL);
+    int rc = api->xCreateFunction(api, "projector_bm25", NULL, projector_bm25, NULL);
+    if (rc != SQLITE_OK) return rc;
+    return sqlite3_create_function_v2(
+        db, "projector_in", 2, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, projector_in, NULL, NULL, NULL);
 }
 
 struct projector_tokenizer {

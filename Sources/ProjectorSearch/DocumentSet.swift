@@ -14,6 +14,9 @@ struct DocumentSet: Sendable, Equatable {
     /// Chunk numbers (rowid >> 14), ascending, and their bitmaps (never all zero).
     private(set) var chunks: [Int64] = []
     private(set) var bitmaps: [[UInt64]] = []
+    /// Kept as chunks are added: a query asks for counts several times, and a popcount over a
+    /// term in most of 1M documents is 62 × 256 words.
+    private(set) var count = 0
 
     init() {}
 
@@ -26,21 +29,19 @@ struct DocumentSet: Sendable, Equatable {
                 bitmaps.append([UInt64](repeating: 0, count: Self.words))
             }
             let bit = Int(rowid & Int64(Self.chunkSize - 1))
-            bitmaps[bitmaps.count - 1][bit >> 6] |= 1 << UInt64(bit & 63)
+            let mask: UInt64 = 1 << UInt64(bit & 63)
+            if bitmaps[bitmaps.count - 1][bit >> 6] & mask == 0 { count += 1 }
+            bitmaps[bitmaps.count - 1][bit >> 6] |= mask
         }
     }
 
     /// Adds a stored chunk; chunks must come in ascending order.
     mutating func append(chunk: Int64, container: UnsafeRawBufferPointer) {
-        let bitmap = Self.decode(container)
-        guard bitmap.contains(where: { $0 != 0 }) else { return }
-        chunks.append(chunk)
-        bitmaps.append(bitmap)
+        add(chunk, Self.decode(container))
     }
 
     var isEmpty: Bool { chunks.isEmpty }
 
-    var count: Int { bitmaps.reduce(0) { $0 + Self.population($1) } }
 
     func contains(_ rowid: Int64) -> Bool {
         guard let index = index(of: rowid >> Self.chunkShift) else { return false }
@@ -133,9 +134,11 @@ struct DocumentSet: Sendable, Equatable {
     }
 
     private mutating func add(_ chunk: Int64, _ bitmap: [UInt64]) {
-        guard bitmap.contains(where: { $0 != 0 }) else { return }
+        let population = Self.population(bitmap)
+        guard population > 0 else { return }
         chunks.append(chunk)
         bitmaps.append(bitmap)
+        count += population
     }
 
     private func index(of chunk: Int64) -> Int? {

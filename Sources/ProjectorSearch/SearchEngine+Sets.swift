@@ -1,4 +1,5 @@
 import CFTS5
+import Foundation
 import GRDB
 
 /// The engine on document sets: totals, filters and facets are set algebra, and FTS5 only
@@ -91,13 +92,14 @@ extension SearchEngine {
         let inRange = newest.prefix { $0 >= cutoff }
         if inRange.count >= min(documents.count, depth) {
             window = Array(inRange)
-            // Filtered: the pass reads every match in the range but scores only the window's.
+            // Filtered: the pass reads every match in the range but scores and returns only the
+            // window's.
             let filtered = documents.count < sets.matching.count
-            let scored = filtered ? "CASE WHEN rowid IN (\(sqlList(window))) THEN \(score) END" : score
-            let sql = "SELECT rowid, \(scored) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?"
-            let rows = try Row.fetchCursor(
-                filtered ? db.makeStatement(sql: sql) : db.cachedStatement(sql: sql),
-                arguments: StatementArguments(frequencies + [match, window.last ?? cutoff]))
+            let members = filtered ? " AND projector_in(rowid, ?)" : ""
+            let sql = "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?\(members)"
+            var arguments = StatementArguments(frequencies + [match, window.last ?? cutoff])
+            if filtered { arguments += [Array(window.reversed()).withUnsafeBytes { Data($0) }] }
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
             while let row = try rows.next() {
                 if let value = row[1] as Double? { scores[row[0]] = -value }
             }

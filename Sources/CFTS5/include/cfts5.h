@@ -12,6 +12,11 @@ struct sqlite3;
 /// built-in bm25 computes each phrase's document frequency by walking the phrase's whole
 /// doclist once per query, which costs as much as counting every hit; the search engine already
 /// knows it from its document sets. A missing df counts as 0 (a rare phrase).
+///
+/// Also registers projector_in(rowid, window): whether rowid is in window, a blob of ascending
+/// native int64s. A filtered query's ranking pass keeps only its window's rows with it: a
+/// `+rowid IN (…)` list is an SQL text to parse and an index to build per query, and a plain
+/// `rowid IN (…)` makes FTS5 run the whole MATCH once per value.
 int projector_fts5_register(struct sqlite3 *db);
 
 typedef struct projector_tokenizer projector_tokenizer;
