@@ -67,14 +67,14 @@ static void projector_in(sqlite3_context *context, int count, sqlite3_value **va
     (void)count;
     sqlite3_int64 rowid = sqlite3_value_int64(values[0]);
     const sqlite3_int64 *window = sqlite3_value_blob(values[1]);
+    int size = sqlite3_value_bytes(values[1]) / (int)sizeof(sqlite3_int64);
     int low = 0;
-    int high = sqlite3_value_bytes(values[1]) / (int)sizeof(sqlite3_int64);
+    int high = size;
     while (low < high) {
         int middle = low + (high - low) / 2;
         if (window[middle] < rowid) low = middle + 1; else high = middle;
     }
-    sqlite3_result_int(context, window != NULL && low < sqlite3_value_bytes(values[1]) / (int)sizeof(sqlite3_int64)
-                                    && window[low] == rowid);
+    sqlite3_result_int(context, window != NULL && low < size && window[low] == rowid);
 }
 
 int projector_fts5_register(sqlite3 *db) {

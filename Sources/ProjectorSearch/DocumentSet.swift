@@ -42,7 +42,6 @@ struct DocumentSet: Sendable, Equatable {
 
     var isEmpty: Bool { chunks.isEmpty }
 
-
     func contains(_ rowid: Int64) -> Bool {
         guard let index = index(of: rowid >> Self.chunkShift) else { return false }
         let bit = Int(rowid & Int64(Self.chunkSize - 1))
