@@ -184,6 +184,33 @@ struct DocumentSet: Sendable, Equatable {
         return bytes
     }
 
+    /// The stored container with `additions` (rowids of this chunk, ascending) added, without
+    /// decoding it: offsets appended to a list, bits set in a bitmap. nil when that would not
+    /// give what ``encode(_:)`` gives (an addition not past a list's last offset, or a list that
+    /// outgrows ``maxListed``). A transaction's new documents have the newest rowids, so this is
+    /// how most of its chunk writes go.
+    static func appending(_ additions: [Int64], to stored: UnsafeRawBufferPointer) -> [UInt8]? {
+        var bytes = Array(stored)
+        if stored.count == bitmapBytes {
+            for rowid in additions {
+                let bit = Int(rowid & Int64(chunkSize - 1))
+                bytes[bit >> 3] |= 1 << UInt8(bit & 7)
+            }
+            return bytes
+        }
+        guard stored.count / 2 + additions.count <= maxListed else { return nil }
+        var last = stored.count >= 2 ? Int(stored[stored.count - 2]) | Int(stored[stored.count - 1]) << 8 : -1
+        bytes.reserveCapacity(stored.count + additions.count * 2)
+        for rowid in additions {
+            let offset = Int(rowid & Int64(chunkSize - 1))
+            guard offset > last else { return nil }
+            last = offset
+            bytes.append(UInt8(offset & 0xFF))
+            bytes.append(UInt8(offset >> 8))
+        }
+        return bytes
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt64] {
         var bitmap = [UInt64](repeating: 0, count: words)
         if bytes.count == bitmapBytes {

@@ -37,8 +37,7 @@ final class DocumentSetWriter {
     }
 
     /// Writes this transaction's changes: new sets for keys seen often enough, then every
-    /// touched chunk of the others, in (chunk, key) order: rows of one chunk sit together in
-    /// the table's index.
+    /// touched chunk of the others, in row id (chunk, key) order: rows of one chunk sit together.
     func flush() throws {
         for document in pending {
             let touched = document.keys ?? keys.numbers(of: document.values, wholeDocument: document.wholeDocument)
@@ -55,20 +54,17 @@ final class DocumentSetWriter {
         let chunks = try ChunkStatements(db)
         for key in Set(table.candidates) where !table.tracked[key] { try build(key, chunks) }
         table.candidates.removeAll()
-        var work: [(chunk: Int64, key: String, operations: [Int64])] = []
+        var work: [(row: Int64, operations: [Int64])] = []
         for key in table.dirty where !table.operations[key].isEmpty {
-            if !table.listed[key] {
-                try chunks.list(table.keys[key])
-                table.listed[key] = true
-            }
+            if table.ids[key] == 0 { table.ids[key] = try chunks.list(table.keys[key]) }
             var byChunk: [Int64: [Int64]] = [:]
             for operation in table.operations[key] { byChunk[abs(operation) >> DocumentSet.chunkShift, default: []].append(operation) }
-            for (chunk, operations) in byChunk { work.append((chunk, table.keys[key], operations)) }
+            for (chunk, operations) in byChunk { work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations)) }
             table.operations[key].removeAll()
         }
         table.dirty.removeAll()
-        work.sort { $0.chunk != $1.chunk ? $0.chunk < $1.chunk : $0.key < $1.key }
-        for item in work { try chunks.apply(item.operations, to: item.key, chunk: item.chunk) }
+        work.sort { $0.row < $1.row }
+        for item in work { try chunks.apply(item.operations, row: item.row) }
         table.version = try DocumentSets.newestKeyID(db)
     }
 
@@ -81,11 +77,12 @@ final class DocumentSetWriter {
     private func build(_ key: Int, _ chunks: ChunkStatements) throws {
         let name = table.keys[key]
         let set = DocumentSet(ascending: try DocumentSets.indexed(String(name.dropFirst(2)), prefix: name.hasPrefix("p:"), db: db))
-        for (chunk, bitmap) in zip(set.chunks, set.bitmaps) { try chunks.insert(name, chunk: chunk, bitmap: bitmap) }
-        try chunks.list(name)
+        let id = try chunks.list(name)
+        for (chunk, bitmap) in zip(set.chunks, set.bitmaps) {
+            try chunks.insert(row: DocumentSets.rowID(chunk: chunk, key: id), bitmap: bitmap)
+        }
         table.tracked[key] = true
-        table.listed[key] = true
-        table.counts[key] = 0
+        table.ids[key] = id
     }
 }
 
@@ -104,16 +101,12 @@ final class DocumentKeys: @unchecked Sendable {
         filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
     }
 
-    /// The distinct keys of a document with these values: the set of all documents, its words
-    /// and prefixes (when `wholeDocument`), its filter values.
+    /// The distinct keys of a document with these values (see ``KeyTable/touchedKeys``).
     func numbers(of values: [String?], wholeDocument: Bool = true) -> [Int] {
-        var tokens: [String] = []
-        if wholeDocument {
-            for index in textIndexes { if let text = values[index] { tokens += tokenizer.tokens(text) } }
-        }
+        let fields = wholeDocument ? textIndexes.compactMap { values[$0].map { tokenizer.tokens($0) } } : []
         let filters = filterFields.compactMap { field in values[field.index].map { (field.name, $0) } }
         var touched: [Int] = []
-        table.touchedKeys(tokens: tokens, filters: filters, wholeDocument: wholeDocument, into: &touched)
+        table.touchedKeys(fields: fields, filters: filters, wholeDocument: wholeDocument, into: &touched)
         return touched
     }
 }
@@ -131,63 +124,68 @@ private struct ChunkStatements {
     init(_ db: Database) throws {
         self.db = db
         let table = DocumentSets.table
-        read = try db.cachedStatement(sql: "SELECT rowid, bits FROM \(table) WHERE chunk = ? AND key = ?").sqliteStatement
-        update = try db.cachedStatement(sql: "UPDATE \(table) SET bits = ? WHERE rowid = ?").sqliteStatement
-        insert = try db.cachedStatement(sql: "INSERT INTO \(table)(chunk, key, bits) VALUES (?, ?, ?)").sqliteStatement
-        delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE rowid = ?").sqliteStatement
+        read = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE id = ?").sqliteStatement
+        update = try db.cachedStatement(sql: "UPDATE \(table) SET bits = ? WHERE id = ?").sqliteStatement
+        insert = try db.cachedStatement(sql: "INSERT INTO \(table)(id, bits) VALUES (?, ?)").sqliteStatement
+        delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE id = ?").sqliteStatement
         listKey = try db.cachedStatement(sql: "INSERT INTO \(DocumentSets.keys)(key) VALUES (?)").sqliteStatement
     }
 
-    /// Adds a key to the store's list of keys with sets.
-    func list(_ key: String) throws {
+    /// Adds a key to the store's list of keys with sets; returns its id.
+    func list(_ key: String) throws -> Int64 {
         SQLiteText.bind(listKey, 1, key)
         try db.runToCompletion(listKey)
+        return sqlite3_last_insert_rowid(db.sqliteConnection)
     }
 
-    /// Applies additions (positive rowids) and removals (negative), in order, to one chunk.
-    func apply(_ changes: [Int64], to key: String, chunk: Int64) throws {
-        var bitmap = [UInt64](repeating: 0, count: DocumentSet.words)
-        var rowid: Int64?
-        sqlite3_bind_int64(read, 1, chunk)
-        SQLiteText.bind(read, 2, key)
-        switch sqlite3_step(read) {
-        case SQLITE_ROW:
-            rowid = sqlite3_column_int64(read, 0)
-            bitmap = DocumentSet.decode(DocumentSets.blob(read, 1))
-        case SQLITE_DONE: break
-        case let code:
+    /// Applies additions (positive rowids) and removals (negative), in order, to one chunk's row.
+    /// Most chunks only gain this transaction's new documents: those are appended to the stored
+    /// container as it is; the others are decoded, changed and encoded again.
+    func apply(_ changes: [Int64], row: Int64) throws {
+        sqlite3_bind_int64(read, 1, row)
+        let step = sqlite3_step(read)
+        guard step == SQLITE_ROW || step == SQLITE_DONE else {
             sqlite3_reset(read)
-            throw db.error(code)
+            throw db.error(step)
         }
+        let stored = step == SQLITE_ROW
+        let bytes = stored ? DocumentSets.blob(read, 0) : UnsafeRawBufferPointer(start: nil, count: 0)
+        let appended = changes.allSatisfy { $0 > 0 } ? DocumentSet.appending(changes, to: bytes) : nil
+        let decoded = appended == nil && stored ? DocumentSet.decode(bytes) : nil
         sqlite3_reset(read)
+        if let appended {
+            try write(appended, row: row, update: stored)
+            return
+        }
+        var bitmap = decoded ?? [UInt64](repeating: 0, count: DocumentSet.words)
         for change in changes {
             let bit = Int(abs(change) & Int64(DocumentSet.chunkSize - 1))
             let mask: UInt64 = 1 << UInt64(bit & 63)
             if change > 0 { bitmap[bit >> 6] |= mask } else { bitmap[bit >> 6] &= ~mask }
         }
         let empty = !bitmap.contains { $0 != 0 }
-        switch (rowid, empty) {
-        case (nil, true): return
-        case (nil, false): try insert(key, chunk: chunk, bitmap: bitmap)
-        case (let rowid?, true):
-            sqlite3_bind_int64(delete, 1, rowid)
+        switch (stored, empty) {
+        case (false, true): return
+        case (false, false): try insert(row: row, bitmap: bitmap)
+        case (true, true):
+            sqlite3_bind_int64(delete, 1, row)
             try db.runToCompletion(delete)
-        case (let rowid?, false):
-            try bind(update, 1, bitmap)
-            sqlite3_bind_int64(update, 2, rowid)
-            try db.runToCompletion(update)
+        case (true, false): try write(DocumentSet.encode(bitmap), row: row, update: true)
         }
     }
 
-    func insert(_ key: String, chunk: Int64, bitmap: [UInt64]) throws {
-        sqlite3_bind_int64(insert, 1, chunk)
-        SQLiteText.bind(insert, 2, key)
-        try bind(insert, 3, bitmap)
-        try db.runToCompletion(insert)
+    func insert(row: Int64, bitmap: [UInt64]) throws {
+        try write(DocumentSet.encode(bitmap), row: row, update: false)
     }
 
-    private func bind(_ statement: OpaquePointer, _ index: Int32, _ bitmap: [UInt64]) throws {
-        let bytes = DocumentSet.encode(bitmap)
+    private func write(_ container: [UInt8], row: Int64, update: Bool) throws {
+        let statement = update ? self.update : insert
+        try bind(statement, update ? 1 : 2, container)
+        sqlite3_bind_int64(statement, update ? 2 : 1, row)
+        try db.runToCompletion(statement)
+    }
+
+    private func bind(_ statement: OpaquePointer, _ index: Int32, _ bytes: [UInt8]) throws {
         let code = bytes.withUnsafeBytes {
             sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
         }

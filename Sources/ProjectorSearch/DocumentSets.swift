@@ -14,13 +14,16 @@ import ProjectorSQLite
 /// ranking, phrases and highlights.
 ///
 /// Words and prefixes get a set once they have been seen in ``SetCatalog/threshold``
-/// documents; a rarer one is answered from FTS5, which is cheap for it. Filter values and the
+/// documents and in 1 of ``SetCatalog/share`` of all; a rarer one is answered from FTS5, which
+/// is cheap for it. Filter values and the
 /// set of all documents always have one. Only the unicode61 tokenizer (the default) has sets:
 /// porter's stems are not stable when tokenized again, and a trigram word is many trigrams.
 ///
-/// Storage: one row per (chunk, key), so a transaction, whose new documents all fall in the
-/// newest chunk or two, rewrites rows that sit together instead of one page per key; a set is
-/// read back with one lookup per chunk. The key list only grows: a key in it has a set.
+/// Storage: one row per (chunk, key), keyed by one integer, `chunk << 32 | key id`, so a
+/// transaction, whose new documents all fall in the newest chunk or two, rewrites rows that sit
+/// together instead of one page per key, and a chunk is one b-tree seek (a text key beside an
+/// index on it cost two, on every read and write). A set is read back with one seek per chunk.
+/// The key list only grows: a key in it has a set.
 enum DocumentSets {
     static let table = "documents_sets"
     static let keys = "documents_set_keys"
@@ -28,6 +31,8 @@ enum DocumentSets {
 
     static func wordKey(_ token: String) -> String { "w:" + token }
     static func prefixKey(_ prefix: String) -> String { "p:" + prefix }
+    /// Two adjacent words (a token never holds a space).
+    static func pairKey(_ first: String, _ second: String) -> String { "g:" + first + " " + second }
     static func filterKey(_ field: String, _ value: String) -> String { "f:" + field + "\u{1}" + value }
 
     static func supported(_ spec: SearchSpec) -> Bool { spec.tokenizer == .unicode61 }
@@ -35,18 +40,23 @@ enum DocumentSets {
     static func setUp(_ db: Database) throws {
         try db.execute(
             sql: """
-                CREATE TABLE \(table)(chunk INTEGER NOT NULL, key TEXT NOT NULL, bits BLOB NOT NULL);
-                CREATE UNIQUE INDEX \(table)_by_chunk ON \(table)(chunk, key);
+                CREATE TABLE \(table)(id INTEGER PRIMARY KEY, bits BLOB NOT NULL);
                 CREATE TABLE \(keys)(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
                 """)
     }
 
-    static func isTracked(_ key: String, db: Database) throws -> Bool {
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM \(keys) WHERE key = ?").sqliteStatement
+    /// The row id of one chunk of one key's set: chunk-major, as transactions write them.
+    static func rowID(chunk: Int64, key id: Int64) -> Int64 { chunk << 32 | id }
+
+    /// The id of a key with a set, or nil.
+    static func id(of key: String, db: Database) throws -> Int64? {
+        let statement = try db.cachedStatement(sql: "SELECT id FROM \(keys) WHERE key = ?").sqliteStatement
         defer { sqlite3_reset(statement) }
         SQLiteText.bind(statement, 1, key)
-        return sqlite3_step(statement) == SQLITE_ROW
+        return sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : nil
     }
+
+    static func isTracked(_ key: String, db: Database) throws -> Bool { try id(of: key, db: db) != nil }
 
     /// The id of the newest key: it moves exactly when a set is made (or a made one rolled back).
     static func newestKeyID(_ db: Database) throws -> Int64 {
@@ -55,13 +65,12 @@ enum DocumentSets {
 
     /// The stored set of `key`, or nil when the key has none.
     static func load(_ key: String, db: Database) throws -> DocumentSet? {
-        guard try isTracked(key, db: db) else { return nil }
+        guard let id = try id(of: key, db: db) else { return nil }
         let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(rowid) FROM \(SearchProjection.documents)")) ?? 0
-        let statement = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE chunk = ? AND key = ?").sqliteStatement
+        let statement = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE id = ?").sqliteStatement
         var set = DocumentSet()
         for chunk in 0...(last >> DocumentSet.chunkShift) {
-            sqlite3_bind_int64(statement, 1, chunk)
-            SQLiteText.bind(statement, 2, key)
+            sqlite3_bind_int64(statement, 1, rowID(chunk: chunk, key: id))
             if sqlite3_step(statement) == SQLITE_ROW {
                 set.append(chunk: chunk, container: blob(statement, 0))
             }
@@ -70,8 +79,8 @@ enum DocumentSets {
         return set
     }
 
-    /// What FTS5 itself finds for one word or prefix, in rowid order: where a set is built from,
-    /// what a rare word is answered with, and what verification compares a set to.
+    /// What FTS5 itself finds for one word, prefix or phrase, in rowid order: where a set is
+    /// built from, what a rare word is answered with, and what verification compares a set to.
     static func indexed(_ text: String, prefix: Bool, db: Database) throws -> [Int64] {
         let fts = SearchProjection.index
         return try Int64.fetchAll(
@@ -115,7 +124,8 @@ enum DocumentSets {
         }
         let step = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(documents)") ?? 0 < 100_000 ? 1 : 64
         for key in try String.fetchAll(
-            db, sql: "SELECT key FROM \(keys) WHERE id % ? = 0 AND key >= 'p:' AND key < 'x:'", arguments: [step])
+            db, sql: "SELECT key FROM \(keys) WHERE id % ? = 0 AND (key >= 'p:' AND key < 'x:' OR key >= 'g:' AND key < 'h:')",
+            arguments: [step])
         {
             try check(key, indexed(String(key.dropFirst(2)), prefix: key.hasPrefix("p:"), db: db))
         }

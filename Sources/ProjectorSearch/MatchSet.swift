@@ -10,8 +10,9 @@ struct MatchSet {
     /// Per phrase of the MATCH expression, in its order: how many documents contain it.
     var frequencies: [Int]
 
-    /// nil when a term is not one word or prefix (a phrase, or "foo-bar", which FTS5 reads as a
-    /// phrase): positions decide those, and only FTS5 has them.
+    /// A phrase (or "foo-bar", which FTS5 reads as one) of two words is a pair set when it has
+    /// one; any other is listed by FTS5 from positions, once: still one pass where the plain
+    /// FTS5 path makes three (count, rank, facets). nil when a term has no tokens.
     static func resolve(
         _ query: SearchQuery, filters: [(field: String, value: String)], spec: SearchSpec, db: Database
     ) throws -> MatchSet? {
@@ -24,8 +25,15 @@ struct MatchSet {
         var frequencies: [Int] = []
         func set(of term: SearchQuery.Term) throws -> DocumentSet? {
             let tokens = tokenizer.tokens(term.text, query: true, prefix: term.isPrefix)
-            guard tokens.count == 1 else { return nil }
-            let set = try termSet(tokens[0], prefix: term.isPrefix, db: db)
+            let set: DocumentSet
+            switch tokens.count {
+            case 1: set = try termSet(tokens[0], prefix: term.isPrefix, db: db)
+            case 0: return nil
+            case 2 where !term.isPrefix:
+                set = try DocumentSets.load(DocumentSets.pairKey(tokens[0], tokens[1]), db: db)
+                    ?? DocumentSet(ascending: try DocumentSets.indexed(term.text, prefix: false, db: db))
+            default: set = DocumentSet(ascending: try DocumentSets.indexed(term.text, prefix: term.isPrefix, db: db))
+            }
             frequencies.append(set.count)
             return set
         }

@@ -14,7 +14,7 @@ extension SearchEngine {
     /// Facet fields with more values than this are counted by SQL, one row per hit.
     static let maxFacetSets = 100
 
-    /// Sets first; FTS5 alone when a term needs positions (a phrase) or the index has no sets.
+    /// Sets first; FTS5 alone for raw syntax, a term without tokens, or an index without sets.
     static func answer(
         match: String?, query: SearchQuery, excluded: String?, request: SearchRequest, limit: Int, offset: Int,
         filters: Filters, spec: SearchSpec, db: Database

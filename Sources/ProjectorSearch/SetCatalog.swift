@@ -5,7 +5,11 @@ import Synchronization
 /// What the set writer remembers between transactions, per store file: every key it has met,
 /// so a token's keys are built and hashed once rather than once per transaction; which keys
 /// have sets; and, for those that do not yet, in how many documents they were seen. A word or
-/// prefix seen in ``threshold`` documents gets its set (built from FTS5, then kept in step).
+/// prefix seen in ``threshold`` documents and in 1 of ``share`` of all documents gets its set
+/// (built from FTS5, then kept in step).
+/// So does a pair of adjacent words, counted only where both words are frequent (see
+/// ``KeyTable/isFrequent(_:)``): a phrase of two common words costs FTS5 a walk over both
+/// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup.
 ///
 /// The store is the truth: each transaction first compares the newest key id in the store with
 /// the one remembered and reloads on a difference (a rolled-back transaction that made a set).
@@ -15,6 +19,11 @@ final class SetCatalog: Sendable {
     /// Below this many documents FTS5 lists a word's rowids in well under a millisecond, and
     /// every set kept costs a chunk write in each transaction that touches it.
     static let threshold = 512
+    /// A word's set is rewritten by nearly every transaction (its newest chunk), so the number
+    /// of sets, not their size, is what indexing pays for: at 1M documents a word needs about
+    /// 2,000 to get one (10,000 words had 512), and FTS5 lists 2,000 rowids in under a
+    /// millisecond.
+    static let share = 512
     /// Keys remembered at most (about 100 bytes each with their token); past it the memory
     /// starts over, the keys with sets are read back from the store and the counts restart.
     static let capacity = 400_000
@@ -26,6 +35,7 @@ final class SetCatalog: Sendable {
         let path = Self.path(db)
         var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable()
         if table.keys.count > Self.capacity { table = KeyTable() }
+        if table.pairCounts.count > Self.capacity { table.pairCounts.removeAll() }
         try table.synchronize(db)
         return table
     }
@@ -50,17 +60,24 @@ struct KeyTable: Sendable {
     /// Per token: its word key and its 2- and 3-letter prefix keys (-1: none).
     var tokens: [String: (word: Int, two: Int, three: Int)] = [:]
     var tracked: [Bool] = []
-    /// Whether the key is in the store's key list (filter values and the set of all documents
-    /// are tracked from the start and listed at their first write).
-    var listed: [Bool] = []
+    /// The key's id in the store's key list, 0 while it is not listed (filter values and the
+    /// set of all documents are tracked from the start and listed at their first write).
+    var ids: [Int64] = []
+    /// Documents each key was seen in (added) since this table was made.
     var counts: [Int] = []
     var lastDocument: [Int] = []
     var operations: [[Int64]] = []
     /// Tracked keys with operations in this transaction.
     var dirty: [Int] = []
-    /// Untracked keys seen in ``SetCatalog/threshold`` documents (repeats allowed).
+    /// Untracked keys seen often enough for a set (repeats allowed).
     var candidates: [Int] = []
     var document = 0
+    /// Pairs of adjacent frequent words, by ``pairCode(_:_:)``: the key of those with a set,
+    /// and how many documents those without one were seen in.
+    var pairKeys: [Int: Int] = [:]
+    var pairCounts: [Int: Int32] = [:]
+    /// Per key: whether it is a word in some pair of `pairKeys` (a quick no before the lookup).
+    var paired: [Bool] = []
     /// The newest key id of the store this table agrees with.
     var version: Int64 = -1
 
@@ -73,13 +90,19 @@ struct KeyTable: Sendable {
         let stored = try DocumentSets.newestKeyID(db)
         guard stored != version else { return }
         for key in keys.indices {
-            listed[key] = false
+            ids[key] = 0
             tracked[key] = Self.alwaysTracked(keys[key])
         }
-        for key in try String.fetchAll(db, sql: "SELECT key FROM \(DocumentSets.keys)") {
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, key FROM \(DocumentSets.keys)")
+        while let row = try rows.next() {
+            let key: String = row[1]
             let number = index(of: key)
             tracked[number] = true
-            listed[number] = true
+            ids[number] = row[0]
+            if key.hasPrefix("g:") {
+                let words = key.dropFirst(2).split(separator: " ", maxSplits: 1).map { index(of: DocumentSets.wordKey(String($0))) }
+                if words.count == 2 { pair(words[0], words[1], key: number) }
+            }
         }
         version = stored
     }
@@ -88,7 +111,8 @@ struct KeyTable: Sendable {
         if let number = index[key] { return number }
         keys.append(key)
         tracked.append(Self.alwaysTracked(key))
-        listed.append(false)
+        ids.append(0)
+        paired.append(false)
         counts.append(0)
         lastDocument.append(0)
         operations.append([])
@@ -110,23 +134,61 @@ struct KeyTable: Sendable {
         return entry
     }
 
-    /// One document's rowid joins (or leaves) the sets of `keys` (distinct key numbers).
+    /// One document's rowid joins (or leaves) the sets of `keys` (as ``touchedKeys`` lists them).
     mutating func record(_ rowid: Int64, keys touched: [Int], adding: Bool) {
         for key in touched {
+            guard key >= 0 else {
+                if adding { countPair(-key - 1) }
+                continue
+            }
+            if adding { counts[key] += 1 }
             if tracked[key] {
                 if operations[key].isEmpty { dirty.append(key) }
                 operations[key].append(adding ? rowid : -rowid)
-            } else if adding {
-                counts[key] += 1
-                if counts[key] >= SetCatalog.threshold { candidates.append(key) }
+            } else if adding, counts[key] >= SetCatalog.threshold, counts[key] >= document / SetCatalog.share {
+                candidates.append(key)
             }
         }
     }
 
+    /// A pair without a set seen once more; at ``SetCatalog/threshold`` documents it gets a key,
+    /// and its set is built with the other candidates.
+    private mutating func countPair(_ code: Int) {
+        // Mapped before this pair got its key, earlier in the same transaction.
+        guard pairKeys[code] == nil else { return }
+        let count = pairCounts[code, default: 0] + 1
+        guard count >= SetCatalog.threshold else {
+            pairCounts[code] = count
+            return
+        }
+        pairCounts[code] = nil
+        let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
+        let key = index(of: DocumentSets.pairKey(String(keys[first].dropFirst(2)), String(keys[second].dropFirst(2))))
+        pair(first, second, key: key)
+        candidates.append(key)
+    }
+
+    private mutating func pair(_ first: Int, _ second: Int, key: Int) {
+        pairKeys[Self.pairCode(first, second)] = key
+        paired[first] = true
+        paired[second] = true
+    }
+
+    static func pairCode(_ first: Int, _ second: Int) -> Int { first << 32 | second }
+
+    /// Whether pairs with this word are counted: it was seen in at least the threshold's
+    /// documents and in 1 of 64 of all documents seen (a few hundred words at 1M), so only
+    /// pairs FTS5 is slow for are counted, a few per document.
+    func isFrequent(_ word: Int) -> Bool {
+        counts[word] >= SetCatalog.threshold && counts[word] >= document >> 6
+    }
+
     /// The distinct keys of a document: the set of all documents, its tokens' words and
-    /// prefixes (when `wholeDocument`), its filter values.
+    /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter
+    /// values. A pair that has no key yet is listed as `-(pair code) - 1`, for ``record`` to
+    /// count. `fields`: the tokens of each text field (a pair never spans two).
     mutating func touchedKeys(
-        tokens: [String], filters: [(name: String, value: String)], wholeDocument: Bool, into touched: inout [Int]
+        fields: [[String]], filters: [(name: String, value: String)], wholeDocument: Bool, into touched: inout [Int]
     ) {
         document += 1
         touched.removeAll(keepingCapacity: true)
@@ -138,11 +200,33 @@ struct KeyTable: Sendable {
         }
         if wholeDocument {
             touch(index(of: DocumentSets.allKey), &self)
-            for token in tokens {
-                let entry = entry(for: token)
-                touch(entry.word, &self)
-                if entry.two >= 0 { touch(entry.two, &self) }
-                if entry.three >= 0 { touch(entry.three, &self) }
+            var uncounted: [Int] = []
+            for tokens in fields {
+                var previous = -1
+                for token in tokens {
+                    let entry = entry(for: token)
+                    touch(entry.word, &self)
+                    if entry.two >= 0 { touch(entry.two, &self) }
+                    if entry.three >= 0 { touch(entry.three, &self) }
+                    if previous >= 0 {
+                        // A pair with a set is kept exact whatever its words' frequency now.
+                        let code = Self.pairCode(previous, entry.word)
+                        if paired[previous], paired[entry.word], let key = pairKeys[code] {
+                            touch(key, &self)
+                        } else if isFrequent(previous), isFrequent(entry.word) {
+                            uncounted.append(code)
+                        }
+                    }
+                    previous = entry.word
+                }
+            }
+            if !uncounted.isEmpty {
+                uncounted.sort()
+                var last = -1
+                for code in uncounted where code != last {
+                    touched.append(-code - 1)
+                    last = code
+                }
             }
         }
         for (name, value) in filters { touch(index(of: DocumentSets.filterKey(name, value)), &self) }

@@ -39,10 +39,40 @@ import Testing
         }
     }
 
+    /// A transaction's new documents are appended to a stored chunk without decoding it: the
+    /// result must be exactly what decoding, adding and encoding would store.
+    @Test func appendingToAStoredChunkStoresWhatEncodingWould() {
+        func stored(_ offsets: [Int]) -> [UInt8] {
+            var bitmap = [UInt64](repeating: 0, count: DocumentSet.words)
+            for offset in offsets { bitmap[offset >> 6] |= 1 << UInt64(offset & 63) }
+            return DocumentSet.encode(bitmap)
+        }
+        let chunk = Int64(3 << DocumentSet.chunkShift)
+        let cases: [(before: [Int], added: [Int])] = [
+            ([], [5, 9]),  // a new row
+            ([1, 7, 300], [301, 9000]),  // a list grows
+            (Array(0..<1000), Array(1000..<1100)),  // a list outgrows itself: refused
+            (Array(stride(from: 0, to: 16_000, by: 4)), [1, 16_001]),  // a bitmap, bits anywhere
+            ([1, 7, 300], [200]),  // not past the last offset: refused
+        ]
+        for (before, added) in cases {
+            let old = stored(before)
+            let result = old.withUnsafeBytes { DocumentSet.appending(added.map { chunk + Int64($0) }, to: $0) }
+            let expected = stored(before + added)
+            let listed = old.count != DocumentSet.bitmapBytes
+            if listed && (before.count + added.count > DocumentSet.maxListed || added.first! <= (before.last ?? -1)) {
+                #expect(result == nil, "\(before.count) + \(added)")
+            } else {
+                #expect(result == expected, "\(before.count) + \(added)")
+            }
+        }
+    }
+
     static let words = (0..<24).map { "w\(String(UnicodeScalar(UInt8(97 + $0))))ord\($0 % 5)" } + ["rare", "zebra", "Éclair"]
 
-    /// 2,400 documents from a small vocabulary (most words past the promotion threshold), then
-    /// revisions, filter-only changes and deletes.
+    /// 2,400 documents from a small vocabulary (most words past the promotion threshold), each
+    /// ending in "night train" (three in four) or "train night", then revisions, filter-only
+    /// changes and deletes.
     static func fixture() async throws -> SearchFixture {
         let fixture = try SearchFixture(SearchFixture.packages)
         var random = Seeded(state: 11)
@@ -50,7 +80,8 @@ import Testing
             (0..<count).map { _ in words[Int.random(in: 0..<words.count, using: &random)] }.joined(separator: " ")
         }
         for i in 0..<2400 {
-            try await fixture.add("p\(i)", ["name": "pkg\(i % 40)", "body": text(8), "section": ["libs", "devel", "net"][i % 3]])
+            let body = text(8) + (i % 4 == 3 ? " train night" : " night train")
+            try await fixture.add("p\(i)", ["name": "pkg\(i % 40)", "body": body, "section": ["libs", "devel", "net"][i % 3]])
         }
         try await fixture.host.catchUp()
         for i in stride(from: 0, to: 2400, by: 5) { try await fixture.add("p\(i)", type: "Revised", ["body": text(6)]) }
@@ -66,12 +97,16 @@ import Testing
             let keys = try String.fetchAll(db, sql: "SELECT key FROM \(DocumentSets.keys)")
             #expect(keys.filter { $0.hasPrefix("w:") }.count >= 20)
             #expect(keys.contains("p:wa") && keys.contains("f:section\u{1}games") && keys.contains(DocumentSets.allKey))
+            // Counted once both words were frequent: the common pair passed the threshold after
+            // that, the other (600 documents in all) did not.
+            #expect(keys.contains("g:night train") && !keys.contains("g:train night"))
             for key in keys {
                 let text = String(key.dropFirst(2))
                 let expected: [Int64] =
                     switch key.prefix(2) {
                     case "w:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
                     case "p:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text) + "*"])
+                    case "g:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
                     case "f:":
                         try Int64.fetchAll(
                             db, sql: "SELECT rowid FROM documents WHERE \(text.prefix { $0 != "\u{1}" }) = ?",
@@ -88,7 +123,8 @@ import Testing
         let fixture = try await Self.fixture()
         let queries = [
             "wbord1 ", "wbord1 wcord2 ", "wb", "wbo", "wbor", "wbord1 OR rare ", "wbord1 -wcord2 ", "-wbord1 ", "",
-            "eclair ", "zeb", "nothing ", "pkg3 ",
+            "eclair ", "zeb", "nothing ", "pkg3 ", "\"night train\" ", "night-train ", "\"night train\" wbord1 ",
+            "wbord1 -\"night train\" ", "\"train night\" ", "\"wbord1 wcord2 wdord3\" ", "\"night train\"", "\"train nig\"",
         ]
         let filters: [[(field: String, value: String)]] = [[], [("section", "libs")], [("section", "games")]]
         let spec = fixture.spec
@@ -117,6 +153,8 @@ import Testing
             // Totals big enough to mean something were compared.
             let broad = try SearchEngine.search(SearchRequest(query: "w", limit: 1), spec: spec, db: db)
             #expect(broad.total > 1000)
+            let phrase = try SearchEngine.search(SearchRequest(query: "\"night train\"", limit: 1), spec: spec, db: db)
+            #expect(phrase.total > 1000)
         }
     }
 
@@ -128,7 +166,10 @@ import Testing
             for key in ["f:section\u{1}libs", DocumentSets.allKey] {
                 try db.inSavepoint {
                     try db.execute(
-                        sql: "DELETE FROM documents_sets WHERE rowid = (SELECT min(rowid) FROM documents_sets WHERE key = ?)",
+                        sql: """
+                            DELETE FROM documents_sets WHERE id = (SELECT min(id) FROM documents_sets
+                            WHERE id & 0xFFFFFFFF = (SELECT id FROM documents_set_keys WHERE key = ?))
+                            """,
                         arguments: [key])
                     #expect(throws: ProjectorError.self, "\(key)") { try projection.verify(db) }
                     return .rollback
