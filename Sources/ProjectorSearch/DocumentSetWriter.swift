@@ -45,9 +45,11 @@ final class DocumentSetWriter {
         }
         pending.removeAll()
         try write()
-        // Handed back only after a whole transaction: after an error the next one starts from
-        // the store (the preparing thread may not even have finished with it).
-        catalog.checkIn(keys.table, db)
+        // Handed back only when the transaction commits: after an error or a rollback the next
+        // one starts from the store (the preparing thread may not even have finished with the
+        // table, and the documents it saw with pairs were never written).
+        let (catalog, keys) = (self.catalog, self.keys)
+        db.afterNextTransaction { db in catalog.checkIn(keys.table, db) }
     }
 
     private func write() throws {
@@ -73,10 +75,20 @@ final class DocumentSetWriter {
         _modify { yield &keys.table }
     }
 
-    /// A new set for a word or prefix, from the index as it stands in this transaction.
+    /// A new set for a word, prefix or pair, from the index as it stands in this transaction
+    /// (a pair's newer documents from what was seen of it, see ``PairRows``).
     private func build(_ key: Int, _ chunks: ChunkStatements) throws {
         let name = table.keys[key]
-        let set = DocumentSet(ascending: try DocumentSets.indexed(String(name.dropFirst(2)), prefix: name.hasPrefix("p:"), db: db))
+        var rowids: [Int64]
+        if name.hasPrefix("g:"), let seen = table.takeRows(ofPair: key) {
+            rowids = try DocumentSets.indexed(String(name.dropFirst(2)), prefix: false, below: seen.from, db: db) + seen.rows
+            rowids.sort()
+            var last: Int64 = -1
+            rowids.removeAll { rowid in defer { last = rowid }; return rowid == last }
+        } else {
+            rowids = try DocumentSets.indexed(String(name.dropFirst(2)), prefix: name.hasPrefix("p:"), db: db)
+        }
+        let set = DocumentSet(ascending: rowids)
         let id = try chunks.list(name)
         for (chunk, bitmap) in zip(set.chunks, set.bitmaps) {
             try chunks.insert(row: DocumentSets.rowID(chunk: chunk, key: id), bitmap: bitmap)

@@ -81,11 +81,12 @@ enum DocumentSets {
 
     /// What FTS5 itself finds for one word, prefix or phrase, in rowid order: where a set is
     /// built from, what a rare word is answered with, and what verification compares a set to.
-    static func indexed(_ text: String, prefix: Bool, db: Database) throws -> [Int64] {
+    /// `below`: only rowids under it (FTS5 stops walking the doclists there).
+    static func indexed(_ text: String, prefix: Bool, below: Int64 = .max, db: Database) throws -> [Int64] {
         let fts = SearchProjection.index
         return try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid"),
-            arguments: [SearchQuery.quote(text) + (prefix ? "*" : "")])
+            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid"),
+            arguments: [SearchQuery.quote(text) + (prefix ? "*" : ""), below])
     }
 
     /// The values of a filter field that occur in some document (at most `limit` + 1 of them).

@@ -9,7 +9,8 @@ import Synchronization
 /// (built from FTS5, then kept in step).
 /// So does a pair of adjacent words, counted only where both words are frequent (see
 /// ``KeyTable/isFrequent(_:)``): a phrase of two common words costs FTS5 a walk over both
-/// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup.
+/// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup, and is
+/// built mostly from the documents it was seen in while counted (``PairRows``).
 ///
 /// The store is the truth: each transaction first compares the newest key id in the store with
 /// the one remembered and reloads on a difference (a rolled-back transaction that made a set).
@@ -35,8 +36,16 @@ final class SetCatalog: Sendable {
         let path = Self.path(db)
         var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable()
         if table.keys.count > Self.capacity { table = KeyTable() }
-        if table.pairCounts.count > Self.capacity { table.pairCounts.removeAll() }
+        if table.pairRows.count > Self.capacity { table.pairRows.removeAll() }
         try table.synchronize(db)
+        // Another connection wrote the store since: documents it wrote were not seen with their
+        // pairs, so what was seen is no longer the whole story.
+        let dataVersion = try Int.fetchOne(db, sql: "PRAGMA data_version")
+        if table.dataVersion != dataVersion {
+            table.pairRows.removeAll()
+            table.highestRowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM \(SearchProjection.documents)") ?? 0
+            table.dataVersion = dataVersion
+        }
         return table
     }
 
@@ -73,9 +82,16 @@ struct KeyTable: Sendable {
     var candidates: [Int] = []
     var document = 0
     /// Pairs of adjacent frequent words, by ``pairCode(_:_:)``: the key of those with a set,
-    /// and how many documents those without one were seen in.
+    /// and the documents those without one were seen in.
     var pairKeys: [Int: Int] = [:]
-    var pairCounts: [Int: Int32] = [:]
+    var pairRows: [Int: PairRows] = [:]
+    /// Per key: whether it is a word whose pairs are counted. Once frequent, always, so that a
+    /// pair once counted is counted in every later document (see ``PairRows``).
+    var frequent: [Bool] = []
+    /// The highest rowid in the store when this table last met it, or recorded since.
+    var highestRowid: Int64 = 0
+    /// The store's `PRAGMA data_version` then: it moves when another connection writes.
+    var dataVersion: Int?
     /// Per key: whether it is a word in some pair of `pairKeys` (a quick no before the lookup).
     var paired: [Bool] = []
     /// The newest key id of the store this table agrees with.
@@ -113,6 +129,7 @@ struct KeyTable: Sendable {
         tracked.append(Self.alwaysTracked(key))
         ids.append(0)
         paired.append(false)
+        frequent.append(false)
         counts.append(0)
         lastDocument.append(0)
         operations.append([])
@@ -136,9 +153,10 @@ struct KeyTable: Sendable {
 
     /// One document's rowid joins (or leaves) the sets of `keys` (as ``touchedKeys`` lists them).
     mutating func record(_ rowid: Int64, keys touched: [Int], adding: Bool) {
+        defer { highestRowid = max(highestRowid, rowid) }
         for key in touched {
             guard key >= 0 else {
-                if adding { countPair(-key - 1) }
+                countPair(-key - 1, rowid, adding: adding)
                 continue
             }
             if adding { counts[key] += 1 }
@@ -151,17 +169,18 @@ struct KeyTable: Sendable {
         }
     }
 
-    /// A pair without a set seen once more; at ``SetCatalog/threshold`` documents it gets a key,
-    /// and its set is built with the other candidates.
-    private mutating func countPair(_ code: Int) {
-        // Mapped before this pair got its key, earlier in the same transaction.
-        guard pairKeys[code] == nil else { return }
-        let count = pairCounts[code, default: 0] + 1
-        guard count >= SetCatalog.threshold else {
-            pairCounts[code] = count
+    /// A pair without a set seen in one more document (or one fewer); at
+    /// ``SetCatalog/threshold`` documents it gets a key, and its set is built with the other
+    /// candidates, in this transaction.
+    private mutating func countPair(_ code: Int, _ rowid: Int64, adding: Bool) {
+        guard adding else {
+            pairRows[code]?.remove(rowid)
             return
         }
-        pairCounts[code] = nil
+        let from = highestRowid + 1
+        let count = pairRows[code, default: PairRows(from: max(rowid, from))].add(rowid)
+        // A pair that got its key earlier in this transaction is still seen until it is built.
+        guard count >= SetCatalog.threshold, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
         let key = index(of: DocumentSets.pairKey(String(keys[first].dropFirst(2)), String(keys[second].dropFirst(2))))
         pair(first, second, key: key)
@@ -176,11 +195,20 @@ struct KeyTable: Sendable {
 
     static func pairCode(_ first: Int, _ second: Int) -> Int { first << 32 | second }
 
+    /// The documents seen with the pair that `key` names, taken for building its set.
+    mutating func takeRows(ofPair key: Int) -> PairRows? {
+        let words = keys[key].dropFirst(2).split(separator: " ", maxSplits: 1).map { index[DocumentSets.wordKey(String($0))] }
+        guard words.count == 2, let first = words[0], let second = words[1] else { return nil }
+        return pairRows.removeValue(forKey: Self.pairCode(first, second))
+    }
+
     /// Whether pairs with this word are counted: it was seen in at least the threshold's
     /// documents and in 1 of 64 of all documents seen (a few hundred words at 1M), so only
     /// pairs FTS5 is slow for are counted, a few per document.
-    func isFrequent(_ word: Int) -> Bool {
-        counts[word] >= SetCatalog.threshold && counts[word] >= document >> 6
+    mutating func isFrequent(_ word: Int) -> Bool {
+        if frequent[word] { return true }
+        frequent[word] = counts[word] >= SetCatalog.threshold && counts[word] >= document >> 6
+        return frequent[word]
     }
 
     /// The distinct keys of a document: the set of all documents, its tokens' words and
@@ -211,7 +239,7 @@ struct KeyTable: Sendable {
                     if previous >= 0 {
                         // A pair with a set is kept exact whatever its words' frequency now.
                         let code = Self.pairCode(previous, entry.word)
-                        if paired[previous], paired[entry.word], let key = pairKeys[code] {
+                        if paired[previous], paired[entry.word], let key = pairKeys[code], tracked[key] {
                             touch(key, &self)
                         } else if isFrequent(previous), isFrequent(entry.word) {
                             uncounted.append(code)

@@ -68,6 +68,9 @@ enum SearchBenchmark {
         let hostSeconds = seconds(since: started)
         report(String(format: "indexing %lld events: host %.0f events/s (%.1f s), raw SQLite %.0f events/s (%.1f s), ratio %.3f",
                       head, Double(head) / hostSeconds, hostSeconds, Double(head) / rawSeconds, rawSeconds, rawSeconds / hostSeconds))
+        // What the host keeps between transactions (the sets' key table, SQLite's caches).
+        report(String(format: "heap in use after indexing: %.0f MB (SQLite %.0f MB of it)",
+                      Double(RebuildBenchmark.liveHeapBytes()) / 1_048_576, Double(sqlite3_memory_used()) / 1_048_576))
 
         try await measureQueries(host: host, spec: spec, count: queriesPerClass, only: only, engineOnly: engineOnly)
     }
