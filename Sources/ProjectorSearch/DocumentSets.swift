@@ -15,9 +15,10 @@ import ProjectorSQLite
 ///
 /// Words and prefixes get a set once they have been seen in ``SetCatalog/threshold``
 /// documents and in 1 of ``SetCatalog/share`` of all; a rarer one is answered from FTS5, which
-/// is cheap for it. Filter values and the
-/// set of all documents always have one. Only the unicode61 tokenizer (the default) has sets:
-/// porter's stems are not stable when tokenized again, and a trigram word is many trigrams.
+/// is cheap for it. So do pairs of adjacent frequent words (`g:a b`, see ``SetCatalog``).
+/// Filter values and the set of all documents always have one. Only the unicode61 tokenizer
+/// (the default) has sets: porter's stems are not stable when tokenized again, and a trigram
+/// word is many trigrams.
 ///
 /// Storage: one row per (chunk, key), keyed by one integer, `chunk << 32 | key id`, so a
 /// transaction, whose new documents all fall in the newest chunk or two, rewrites rows that sit
