@@ -190,8 +190,8 @@ struct DocumentSet: Sendable, Equatable {
     /// outgrows ``maxListed``). A transaction's new documents have the newest rowids, so this is
     /// how most of its chunk writes go.
     static func appending(_ additions: [Int64], to stored: UnsafeRawBufferPointer) -> [UInt8]? {
-        var bytes = Array(stored)
         if stored.count == bitmapBytes {
+            var bytes = Array(stored)
             for rowid in additions {
                 let bit = Int(rowid & Int64(chunkSize - 1))
                 bytes[bit >> 3] |= 1 << UInt8(bit & 7)
@@ -199,6 +199,7 @@ struct DocumentSet: Sendable, Equatable {
             return bytes
         }
         guard stored.count / 2 + additions.count <= maxListed else { return nil }
+        var bytes = Array(stored)
         var last = stored.count >= 2 ? Int(stored[stored.count - 2]) | Int(stored[stored.count - 1]) << 8 : -1
         bytes.reserveCapacity(stored.count + additions.count * 2)
         for rowid in additions {

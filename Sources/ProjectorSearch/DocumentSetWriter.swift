@@ -79,16 +79,15 @@ final class DocumentSetWriter {
     /// (a pair's newer documents from what was seen of it, see ``PairRows``).
     private func build(_ key: Int, _ chunks: ChunkStatements) throws {
         let name = table.keys[key]
-        var rowids: [Int64]
-        if name.hasPrefix("g:"), let seen = table.takeRows(ofPair: key) {
-            rowids = try DocumentSets.indexed(String(name.dropFirst(2)), prefix: false, below: seen.from, db: db) + seen.rows
-            rowids.sort()
-            var last: Int64 = -1
-            rowids.removeAll { rowid in defer { last = rowid }; return rowid == last }
-        } else {
-            rowids = try DocumentSets.indexed(String(name.dropFirst(2)), prefix: name.hasPrefix("p:"), db: db)
-        }
-        let set = DocumentSet(ascending: rowids)
+        let text = String(name.dropFirst(2))
+        // A rowid both listed and seen (the last document deleted, its rowid taken again) is
+        // counted once: the set is built from ascending rowids, repeats allowed.
+        let set =
+            if let seen = table.takeRows(ofPair: key) {
+                DocumentSet(ascending: try (DocumentSets.indexed(text, prefix: false, below: seen.from, db: db) + seen.rows).sorted())
+            } else {
+                DocumentSet(ascending: try DocumentSets.indexed(text, prefix: name.hasPrefix("p:"), db: db))
+            }
         let id = try chunks.list(name)
         for (chunk, bitmap) in zip(set.chunks, set.bitmaps) {
             try chunks.insert(row: DocumentSets.rowID(chunk: chunk, key: id), bitmap: bitmap)

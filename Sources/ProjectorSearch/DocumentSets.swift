@@ -34,6 +34,12 @@ enum DocumentSets {
     static func prefixKey(_ prefix: String) -> String { "p:" + prefix }
     /// Two adjacent words (a token never holds a space).
     static func pairKey(_ first: String, _ second: String) -> String { "g:" + first + " " + second }
+    /// The two words of a pair's key, nil for any other key.
+    static func pairWords(_ key: String) -> (String, String)? {
+        guard key.hasPrefix("g:") else { return nil }
+        let words = key.dropFirst(2).split(separator: " ", maxSplits: 1)
+        return words.count == 2 ? (String(words[0]), String(words[1])) : nil
+    }
     static func filterKey(_ field: String, _ value: String) -> String { "f:" + field + "\u{1}" + value }
 
     static func supported(_ spec: SearchSpec) -> Bool { spec.tokenizer == .unicode61 }

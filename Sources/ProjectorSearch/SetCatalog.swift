@@ -12,8 +12,10 @@ import Synchronization
 /// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup, and is
 /// built mostly from the documents it was seen in while counted (``PairRows``).
 ///
-/// The store is the truth: each transaction first compares the newest key id in the store with
-/// the one remembered and reloads on a difference (a rolled-back transaction that made a set).
+/// The store is the truth: a table is handed back only when its transaction commits (after an
+/// error the next transaction starts from the store), and each transaction first compares the
+/// newest key id in the store with the one remembered and reloads on a difference (another
+/// connection made a set).
 /// The counts are only a heuristic and live in memory; after a restart they start over, which
 /// delays a set, never loses one.
 final class SetCatalog: Sendable {
@@ -97,12 +99,8 @@ struct KeyTable: Sendable {
     /// The newest key id of the store this table agrees with.
     var version: Int64 = -1
 
-    /// Forgets an abandoned transaction's work and reloads which keys have sets if the store's
-    /// list moved without us.
+    /// Reloads which keys have sets if the store's list moved without us.
     mutating func synchronize(_ db: Database) throws {
-        for key in dirty { operations[key].removeAll() }
-        dirty.removeAll()
-        candidates.removeAll()
         let stored = try DocumentSets.newestKeyID(db)
         guard stored != version else { return }
         for key in keys.indices {
@@ -115,9 +113,8 @@ struct KeyTable: Sendable {
             let number = index(of: key)
             tracked[number] = true
             ids[number] = row[0]
-            if key.hasPrefix("g:") {
-                let words = key.dropFirst(2).split(separator: " ", maxSplits: 1).map { index(of: DocumentSets.wordKey(String($0))) }
-                if words.count == 2 { pair(words[0], words[1], key: number) }
+            if let (first, second) = DocumentSets.pairWords(key) {
+                pair(index(of: DocumentSets.wordKey(first)), index(of: DocumentSets.wordKey(second)), key: number)
             }
         }
         version = stored
@@ -197,9 +194,10 @@ struct KeyTable: Sendable {
 
     /// The documents seen with the pair that `key` names, taken for building its set.
     mutating func takeRows(ofPair key: Int) -> PairRows? {
-        let words = keys[key].dropFirst(2).split(separator: " ", maxSplits: 1).map { index[DocumentSets.wordKey(String($0))] }
-        guard words.count == 2, let first = words[0], let second = words[1] else { return nil }
-        return pairRows.removeValue(forKey: Self.pairCode(first, second))
+        guard let (first, second) = DocumentSets.pairWords(keys[key]),
+            let firstWord = index[DocumentSets.wordKey(first)], let secondWord = index[DocumentSets.wordKey(second)]
+        else { return nil }
+        return pairRows.removeValue(forKey: Self.pairCode(firstWord, secondWord))
     }
 
     /// Whether pairs with this word are counted: it was seen in at least the threshold's
