@@ -49,7 +49,10 @@ final class DocumentSetWriter {
         // one starts from the store (the preparing thread may not even have finished with the
         // table, and the documents it saw with pairs were never written).
         let (catalog, keys) = (self.catalog, self.keys)
-        db.afterNextTransaction { db in catalog.checkIn(keys.table, db) }
+        db.afterNextTransaction { db in
+            keys.table.changes = sqlite3_total_changes64(db.sqliteConnection)
+            catalog.checkIn(keys.table, db)
+        }
     }
 
     private func write() throws {

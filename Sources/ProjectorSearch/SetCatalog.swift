@@ -39,15 +39,18 @@ final class SetCatalog: Sendable {
         var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable()
         if table.keys.count > Self.capacity { table = KeyTable() }
         if table.pairRows.count > Self.capacity { table.pairRows.removeAll() }
-        try table.synchronize(db)
-        // Another connection wrote the store since: documents it wrote were not seen with their
-        // pairs, so what was seen is no longer the whole story.
+        // Another connection wrote the store since (`data_version` moved), or this is not the
+        // connection that handed the table back (a new one counts its changes from zero: a store
+        // reopened, or a new file where a deleted generation was): documents written elsewhere
+        // were not seen with their pairs, so what was seen is no longer the whole story.
         let dataVersion = try Int.fetchOne(db, sql: "PRAGMA data_version")
-        if table.dataVersion != dataVersion {
+        if table.dataVersion != dataVersion || sqlite3_total_changes64(db.sqliteConnection) < table.changes {
             table.pairRows.removeAll()
             table.highestRowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM \(SearchProjection.documents)") ?? 0
             table.dataVersion = dataVersion
+            table.version = -1
         }
+        try table.synchronize(db)
         return table
     }
 
@@ -94,6 +97,8 @@ struct KeyTable: Sendable {
     var highestRowid: Int64 = 0
     /// The store's `PRAGMA data_version` then: it moves when another connection writes.
     var dataVersion: Int?
+    /// `sqlite3_total_changes64` of the connection at the commit that handed the table back.
+    var changes: Int64 = 0
     /// Per key: whether it is a word in some pair of `pairKeys` (a quick no before the lookup).
     var paired: [Bool] = []
     /// The newest key id of the store this table agrees with.
@@ -106,7 +111,10 @@ struct KeyTable: Sendable {
         for key in keys.indices {
             ids[key] = 0
             tracked[key] = Self.alwaysTracked(keys[key])
+            paired[key] = false
         }
+        // A pair keyed here but without a set in this store must be counted (and keyed) again.
+        pairKeys.removeAll()
         let rows = try Row.fetchCursor(db, sql: "SELECT id, key FROM \(DocumentSets.keys)")
         while let row = try rows.next() {
             let key: String = row[1]

@@ -1,8 +1,10 @@
+import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 @testable import ProjectorSearch
+import ProjectorTesting
 import Testing
 
 /// Document sets are a second index: these tests hold them to the first (FTS5 and the
@@ -154,6 +156,39 @@ import Testing
         try await fixture.host.runners[0].store.pool.read { db in
             let expected = try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH '\"night train\"'")
             #expect(expected.count > 512)
+            #expect(try DocumentSets.load("g:night train", db: db).map { Set($0.newest(.max)) } == Set(expected))
+        }
+    }
+
+    /// What the set writer saw of a store's pairs stays with that store: a new file under the
+    /// same path (a cancelled rebuild's generation deleted, the next one named alike) opened by a
+    /// new connection starts counting afresh.
+    @Test func aNewStoreUnderAKnownPathDoesNotInheritWhatTheOldOneSaw() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("docs.sqlite")
+        let projection = SearchProjection(spec: try SearchSpec(SearchFixture.packages, file: "test.yml"))
+        var position: Int64 = 0
+        func events(_ bodies: [String]) -> [RecordedEvent] {
+            bodies.map { body in
+                position += 1
+                return RecordedEvent(
+                    position: position, id: UUID(), stream: "p\(position)", version: 1, type: "Published",
+                    data: #"{"body":"\#(body)"}"#, time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + position))
+            }
+        }
+        func store(_ batches: [[String]]) throws {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in try projection.setUp(db) }
+            for batch in batches { try queue.write { db in try projection.apply(events(batch), db) } }
+        }
+        // Both words frequent, then rowids 801-1100 seen with the pair, too few for its set.
+        try store([Array(repeating: "night wa train", count: 800), Array(repeating: "night train", count: 300)])
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        // The new file's pair is at rowids 201-800 and gets its set.
+        try store([Array(repeating: "night wa train", count: 200) + Array(repeating: "night train wb", count: 600)])
+        try DatabaseQueue(path: path).read { db in
+            let expected = try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH '\"night train\"'")
+            #expect(expected.count == 600)
             #expect(try DocumentSets.load("g:night train", db: db).map { Set($0.newest(.max)) } == Set(expected))
         }
     }
