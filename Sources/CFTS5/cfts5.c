@@ -17,8 +17,16 @@ static fts5_api *projector_fts5_api(sqlite3 *db) {
     return api;
 }
 
-static void projector_bm25(
-    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+double projector_idf(long long rows, double df) {
+    double idf = log((0.5 + (double)rows - df) / (0.5 + df));
+    return idf <= 0.0 ? 1e-6 : idf;
+}
+
+// bm25 of the current row: per phrase, its column-weighted frequency in the row, scaled by the
+// row's length, times idf(df[phrase]); with df NULL every idf is 1 (see projector_weight).
+static int projector_score(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_value **weights, int weightCount, sqlite3_value **df,
+    int dfCount, double *score) {
     const double k1 = 1.2;
     const double b = 0.75;
     int columns = api->xColumnCount(fts);
@@ -29,10 +37,7 @@ static void projector_bm25(
     if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
     double local[16];
     double *frequency = phrases <= 16 ? local : calloc((size_t)phrases, sizeof(double));
-    if (frequency == NULL) {
-        sqlite3_result_error_nomem(context);
-        return;
-    }
+    if (frequency == NULL) return SQLITE_NOMEM;
     memset(frequency, 0, sizeof(double) * (size_t)phrases);
     int instances = 0;
     if (rc == SQLITE_OK) rc = api->xInstCount(fts, &instances);
@@ -40,26 +45,74 @@ static void projector_bm25(
         int phrase, column, offset;
         rc = api->xInst(fts, i, &phrase, &column, &offset);
         if (rc == SQLITE_OK && phrase >= 0 && phrase < phrases) {
-            frequency[phrase] += (column < columns && column < count) ? sqlite3_value_double(values[column]) : 1.0;
+            frequency[phrase] += (column < columns && column < weightCount) ? sqlite3_value_double(weights[column]) : 1.0;
         }
     }
     int length = 0;
     if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
+    double average = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1.0;
+    *score = 0.0;
+    for (int i = 0; rc == SQLITE_OK && i < phrases; i++) {
+        double idf = df == NULL ? 1.0 : projector_idf(rows, i < dfCount ? sqlite3_value_double(df[i]) : 0.0);
+        *score += idf * ((frequency[i] * (k1 + 1.0)) / (frequency[i] + k1 * (1.0 - b + b * (double)length / average)));
+    }
+    if (frequency != local) free(frequency);
+    return rc;
+}
+
+static void projector_bm25(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+    int columns = api->xColumnCount(fts);
+    int weights = count < columns ? count : columns;
+    double score = 0.0;
+    int rc = projector_score(api, fts, values, weights, values + weights, count - weights, &score);
     if (rc != SQLITE_OK) {
-        if (frequency != local) free(frequency);
         sqlite3_result_error_code(context, rc);
         return;
     }
-    double average = rows > 0 && tokens > 0 ? (double)tokens / (double)rows : 1.0;
-    double score = 0.0;
-    for (int i = 0; i < phrases; i++) {
-        double df = columns + i < count ? sqlite3_value_double(values[columns + i]) : 0.0;
-        double idf = log((0.5 + (double)rows - df) / (0.5 + df));
-        if (idf <= 0.0) idf = 1e-6;
-        score += idf * (frequency[i] * (k1 + 1.0)) / (frequency[i] + k1 * (1.0 - b + b * (double)length / average));
-    }
-    if (frequency != local) free(frequency);
     sqlite3_result_double(context, -score);
+}
+
+// projector_weight(fts, budget, w0 .. wN-1): counts its calls in the query's auxiliary data.
+static void projector_weight(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+    if (count < 1) {
+        sqlite3_result_error(context, "projector_weight needs a budget", -1);
+        return;
+    }
+    sqlite3_int64 *calls = api->xGetAuxdata(fts, 0);
+    if (calls == NULL) {
+        calls = sqlite3_malloc64(sizeof(sqlite3_int64));
+        if (calls == NULL || api->xSetAuxdata(fts, calls, sqlite3_free) != SQLITE_OK) {
+            sqlite3_result_error_nomem(context);
+            return;
+        }
+        *calls = 0;
+    }
+    if (++*calls > sqlite3_value_int64(values[0])) {
+        sqlite3_result_null(context);
+        return;
+    }
+    double score = 0.0;
+    int rc = projector_score(api, fts, values + 1, count - 1, NULL, 0, &score);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(context, rc);
+        return;
+    }
+    sqlite3_result_double(context, score);
+}
+
+static void projector_rows(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+    (void)count;
+    (void)values;
+    sqlite3_int64 rows = 0;
+    int rc = api->xRowCount(fts, &rows);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(context, rc);
+        return;
+    }
+    sqlite3_result_int64(context, rows);
 }
 
 // projector_in(rowid, window): whether rowid is in window, a blob of ascending native int64s.
@@ -81,6 +134,8 @@ int projector_fts5_register(sqlite3 *db) {
     fts5_api *api = projector_fts5_api(db);
     if (api == NULL) return SQLITE_ERROR;
     int rc = api->xCreateFunction(api, "projector_bm25", NULL, projector_bm25, NULL);
+    if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "projector_weight", NULL, projector_weight, NULL);
+    if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "projector_rows", NULL, projector_rows, NULL);
     if (rc != SQLITE_OK) return rc;
     return sqlite3_create_function_v2(
         db, "projector_in", 2, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, projector_in, NULL, NULL, NULL);

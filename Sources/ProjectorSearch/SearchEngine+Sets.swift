@@ -83,32 +83,37 @@ extension SearchEngine {
         let weights = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
         let score = "projector_bm25(\(fts), \(weights)\(String(repeating: ", ?", count: sets.frequencies.count)))"
         let frequencies = sets.frequencies.map { $0 as (any DatabaseValueConvertible)? }
-        // The window: the newest documents, scored by one pass over their index rows when that
-        // pass stays small, else one point lookup each.
+        // The window: the newest documents, scored when they were listed, or by one pass over
+        // their index rows when that pass stays small, else one point lookup each.
         var scores: [Int64: Double] = [:]
         let window: [Int64]
         let newest = documents.newest(rankWindow)
-        let cutoff = sets.matching.newest(max(newest.count, scanBudget)).last ?? 0
-        let inRange = newest.prefix { $0 >= cutoff }
-        if inRange.count >= min(documents.count, depth) {
-            window = Array(inRange)
-            // Filtered: the pass reads every match in the range but scores and returns only the
-            // window's.
-            let filtered = documents.count < sets.matching.count
-            let members = filtered ? " AND projector_in(rowid, ?)" : ""
-            let sql = "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?\(members)"
-            var arguments = StatementArguments(frequencies + [match, window.last ?? cutoff])
-            if filtered { arguments += [Array(window.reversed()).withUnsafeBytes { Data($0) }] }
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-            while let row = try rows.next() {
-                if let value = row[1] as Double? { scores[row[0]] = -value }
-            }
+        if let listed = sets.scores {
+            window = newest
+            for rowid in window { scores[rowid] = listed[rowid] }
         } else {
-            window = Array(newest.prefix(max(depth, pointBudget)))
-            let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
-            for rowid in window {
-                if let value = try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])) {
-                    scores[rowid] = -value
+            let cutoff = sets.matching.newest(max(newest.count, scanBudget)).last ?? 0
+            let inRange = newest.prefix { $0 >= cutoff }
+            if inRange.count >= min(documents.count, depth) {
+                window = Array(inRange)
+                // Filtered: the pass reads every match in the range but scores and returns only
+                // the window's.
+                let filtered = documents.count < sets.matching.count
+                let members = filtered ? " AND projector_in(rowid, ?)" : ""
+                let sql = "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?\(members)"
+                var arguments = StatementArguments(frequencies + [match, window.last ?? cutoff])
+                if filtered { arguments += [Array(window.reversed()).withUnsafeBytes { Data($0) }] }
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+                while let row = try rows.next() {
+                    if let value = row[1] as Double? { scores[row[0]] = -value }
+                }
+            } else {
+                window = Array(newest.prefix(max(depth, pointBudget)))
+                let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+                for rowid in window {
+                    if let value = try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])) {
+                        scores[rowid] = -value
+                    }
                 }
             }
         }

@@ -199,6 +199,7 @@ import Testing
             "wbord1 ", "wbord1 wcord2 ", "wb", "wbo", "wbor", "wbord1 OR rare ", "wbord1 -wcord2 ", "-wbord1 ", "",
             "eclair ", "zeb", "nothing ", "pkg3 ", "\"night train\" ", "night-train ", "\"night train\" wbord1 ",
             "wbord1 -\"night train\" ", "\"train night\" ", "\"wbord1 wcord2 wdord3\" ", "\"night train\"", "\"train nig\"",
+            "\"waord0 wbord1\" ",
         ]
         let filters: [[(field: String, value: String)]] = [[], [("section", "libs")], [("section", "games")]]
         let spec = fixture.spec
@@ -226,7 +227,12 @@ import Testing
             }
             // Totals big enough to mean something were compared.
             let broad = try SearchEngine.search(SearchRequest(query: "w", limit: 1), spec: spec, db: db)
-            #expect(broad.total > 1000)
+            #expect(broad.total > MatchSet.weighedLimit)
+            // Scores weighed while FTS5 listed a lone phrase were among those compared; a list too
+            // long to weigh was ranked by a second pass.
+            let lone = try MatchSet.resolve(SearchQuery(parsing: "\"waord0 wbord1\" "), filters: [], spec: spec, db: db)
+            #expect((lone?.scores?.count ?? 0) > 10)
+            #expect(try MatchSet.resolve(SearchQuery(parsing: "w"), filters: [], spec: spec, db: db)?.scores == nil)
             let phrase = try SearchEngine.search(SearchRequest(query: "\"night train\"", limit: 1), spec: spec, db: db)
             #expect(phrase.total > 1000)
         }

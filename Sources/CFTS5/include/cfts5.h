@@ -13,11 +13,21 @@ struct sqlite3;
 /// doclist once per query, which costs as much as counting every hit; the search engine already
 /// knows it from its document sets. A missing df counts as 0 (a rare phrase).
 ///
+/// projector_weight(fts, budget, w0 .. wN-1) is the same score with every idf taken as 1, for the
+/// first `budget` rows of its query (NULL after). With a MATCH of one phrase, that row's bm25 is
+/// projector_idf(rows, df) times it: the phrase's documents are listed and weighed in one pass
+/// although df is known only once the list ends (a second pass costs as much as the first, and
+/// a phrase of a common and a middling word costs FTS5 a walk along the middling word's doclist).
+/// projector_rows(fts) is the rows count that the idf is computed over.
+///
 /// Also registers projector_in(rowid, window): whether rowid is in window, a blob of ascending
 /// native int64s. A filtered query's ranking pass keeps only its window's rows with it: a
 /// `+rowid IN (…)` list is an SQL text to parse and an index to build per query, and a plain
 /// `rowid IN (…)` makes FTS5 run the whole MATCH once per value.
 int projector_fts5_register(struct sqlite3 *db);
+
+/// bm25's inverse document frequency of a phrase in df of rows documents (never below 1e-6).
+double projector_idf(long long rows, double df);
 
 typedef struct projector_tokenizer projector_tokenizer;
 
