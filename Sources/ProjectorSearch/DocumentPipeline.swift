@@ -10,9 +10,11 @@ enum DocumentPipeline {
     static let chunkSize = 64
     static let minimumBatch = 256
 
+    /// `queue` runs the preparation; `afterChunk` is called on the caller's thread after each
+    /// prepared chunk's changes (not for a batch prepared in line).
     static func forEach(
-        _ events: [RecordedEvent], prepare: @escaping @Sendable (RecordedEvent) -> DocumentChange?,
-        _ body: (DocumentChange) throws -> Void
+        _ events: [RecordedEvent], on queue: DispatchQueue, prepare: @escaping @Sendable (RecordedEvent) -> DocumentChange?,
+        afterChunk: () -> Void = {}, _ body: (DocumentChange) throws -> Void
     ) rethrows {
         guard events.count >= minimumBatch else {
             for event in events {
@@ -21,7 +23,7 @@ enum DocumentPipeline {
             return
         }
         let prepared = Prepared(count: events.count, chunkSize: chunkSize)
-        DispatchQueue(label: "projector.search.prepare").async {
+        queue.async {
             for chunk in prepared.chunks.indices {
                 guard !prepared.abandoned.load(ordering: .relaxed) else { return }
                 for index in prepared.chunks[chunk] { prepared.changes[index] = prepare(events[index]) }
@@ -35,6 +37,7 @@ enum DocumentPipeline {
             for index in prepared.chunks[chunk] {
                 if let change = prepared.changes[index] { try body(change) }
             }
+            afterChunk()
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import GRDBSQLite
 import ProjectorSQLite
@@ -28,7 +29,7 @@ final class DocumentSetWriter {
         pending.append(Pending(rowid: rowid, values: values, keys: keys, adding: adding, wholeDocument: wholeDocument))
     }
 
-    struct Pending {
+    struct Pending: Sendable {
         let rowid: Int64
         let values: [String?]
         let keys: [Int]?
@@ -36,13 +37,20 @@ final class DocumentSetWriter {
         let wholeDocument: Bool
     }
 
+    /// Hands what was recorded so far to the keys' queue, which works it into the table once
+    /// the batch is prepared, while this thread goes on writing the index.
+    func handOff() {
+        guard !pending.isEmpty else { return }
+        let (documents, keys) = (pending, self.keys)
+        pending.removeAll(keepingCapacity: true)
+        keys.queue.async { keys.record(documents) }
+    }
+
     /// Writes this transaction's changes: new sets for keys seen often enough, then every
     /// touched chunk of the others, in row id (chunk, key) order: rows of one chunk sit together.
     func flush() throws {
-        for document in pending {
-            let touched = document.keys ?? keys.numbers(of: document.values, wholeDocument: document.wholeDocument)
-            keys.table.record(document.rowid, keys: touched, adding: document.adding)
-        }
+        keys.queue.sync {}
+        keys.record(pending)
         pending.removeAll()
         try write()
         // Handed back only when the transaction commits: after an error or a rollback the next
@@ -62,15 +70,38 @@ final class DocumentSetWriter {
         var work: [(row: Int64, operations: [Int64])] = []
         for key in table.dirty where !table.operations[key].isEmpty {
             if table.ids[key] == 0 { table.ids[key] = try chunks.list(table.keys[key]) }
-            var byChunk: [Int64: [Int64]] = [:]
-            for operation in table.operations[key] { byChunk[abs(operation) >> DocumentSet.chunkShift, default: []].append(operation) }
-            for (chunk, operations) in byChunk { work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations)) }
-            table.operations[key].removeAll()
+            let operations = table.operations[key]
+            table.operations[key] = []
+            for (chunk, operations) in Self.byChunk(operations) {
+                work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations))
+            }
         }
         table.dirty.removeAll()
         work.sort { $0.row < $1.row }
         for item in work { try chunks.apply(item.operations, row: item.row) }
         table.version = try DocumentSets.newestKeyID(db)
+    }
+
+    /// A key's operations split by chunk, each chunk's in their order. Nearly all are the
+    /// transaction's new documents, ascending, in one or two chunks: grouping them in a
+    /// dictionary cost more than writing the chunks.
+    static func byChunk(_ operations: [Int64]) -> [(chunk: Int64, operations: [Int64])] {
+        let first = abs(operations[0]) >> DocumentSet.chunkShift
+        if abs(operations[operations.count - 1]) >> DocumentSet.chunkShift == first,
+            operations.allSatisfy({ abs($0) >> DocumentSet.chunkShift == first })
+        {
+            return [(first, operations)]
+        }
+        var groups: [(chunk: Int64, operations: [Int64])] = []
+        for operation in operations {
+            let chunk = abs(operation) >> DocumentSet.chunkShift
+            if let index = groups.indices.last(where: { groups[$0].chunk == chunk }) {
+                groups[index].operations.append(operation)
+            } else {
+                groups.append((chunk, [operation]))
+            }
+        }
+        return groups
     }
 
     private var table: KeyTable {
@@ -101,9 +132,12 @@ final class DocumentSetWriter {
 }
 
 /// Maps a document's values to the numbers of its keys (see ``KeyTable``): used by one thread
-/// at a time, the preparing thread while a batch is prepared, then the writer.
+/// at a time, `queue` while a batch is prepared and its documents recorded, then the writer.
 final class DocumentKeys: @unchecked Sendable {
     var table: KeyTable
+    /// Where the table is worked on while the writer writes the index: the batch's preparation
+    /// first, then the documents the writer hands off (``DocumentSetWriter/handOff()``).
+    let queue = DispatchQueue(label: "projector.search.keys")
     let tokenizer: TextTokenizer
     let textIndexes: [Int]
     let filterFields: [(index: Int, name: String)]
@@ -113,6 +147,14 @@ final class DocumentKeys: @unchecked Sendable {
         self.tokenizer = tokenizer
         textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
         filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
+    }
+
+    /// Documents join (or leave) the sets of their keys, in the order they were written.
+    func record(_ documents: [DocumentSetWriter.Pending]) {
+        for document in documents {
+            let touched = document.keys ?? numbers(of: document.values, wholeDocument: document.wholeDocument)
+            table.record(document.rowid, keys: touched, adding: document.adding)
+        }
     }
 
     /// The distinct keys of a document with these values (see ``KeyTable/touchedKeys``).

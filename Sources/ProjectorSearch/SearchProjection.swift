@@ -1,3 +1,4 @@
+import Dispatch
 public import GRDB
 public import ProjectorCore
 
@@ -91,9 +92,13 @@ public struct SearchProjection: Projection {
         let sets = try DocumentSetWriter(spec: spec, catalog: catalog, db: db)
         let writer = try DocumentWriter(spec: spec, sets: sets, db: db)
         let paths = spec.fields.map(\.path)
-        // The preparing thread also maps each document's text to its set keys.
+        // The preparing thread also maps each document's text to its set keys, then records the
+        // documents the writer hands it (their rowids are known once written).
         let keys = sets?.keys
-        try DocumentPipeline.forEach(events, prepare: { change(for: $0, paths: paths, keys: keys) }) { change in
+        try DocumentPipeline.forEach(
+            events, on: keys?.queue ?? DispatchQueue(label: "projector.search.prepare"),
+            prepare: { change(for: $0, paths: paths, keys: keys) }, afterChunk: { sets?.handOff() }
+        ) { change in
             switch change {
             case .delete(let docID): try writer.delete(docID)
             case .upsert(let docID, let values, let keys, let position):

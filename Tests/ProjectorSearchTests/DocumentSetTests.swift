@@ -41,6 +41,17 @@ import Testing
         }
     }
 
+    /// A key's operations reach each chunk in the order they were made (a document removed, then
+    /// its rowid taken again, must end up present), whichever chunks they interleave across.
+    @Test func operationsAreSplitByChunkInTheirOrder() {
+        let size = Int64(DocumentSet.chunkSize)
+        #expect(DocumentSetWriter.byChunk([5, 9, -5, 5]).map(\.chunk) == [0])
+        let operations: [Int64] = [-3, size + 1, -(2 * size + 7), 3, size + 2, -(size + 1), 2 * size + 7]
+        let groups = DocumentSetWriter.byChunk(operations)
+        #expect(groups.map(\.chunk) == [0, 1, 2])
+        #expect(groups.map(\.operations) == [[-3, 3], [size + 1, size + 2, -(size + 1)], [-(2 * size + 7), 2 * size + 7]])
+    }
+
     /// A transaction's new documents are appended to a stored chunk without decoding it: the
     /// result must be exactly what decoding, adding and encoding would store.
     @Test func appendingToAStoredChunkStoresWhatEncodingWould() {
