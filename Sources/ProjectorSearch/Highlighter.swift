@@ -54,14 +54,7 @@ struct Highlighter {
             var mark = 0
             for index in from..<to {
                 if mark < marks.count, marks[mark].start == index { out += Self.open }
-                switch bytes[index] {
-                case UInt8(ascii: "&"): out += Array("&amp;".utf8)
-                case UInt8(ascii: "<"): out += Array("&lt;".utf8)
-                case UInt8(ascii: ">"): out += Array("&gt;".utf8)
-                case UInt8(ascii: "\""): out += Array("&quot;".utf8)
-                case UInt8(ascii: "'"): out += Array("&#39;".utf8)
-                case let byte: out.append(byte)
-                }
+                Self.appendEscaped(bytes[index], to: &out)
                 if mark < marks.count, marks[mark].end == index + 1 {
                     out += Self.close
                     mark += 1
@@ -72,9 +65,21 @@ struct Highlighter {
         }
     }
 
-    private static let open = Array("<mark>".utf8)
-    private static let close = Array("</mark>".utf8)
+    static let open = Array("<mark>".utf8)
+    static let close = Array("</mark>".utf8)
     private static let ellipsis = Array("…".utf8)
+
+    /// One byte of UTF-8 text as HTML: the five characters with a meaning in HTML escaped.
+    static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "&"): out += Array("&amp;".utf8)
+        case UInt8(ascii: "<"): out += Array("&lt;".utf8)
+        case UInt8(ascii: ">"): out += Array("&gt;".utf8)
+        case UInt8(ascii: "\""): out += Array("&quot;".utf8)
+        case UInt8(ascii: "'"): out += Array("&#39;".utf8)
+        default: out.append(byte)
+        }
+    }
 
     /// The fragment's first and last token, by `snippet()`'s rule: each hit may start a window
     /// of `size` tokens, scored 1000 per distinct term in it and 1 per repeat; the best window

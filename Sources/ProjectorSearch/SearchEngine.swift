@@ -320,20 +320,20 @@ public enum SearchEngine {
 extension SearchEngine {
     /// `snippet()` text with private-use markers as HTML: everything escaped, `<mark>` added.
     static func markedHTML(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case SearchProjection.markOpen: out += "<mark>"
-            case SearchProjection.markClose: out += "</mark>"
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+        // The markers U+E000 and U+E001 are EE 80 80 and EE 80 81 in UTF-8.
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0xEE, index + 2 < bytes.count, bytes[index + 1] == 0x80, bytes[index + 2] & 0xFE == 0x80 {
+                out += bytes[index + 2] == 0x80 ? Highlighter.open : Highlighter.close
+                index += 3
+            } else {
+                Highlighter.appendEscaped(bytes[index], to: &out)
+                index += 1
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

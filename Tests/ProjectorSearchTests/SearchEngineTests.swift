@@ -157,9 +157,14 @@ import Testing
     @Test func rawSyntaxOnlyWhenAskedAndValidated() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
         try await fixture.add("p", ["name": "postgresql", "body": "database server"])
+        try await fixture.add("q", ["name": "escaped", "body": "a <b> & 'quoted' \"server\""])
         try await fixture.host.catchUp()
         let raw = try await fixture.index.search(SearchRequest(query: "name:postgresql OR body:nothing", raw: true))
         #expect(raw.total == 1)
+        #expect(raw.hits.first?.highlights["name"] == "<mark>postgresql</mark>")
+        // FTS5's own snippet() marks raw queries' matches; the text around them is escaped.
+        let marked = try await fixture.index.search(SearchRequest(query: "body:server AND name:escaped", raw: true))
+        #expect(marked.hits.first?.highlights["body"] == "a &lt;b&gt; &amp; &#39;quoted&#39; &quot;<mark>server</mark>&quot;")
         await #expect {
             _ = try await fixture.index.search(SearchRequest(query: "name:(", raw: true))
         } throws: { error in
