@@ -31,7 +31,7 @@ do {
         try await SearchBenchmark.run(
             events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"),
             only: option("--only").map { $0.split(separator: ",").map(String.init) },
-            engineOnly: arguments.contains("--engine-only"))
+            engineOnly: arguments.contains("--engine-only"), rounds: Int(option("--rounds") ?? "1") ?? 1)
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -42,7 +42,7 @@ do {
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
         print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]")
-        print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only]")
+        print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]")
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
     }
 } catch {
