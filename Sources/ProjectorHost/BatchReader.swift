@@ -56,14 +56,14 @@ public actor BatchReader {
         } else {
             batch = try await settle(read(after: position), after: position)
         }
-        if batch.events.count == batchSize { readAhead(from: position) }
+        if batch.events.count == batchSize { fillReadAhead(after: position) }
         return batch
     }
 
     /// Starts the first read missing among the ``readAhead`` batches after the one at `position`,
     /// walking the full batches already read; a read in flight continues the walk when it lands,
     /// from the latest batch asked for by then.
-    private func readAhead(from position: Int64) {
+    private func fillReadAhead(after position: Int64) {
         var key = position
         for _ in 0...readAhead {
             guard cache[key] != nil else {
@@ -96,7 +96,7 @@ public actor BatchReader {
             let head = events.count == limit ? try await log.head() : (events.last?.position ?? position)
             if events.count == limit, let last = events.last?.position, self.cache[position] != nil {
                 self.ends[position] = last
-                self.readAhead(from: self.asked)
+                self.fillReadAhead(after: self.asked)
             }
             return Batch(events: events, head: max(head, events.last?.position ?? position))
         }

@@ -72,11 +72,11 @@ struct Highlighter {
     /// One byte of UTF-8 text as HTML: the five characters with a meaning in HTML escaped.
     static func appendEscaped(_ byte: UInt8, to out: inout [UInt8]) {
         switch byte {
-        case UInt8(ascii: "&"): out += Array("&amp;".utf8)
-        case UInt8(ascii: "<"): out += Array("&lt;".utf8)
-        case UInt8(ascii: ">"): out += Array("&gt;".utf8)
-        case UInt8(ascii: "\""): out += Array("&quot;".utf8)
-        case UInt8(ascii: "'"): out += Array("&#39;".utf8)
+        case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+        case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+        case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+        case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+        case UInt8(ascii: "'"): out.append(contentsOf: "&#39;".utf8)
         default: out.append(byte)
         }
     }

@@ -36,6 +36,7 @@ struct MatchSet {
         var scores: [Int64: Double]?
         let single = query.groups.count == 1 && query.groups[0].count == 1
         func listed(_ text: String, prefix: Bool) throws -> DocumentSet {
+            // Weighed only for the one positive term (exclusions are resolved after it).
             guard single, frequencies.isEmpty else {
                 return DocumentSet(ascending: try DocumentSets.indexed(text, prefix: prefix, db: db))
             }
@@ -96,9 +97,8 @@ struct MatchSet {
     ) throws -> (rowids: [Int64], scores: [Int64: Double]?) {
         try SearchEngine.registerRanking(db)
         let fts = SearchProjection.index
-        let columns = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
         let statement = try db.cachedStatement(
-            sql: "SELECT rowid, projector_weight(\(fts), ?, \(columns)), projector_rows(\(fts)) FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid")
+            sql: "SELECT rowid, projector_weight(\(fts), ?, \(SearchEngine.columnWeights(spec))), projector_rows(\(fts)) FROM \(fts) WHERE \(fts) MATCH ? ORDER BY rowid")
         try statement.setArguments([weighedLimit, SearchQuery.quote(text) + (prefix ? "*" : "")])
         let sqlite = statement.sqliteStatement
         defer { sqlite3_reset(sqlite) }

@@ -80,8 +80,7 @@ extension SearchEngine {
         }
         try registerRanking(db)
         let fts = SearchProjection.index
-        let weights = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
-        let score = "projector_bm25(\(fts), \(weights)\(String(repeating: ", ?", count: sets.frequencies.count)))"
+        let score = "projector_bm25(\(fts), \(columnWeights(spec))\(String(repeating: ", ?", count: sets.frequencies.count)))"
         let frequencies = sets.frequencies.map { $0 as (any DatabaseValueConvertible)? }
         // The window: the newest documents, scored when they were listed, or by one pass over
         // their index rows when that pass stays small, else one point lookup each.
@@ -188,6 +187,11 @@ extension SearchEngine {
             if count > 0 { counts[value] = count }
         }
         return counts
+    }
+
+    /// The text fields' weights, as bm25's column arguments.
+    static func columnWeights(_ spec: SearchSpec) -> String {
+        spec.textFields.map { String($0.weight) }.joined(separator: ", ")
     }
 
     /// `projector_bm25` is registered per connection; a statement using it compiles only once it

@@ -134,8 +134,7 @@ public enum SearchEngine {
                         result.ranking = "relevance among the newest \(rankWindow)"
                     }
                 }
-                let weights = spec.textFields.map { String($0.weight) }.joined(separator: ", ")
-                let scoreSQL = result.total > bm25Limit ? "0.0" : "bm25(\(fts), \(weights))"
+                let scoreSQL = result.total > bm25Limit ? "0.0" : "bm25(\(fts), \(columnWeights(spec)))"
                 if result.total > bm25Limit { result.ranking = "newest first" }
                 // The first pages are fetched deep enough to rerank: exact name matches, then
                 // phrase matches, then the rest. Both checks are point queries (FTS5 seeks one
