@@ -7,11 +7,12 @@ import Foundation
 /// is wrong and why, so an import can report `line 12: data must be a JSON object, found array`.
 public enum EventLineParser {
     public static func parse(_ line: UnsafeBufferPointer<UInt8>) throws(ProjectorError) -> ProposedEvent {
-        var scanner = JSONScanner(line)
+        var scanner = JSONScanner(line, refusesDuplicateKeys: true)
         let members: [JSONScanner.Member]
         do {
             members = try scanner.topLevelMembers()
         } catch {
+            if error.message.hasPrefix("duplicate key") { throw ProjectorError(.invalidLine, error.message) }
             throw ProjectorError(.invalidLine, "not a JSON object: \(error.message)")
         }
         var stream: String?

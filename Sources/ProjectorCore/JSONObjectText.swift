@@ -4,7 +4,7 @@ public enum JSONObjectText {
     public static func validated(_ text: String, field: String) throws -> String {
         var copy = text
         return try copy.withUTF8 { bytes -> String in
-            var scanner = JSONScanner(bytes)
+            var scanner = JSONScanner(bytes, refusesDuplicateKeys: true)
             do {
                 _ = try scanner.topLevelMembers()
                 return scanner.sawAnyWhitespace ? scanner.compacted(0..<bytes.count) : text

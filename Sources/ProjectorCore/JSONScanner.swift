@@ -21,14 +21,20 @@ struct JSONScanner {
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
+    /// Refuse an object that has the same key twice, at any depth (the log's door does: JSON
+    /// readers disagree on which value wins, so projections would disagree too).
+    var refusesDuplicateKeys = false
+    /// The keys of the objects being read, one list per open object, reused between objects.
+    private var openKeys: [OpenObject] = []
     private var index = 0
     private var sawWhitespace = false
     /// Whether any whitespace outside strings was seen anywhere: if not, the text is compact.
     private(set) var sawAnyWhitespace = false
     private static let maxDepth = 256
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, refusesDuplicateKeys: Bool = false) {
         self.bytes = bytes
+        self.refusesDuplicateKeys = refusesDuplicateKeys
     }
 
     /// Validates a whole document that must be one JSON object and returns its members.
@@ -48,7 +54,12 @@ struct JSONScanner {
             while true {
                 skipWhitespace()
                 guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+                let keyStart = index
                 let key = try decodeString()
+                if refusesDuplicateKeys, members.contains(where: { $0.key == key }) {
+                    index = keyStart
+                    throw failure("duplicate key \"\(key)\"")
+                }
                 skipWhitespace()
                 guard peek() == UInt8(ascii: ":") else { throw failure("expected ':' after key \"\(key)\"") }
                 index += 1
@@ -116,10 +127,17 @@ struct JSONScanner {
             index += 1
             skipInnerWhitespace()
             if peek() == UInt8(ascii: "}") { index += 1; return .object }
+            if refusesDuplicateKeys {
+                if openKeys.count < depth { openKeys.append(contentsOf: repeatElement(OpenObject(), count: depth - openKeys.count)) }
+                openKeys[depth - 1].keys.removeAll(keepingCapacity: true)
+                openKeys[depth - 1].hashes.removeAll(keepingCapacity: true)
+            }
             while true {
                 skipInnerWhitespace()
                 guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+                let keyStart = index
                 try skipString()
+                if refusesDuplicateKeys { try noteKey(keyStart..<index, depth: depth) }
                 skipInnerWhitespace()
                 guard peek() == UInt8(ascii: ":") else { throw failure("expected ':'") }
                 index += 1
@@ -300,6 +318,49 @@ struct JSONScanner {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: - Duplicate keys
+
+    /// The keys of an open object: literals (quotes included) with hashes of what they decode
+    /// to, and past a few keys a set of the hashes, so a huge object costs no quadratic scan.
+    private struct OpenObject {
+        var keys: [(literal: Range<Int>, hash: UInt64)] = []
+        var hashes: Set<UInt64> = []
+    }
+
+    /// Records a key of the object open at `depth`; throws when that object already has it.
+    private mutating func noteKey(_ literal: Range<Int>, depth: Int) throws(Failure) {
+        let hash = keyHash(literal)
+        let slot = depth - 1
+        if openKeys[slot].keys.count >= 32 {
+            if openKeys[slot].hashes.isEmpty { openKeys[slot].hashes = Set(openKeys[slot].keys.map(\.hash)) }
+            if openKeys[slot].hashes.insert(hash).inserted {
+                openKeys[slot].keys.append((literal, hash))
+                return
+            }
+        }
+        for seen in openKeys[slot].keys where seen.hash == hash && decodedKey(seen.literal) == decodedKey(literal) {
+            index = literal.lowerBound
+            throw failure("duplicate key \"\(decodedKey(literal))\"")
+        }
+        openKeys[slot].keys.append((literal, hash))
+    }
+
+    /// FNV-1a of the key's decoded UTF-8 (most keys have no escape and are hashed in place).
+    private func keyHash(_ literal: Range<Int>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let inner = bytes[(literal.lowerBound + 1)..<(literal.upperBound - 1)]
+        if inner.contains(UInt8(ascii: "\\")) {
+            for byte in decodedKey(literal).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        } else {
+            for byte in inner { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return hash
+    }
+
+    private func decodedKey(_ literal: Range<Int>) -> String {
+        Self.unescape(UnsafeBufferPointer(rebasing: bytes[(literal.lowerBound + 1)..<(literal.upperBound - 1)]))
     }
 
     // MARK: - Helpers

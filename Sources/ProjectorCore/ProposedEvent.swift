@@ -57,8 +57,8 @@ extension ProposedEvent {
     /// normalised (now when absent) and the tenant from `metadata`. Throws naming the field.
     /// Every log calls this, so every log accepts and refuses exactly the same events.
     public func storedFields() throws -> (data: String, metadata: String, time: String, tenant: String?) {
-        guard !stream.isEmpty else { throw ProjectorError.invalidEvent("stream must not be empty") }
-        guard !type.isEmpty else { throw ProjectorError.invalidEvent("type must not be empty") }
+        try Self.checkName(stream, field: "stream")
+        try Self.checkName(type, field: "type")
         let data: String
         let metadata: String
         let time: String
@@ -78,5 +78,22 @@ extension ProposedEvent {
             }
         }
         return (data, metadata, time, metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
+    }
+
+    /// Checks a stream name or event type: not empty, no control character (a NUL would cut
+    /// the name short in some readers and not in others).
+    public static func checkName(_ value: String, field: String) throws(ProjectorError) {
+        guard !value.isEmpty else { throw ProjectorError.invalidEvent("\(field) must not be empty") }
+        for (offset, scalar) in value.unicodeScalars.enumerated()
+        where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            throw ProjectorError.invalidEvent("\(field) must not contain control characters (\(code) at character \(offset + 1))")
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -116,6 +116,8 @@ public struct EventImporter: Sendable {
         var end = bytes.count
         while end > 0, bytes[end - 1] == 0x0D || bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         var start = 0
+        // A byte-order mark (editors on Windows write one at the top of a file) is not content.
+        if end >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         if start == end { return nil }
         let line = UnsafeBufferPointer(rebasing: bytes[start..<end])

@@ -64,3 +64,53 @@ import Testing
         #expect(event.stream == "café-😀")
     }
 }
+
+@Suite struct LogDoorTests {
+    @Test(arguments: [
+        (#"{"stream":"s","type":"t","data":{"amount":1,"amount":1000}}"#, #"duplicate key "amount""#),
+        (#"{"stream":"s","type":"t","data":{"order":{"x":1,"y":2,"x":3}}}"#, #"duplicate key "x""#),
+        (#"{"stream":"s","type":"t","data":{"a":1,"\u0061":2}}"#, #"duplicate key "a""#),
+        (#"{"stream":"s","stream":"t","type":"t","data":{}}"#, #"duplicate key "stream""#),
+        (#"{"stream":"s","type":"t","data":{},"metadata":{"tenant":"a","tenant":"b"}}"#, #"duplicate key "tenant""#),
+    ])
+    func duplicateKeysAreRefusedNamingTheKey(line: String, message: String) {
+        #expect {
+            _ = try EventLineParser.parse(line)
+        } throws: { error in
+            (error as? ProjectorError)?.message.hasPrefix(message) == true
+        }
+    }
+
+    @Test func aDuplicateAmongManyKeysIsFoundAndSiblingObjectsMayShareKeys() throws {
+        let many = (0..<500).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
+        #expect(throws: ProjectorError.self) {
+            _ = try EventLineParser.parse(#"{"stream":"s","type":"t","data":{\#(many),"k250":0}}"#)
+        }
+        let event = try EventLineParser.parse(#"{"stream":"s","type":"t","data":{\#(many),"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":2}]}}"#)
+        #expect(event.data.hasSuffix(#""c":[{"x":1},{"x":2}]}"#))
+    }
+
+    @Test func anAppendOfDataWithADuplicateKeyIsRefusedByEveryPath() {
+        let event = ProposedEvent(stream: "s", type: "t", data: #"{"amount":1, "amount":1000}"#)
+        #expect {
+            _ = try event.storedFields()
+        } throws: { error in
+            (error as? ProjectorError)?.message.hasPrefix(#"data must be a JSON object: duplicate key "amount""#) == true
+        }
+    }
+
+    @Test(arguments: ["http-1\u{0}evil", "a\nb", "tab\there", "del\u{7F}", "c1\u{85}"])
+    func namesWithControlCharactersAreRefused(name: String) {
+        for event in [ProposedEvent(stream: name, type: "T", data: "{}"), ProposedEvent(stream: "s", type: name, data: "{}")] {
+            #expect {
+                _ = try event.storedFields()
+            } throws: { error in
+                (error as? ProjectorError)?.message.contains("must not contain control characters (U+") == true
+            }
+        }
+    }
+
+    @Test func ordinaryUnicodeNamesAreKept() throws {
+        _ = try ProposedEvent(stream: "café-☕-流", type: "Typé", data: "{}").storedFields()
+    }
+}

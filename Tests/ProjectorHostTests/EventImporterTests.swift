@@ -45,6 +45,13 @@ import Testing
         #expect(amounts == [#"{"amount":1}"#, #"{"amount":5}"#])
     }
 
+    @Test func aByteOrderMarkAtTheTopIsNotContent() async throws {
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        let text = "\u{FEFF}" + #"{"stream":"a","type":"Deposited","data":{"amount":1}}"#
+        let (progress, errors) = try await importFile(text, into: log)
+        #expect(errors.isEmpty && progress.appended == 1)
+    }
+
     @Test func reimportingTheSameFileAddsNothingWithOrWithoutIds() async throws {
         let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
         let text = """
