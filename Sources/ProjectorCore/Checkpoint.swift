@@ -12,6 +12,9 @@ public struct Checkpoint: Hashable, Sendable, Codable {
     /// Throughput of the last batches, for status.
     public var eventsPerSecond: Double
 
+    /// The fingerprint of a store whose setup failed: it holds no projection yet.
+    public static let notSetUp = ""
+
     public init(
         name: String, position: Int64, fingerprint: String, state: ProjectionState, updatedAt: String,
         lastError: String? = nil, eventsPerSecond: Double = 0

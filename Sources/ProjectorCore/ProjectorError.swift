@@ -15,6 +15,7 @@ public struct ProjectorError: Error, Hashable, Sendable, CustomStringConvertible
             case projectionFailed = "projection-failed"
             case staleCheckpoint = "stale-checkpoint"
             case unavailable = "unavailable"
+            case budgetExceeded = "budget-exceeded"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -39,6 +40,8 @@ public struct ProjectorError: Error, Hashable, Sendable, CustomStringConvertible
         public static let staleCheckpoint = Code(.staleCheckpoint)
         /// A service (database, server) cannot be reached or used right now.
         public static let unavailable = Code(.unavailable)
+        /// A piece of work ran out of its budget (steps, time, fuel, memory) and was stopped.
+        public static let budgetExceeded = Code(.budgetExceeded)
 
         public var description: String { base.rawValue }
     }

@@ -22,6 +22,8 @@ public final class ProjectionRunner: Sendable {
     private let backoff: Duration
     private let live = Mutex(Checkpoint(name: "", position: 0, fingerprint: "", state: .stopped, updatedAt: ""))
     private let building: Mutex<Bool>
+    /// When the transaction in flight started (nil: none), to tell a stalled projection.
+    private let transactionStarted = Mutex<ContinuousClock.Instant?>(nil)
 
     public var name: String { projection.name }
 
@@ -50,15 +52,48 @@ public final class ProjectionRunner: Sendable {
     /// The generation this runner built went live: from now on it reports live states.
     func promote() { building.withLock { $0 = false } }
 
+    /// How long the transaction in flight has been running; nil when none is.
+    public var transactionAge: Duration? { transactionStarted.withLock { $0 }.map { ContinuousClock.now - $0 } }
+
     /// Opens the store: sets the projection up when the store is new, and refuses to run a
-    /// store built by another definition (a changed fingerprint needs a rebuild).
+    /// store built by another definition (a changed fingerprint needs a rebuild). A setup that
+    /// fails is recorded as a failed checkpoint that was never set up, and tried again next time.
     public func prepare() async throws -> Checkpoint {
         let projection = self.projection
         let state: ProjectionState = isBuilding ? .rebuilding : .catchingUp
-        let checkpoint = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
+        let prepared: Checkpoint
+        do {
+            prepared = try await setUpIfNew(state: state)
+        } catch let error where !(error is CancellationError) && !Task.isCancelled {
+            let message = (error as? ProjectorError)?.message ?? "\(error)"
+            let failed = Checkpoint(
+                name: projection.name, position: 0, fingerprint: Checkpoint.notSetUp, state: .failed,
+                updatedAt: EventTime.now(), lastError: "setup failed: \(message)")
+            try? await store.pool.write { db in try ProjectionStore.save(failed, db) }
+            live.withLock { $0 = failed }
+            throw error
+        }
+        let checkpoint = prepared
+        live.withLock { $0 = checkpoint }
+        if checkpoint.fingerprint != projection.fingerprint {
+            let message =
+                "definition of '\(projection.name)' changed since its store was built (fingerprint "
+                + "\(checkpoint.fingerprint.prefix(12)) → \(projection.fingerprint.prefix(12))); "
+                + "run `projector rebuild \(projection.name)`"
+            try await markFailed(message)
+            throw ProjectorError(.projectionFailed, message)
+        }
+        return checkpoint
+    }
+
+    /// The store's checkpoint, after setting the projection up in the same transaction when
+    /// the store has none (or only a failed setup's).
+    private func setUpIfNew(state: ProjectionState) async throws -> Checkpoint {
+        let projection = self.projection
+        return try await store.pool.writeWithoutTransaction { db -> Checkpoint in
             var result: Checkpoint!
             try db.inTransaction(.immediate) {
-                if let existing = try ProjectionStore.checkpoint(projection.name, db) {
+                if let existing = try ProjectionStore.checkpoint(projection.name, db), existing.fingerprint != Checkpoint.notSetUp {
                     result = existing
                     return .commit
                 }
@@ -74,16 +109,6 @@ public final class ProjectionRunner: Sendable {
             }
             return result
         }
-        live.withLock { $0 = checkpoint }
-        if checkpoint.fingerprint != projection.fingerprint {
-            let message =
-                "definition of '\(projection.name)' changed since its store was built (fingerprint "
-                + "\(checkpoint.fingerprint.prefix(12)) → \(projection.fingerprint.prefix(12))); "
-                + "run `projector rebuild \(projection.name)`"
-            try await markFailed(message)
-            throw ProjectorError(.projectionFailed, message)
-        }
-        return checkpoint
     }
 
     /// Applies batches until the checkpoint reaches `target` (nil: follow the log forever), a
@@ -91,6 +116,8 @@ public final class ProjectionRunner: Sendable {
     /// (several rebuilding together) it keeps pace with the others.
     @discardableResult
     public func run(reader: BatchReader, until target: Int64? = nil, convoy: RebuildConvoy? = nil) async -> Checkpoint {
+        let running = FileLock(path: store.runningLockPath, shared: true)
+        defer { withExtendedLifetime(running) {} }
         let wanted = projection.eventTypes
         var position: Int64
         do {
@@ -142,6 +169,8 @@ public final class ProjectionRunner: Sendable {
             } catch is CancellationError {
                 break
             } catch {
+                // A statement interrupted because the host is stopping is not the event's fault.
+                if Task.isCancelled { break }
                 guard let next = await recover(events, from: position, to: end, state: state, error: error) else {
                     return current
                 }
@@ -198,8 +227,10 @@ public final class ProjectionRunner: Sendable {
     ) async -> Int64? {
         let policy = projection.errorPolicy
         var error = first
-        // Transient causes (a locked file, a full disk freed meanwhile) pass on a plain retry.
-        for attempt in 1..<max(1, policy.tries) {
+        // Transient causes (a locked file, a full disk freed meanwhile) pass on a plain retry;
+        // an exhausted budget is the event's own and fails the same way every time.
+        let tries = Self.isDeterministic(first) ? 1 : policy.tries
+        for attempt in 1..<max(1, tries) {
             logger.warning("projection \(name): events \(start + 1)…\(end) failed (try \(attempt)): \(error)")
             guard await pause(attempt) else { return nil }
             do {
@@ -226,6 +257,7 @@ public final class ProjectionRunner: Sendable {
                 } catch is CancellationError {
                     return nil
                 } catch {
+                    if Task.isCancelled { return nil }
                     let middle = part.startIndex + part.count / 2
                     parts.append(part[middle...])
                     parts.append(part[..<middle])
@@ -243,7 +275,9 @@ public final class ProjectionRunner: Sendable {
                 } catch let stale as ProjectorError where stale.code == .staleCheckpoint {
                     return (try? await store.checkpoint()?.position) ?? position
                 } catch {
+                    if Task.isCancelled || error is CancellationError { return nil }
                     failure = error
+                    if Self.isDeterministic(error) { break }
                     if tries < policy.tries { guard await pause(tries) else { return nil } }
                 }
             } while failure != nil && tries < policy.tries
@@ -273,6 +307,11 @@ public final class ProjectionRunner: Sendable {
             }
         }
         return end
+    }
+
+    /// Errors that a retry cannot change (an exhausted budget): the event gets one try.
+    static func isDeterministic(_ error: any Error) -> Bool {
+        (error as? ProjectorError)?.code == .budgetExceeded
     }
 
     /// Waits before try `attempt + 1`; false when the runner is asked to stop meanwhile.
@@ -322,6 +361,8 @@ public final class ProjectionRunner: Sendable {
     ) async throws {
         let projection = self.projection
         let previous = current
+        transactionStarted.withLock { $0 = .now }
+        defer { transactionStarted.withLock { $0 = nil } }
         let checkpoint = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
             var saved: Checkpoint!
             try db.inTransaction(.immediate) {

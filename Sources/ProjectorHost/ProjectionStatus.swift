@@ -50,6 +50,9 @@ public struct ProjectionStatus: Codable, Sendable, Equatable {
 }
 
 extension ProjectorHost {
+    /// The state status reports for a stalled projection.
+    public static let stalled = "stalled"
+
     /// Status of every projection, read from the stores (so it is true across processes).
     public func status() async throws -> [ProjectionStatus] {
         let head = try await log.head()
@@ -69,8 +72,12 @@ extension ProjectorHost {
                     etaSeconds: next.eventsPerSecond > 0 ? (left / next.eventsPerSecond).rounded() : nil,
                     state: next.state == .failed ? "failed" : "rebuilding", lastError: next.lastError)
             }
-            let stale = stored.map { $0.fingerprint != runner.projection.fingerprint } ?? false
+            let stale = stored.map { $0.fingerprint != runner.projection.fingerprint && $0.fingerprint != Checkpoint.notSetUp } ?? false
             var state = stored == nil ? "stopped" : checkpoint.state.rawValue
+            if [.live, .catchingUp].contains(checkpoint.state), !FileLock.isHeld(runner.store.runningLockPath) {
+                state = ProjectionState.stopped.rawValue  // its host is gone
+            }
+            if let age = runner.transactionAge, age > stallAfter { state = Self.stalled }
             if rebuild != nil && (stale || state == "stopped") { state = "rebuilding" }
             result.append(
                 ProjectionStatus(

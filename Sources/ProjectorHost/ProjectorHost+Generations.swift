@@ -31,7 +31,7 @@ extension ProjectorHost {
     func supervise(_ runner: ProjectionRunner, until target: Int64?) async -> Checkpoint {
         let name = runner.name
         let stored = try? await runner.store.checkpoint()
-        let stale = stored.map { $0.fingerprint != runner.projection.fingerprint } ?? false
+        let stale = stored.map { $0.fingerprint != runner.projection.fingerprint && $0.fingerprint != Checkpoint.notSetUp } ?? false
         let pending = pointer(name).read().next != nil
         guard stale || pending else { return await runner.run(reader: reader, until: target) }
         attending.withLock { _ = $0.insert(name) }

@@ -21,11 +21,17 @@ public final class ProjectorHost: Service, Sendable {
         /// Set when hosts share their stores: a projection runs only while this host holds its
         /// lease. Nil: this host runs every projection (its stores are its own).
         public var leases: (any ProjectionLeases)?
+        /// A projection whose transaction has run this long is reported `stalled`, not live.
+        public var stallAfter: Duration
 
-        public init(batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100), leases: (any ProjectionLeases)? = nil) {
+        public init(
+            batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100), leases: (any ProjectionLeases)? = nil,
+            stallAfter: Duration = .seconds(30)
+        ) {
             self.batchSize = batchSize
             self.retryBackoff = retryBackoff
             self.leases = leases
+            self.stallAfter = stallAfter
         }
     }
 
@@ -52,6 +58,7 @@ public final class ProjectorHost: Service, Sendable {
     let logger: Logger
     let backoff: Duration
     let leases: (any ProjectionLeases)?
+    let stallAfter: Duration
     private let registered: Mutex<[ProjectionRunner]>
     /// Runners building a next generation in this process, by projection name.
     let builds = Mutex<[String: ProjectionRunner]>([:])
@@ -75,6 +82,7 @@ public final class ProjectorHost: Service, Sendable {
         self.reader = BatchReader(log: log, batchSize: configuration.batchSize)
         self.backoff = configuration.retryBackoff
         self.leases = configuration.leases
+        self.stallAfter = configuration.stallAfter
         let runners = try projections.map { projection in
             ProjectionRunner(
                 projection: projection,

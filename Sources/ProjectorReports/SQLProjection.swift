@@ -19,24 +19,44 @@ public struct SQLProjection: Projection {
         for handler in spec.handlers {
             parts.append("on=" + handler.eventType + "\n" + handler.statements.joined(separator: "\n;\n"))
         }
+        // A budget decides which events apply, so a spec that sets one is a different function
+        // of the log (the default leaves older fingerprints as they were).
+        if spec.limits != SQLSpec.Limits() { parts.append("limits.steps=\(spec.limits.steps)") }
         fingerprint = Fingerprint.of(parts.joined(separator: "\n"))
     }
 
+    /// Runs the setup in the store, each statement within the step budget.
     public func setUp(_ db: Database) throws {
-        do {
-            try db.execute(sql: spec.setup)
-        } catch let error as DatabaseError {
-            throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
+        let budget = SQLiteBudget(steps: spec.limits.steps)
+        let statements = try db.allStatements(sql: spec.setup)
+        try budget.watch(db.sqliteConnection!) {
+            while let statement = try statements.next() {
+                budget.startStatement()
+                do {
+                    try statement.execute()
+                } catch let error as DatabaseError {
+                    if budget.exhausted != nil {
+                        throw ProjectorError(.budgetExceeded, "\(spec.file): setup: \(budget.message(setting: "limits.steps"))")
+                    }
+                    if error.resultCode == .SQLITE_INTERRUPT { throw CancellationError() }
+                    throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
+                }
+            }
         }
     }
 
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
-        let plan = try BatchPlan(spec: spec, connection: db.sqliteConnection!)
+        let connection = db.sqliteConnection!
+        let plan = try BatchPlan(spec: spec, connection: connection)
         defer { plan.finalize() }
-        for event in events {
-            guard let statements = plan.handlers[event.type] else { continue }
-            for statement in statements {
-                try statement.run(event, spec: spec)
+        let budget = SQLiteBudget(steps: spec.limits.steps)
+        try budget.watch(connection) {
+            for event in events {
+                guard let statements = plan.handlers[event.type] else { continue }
+                for statement in statements {
+                    budget.startStatement()
+                    try statement.run(event, spec: spec, budget: budget)
+                }
             }
         }
     }
@@ -53,7 +73,7 @@ struct BatchPlan {
         let parameters: [(index: Int32, value: Parameter)]
         let label: String
 
-        func run(_ event: RecordedEvent, spec: SQLSpec) throws {
+        func run(_ event: RecordedEvent, spec: SQLSpec, budget: SQLiteBudget) throws {
             for (index, parameter) in parameters {
                 switch parameter {
                 case .position: sqlite3_bind_int64(handle, index, event.position)
@@ -70,10 +90,13 @@ struct BatchPlan {
             var code = sqlite3_step(handle)
             while code == SQLITE_ROW { code = sqlite3_step(handle) }
             guard code == SQLITE_DONE else {
-                throw ProjectorError(
-                    .projectionFailed,
-                    "\(spec.file): \(label): event \(event.position) (\(event.type) in stream '\(event.stream)'): "
-                        + String(cString: sqlite3_errmsg(connection)))
+                let at = "\(spec.file): \(label): event \(event.position) (\(event.type) in stream '\(event.stream)'): "
+                if budget.exhausted != nil {
+                    throw ProjectorError(.budgetExceeded, at + "the statement " + budget.message(setting: "limits.steps"))
+                }
+                // Interrupted without running out: the host is stopping (the task was cancelled).
+                if code == SQLITE_INTERRUPT { throw CancellationError() }
+                throw ProjectorError(.projectionFailed, at + String(cString: sqlite3_errmsg(connection)))
             }
         }
 

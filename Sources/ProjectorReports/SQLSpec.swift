@@ -1,5 +1,6 @@
 import Foundation
 public import ProjectorCore
+import ProjectorSQLite
 
 /// A `kind: sql` spec: reporting tables built by SQL the user writes, fed by events.
 ///
@@ -26,10 +27,24 @@ public struct SQLSpec: Sendable, Hashable {
         public var statements: [String]
     }
 
+    /// How much work one statement may do (`limits:`), in setup and in handlers.
+    public struct Limits: Sendable, Hashable {
+        /// SQLite virtual-machine steps per statement; an upsert takes a few hundred.
+        public var steps: Int64
+
+        public static let defaultSteps: Int64 = 100_000_000
+        public static let stepRange: ClosedRange<Int64> = 1_000...1_000_000_000_000
+
+        public init(steps: Int64 = Limits.defaultSteps) {
+            self.steps = steps
+        }
+    }
+
     public var name: String
     public var setup: String
     public var handlers: [Handler]
     public var errorPolicy: ErrorPolicy
+    public var limits: Limits
     /// The file the spec came from, for error messages.
     public var file: String
 
@@ -40,7 +55,7 @@ public struct SQLSpec: Sendable, Hashable {
         func fail(_ field: String, _ message: String) -> ProjectorError {
             ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
         }
-        let known: Set<String> = ["name", "kind", "description", "setup", "on", "onError"]
+        let known: Set<String> = ["name", "kind", "description", "setup", "on", "onError", "limits"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -72,6 +87,23 @@ public struct SQLSpec: Sendable, Hashable {
         self.setup = setup
         self.file = file
         self.errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
-        self.handlers = try SQLSpecCheck.check(name: name, setup: setup, handlers: handlers, file: file)
+        self.limits = try Self.limits(values["limits"], fail: fail)
+        self.handlers = try SQLSpecCheck.check(name: name, setup: setup, handlers: handlers, limits: limits, file: file)
+    }
+
+    static func limits(_ value: Any?, fail: (String, String) -> ProjectorError) throws -> Limits {
+        guard let value else { return Limits() }
+        guard let mapping = value as? [String: Any] else { throw fail("limits", "must be a mapping with steps") }
+        if let unknown = mapping.keys.sorted().first(where: { $0 != "steps" }) {
+            throw fail("limits.\(unknown)", "unknown key (known: steps)")
+        }
+        guard let raw = mapping["steps"] else { return Limits() }
+        guard let steps = (raw as? Int).map(Int64.init), Limits.stepRange.contains(steps) else {
+            throw fail(
+                "limits.steps",
+                "must be a whole number of SQLite steps per statement from \(SQLiteBudget.grouped(Limits.stepRange.lowerBound)) "
+                    + "to \(SQLiteBudget.grouped(Limits.stepRange.upperBound))")
+        }
+        return Limits(steps: steps)
     }
 }

@@ -1,5 +1,7 @@
+import Foundation
 import GRDBSQLite
 import ProjectorCore
+import ProjectorSQLite
 
 /// Proves a SQL spec safe and well-formed before it ever touches a store: the setup runs in a
 /// scratch in-memory database and every handler statement is prepared against the tables it
@@ -7,17 +9,20 @@ import ProjectorCore
 /// file, PRAGMA, transactions, the host's `projector_*` tables, schema changes in handlers).
 ///
 /// SQLite authorizes at prepare time, and the store's schema is exactly what the setup creates,
-/// so a statement accepted here does the same in the store. (The store's own connection keeps
-/// GRDB's authorizer: swapping authorizers invalidates every prepared statement.)
+/// so a statement accepted here does the same in the store. Only the setup's schema statements
+/// run here, under the spec's step budget; the rest (seed data) is prepared, not run: loading a
+/// spec costs its DDL, and the data goes in once, when a store generation is set up.
 enum SQLSpecCheck {
     /// The event parameters a statement may use.
     static let parameters = ["position", "id", "stream", "version", "type", "data", "metadata", "time"]
 
     /// Checks the setup and handlers; returns the handlers with each statement split out.
-    static func check(name: String, setup: String, handlers: [SQLSpec.Handler], file: String) throws -> [SQLSpec.Handler] {
-        let scratch = try Scratch()
+    static func check(
+        name: String, setup: String, handlers: [SQLSpec.Handler], limits: SQLSpec.Limits, file: String
+    ) throws -> [SQLSpec.Handler] {
+        let scratch = try Scratch(budget: SQLiteBudget(steps: limits.steps))
         defer { scratch.close() }
-        try scratch.run(setup, mode: .setup, at: "\(file): setup")
+        try scratch.runSchema(setup, at: "\(file): setup")
         var checked: [SQLSpec.Handler] = []
         for handler in handlers {
             var statements: [String] = []
@@ -38,11 +43,15 @@ enum SQLSpecCheck {
         enum Mode { case setup, handler }
 
         let db: OpaquePointer
+        let budget: SQLiteBudget
         var mode = Mode.setup
         /// Why the authorizer refused the statement being prepared.
         var refusal: String?
+        /// Whether the statement being prepared creates, drops or alters something.
+        var changesSchema = false
 
-        init() throws {
+        init(budget: SQLiteBudget) throws {
+            self.budget = budget
             var handle: OpaquePointer?
             guard sqlite3_open_v2(":memory:", &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
                 let handle
@@ -60,13 +69,21 @@ enum SQLSpecCheck {
             sqlite3_close_v2(db)
         }
 
-        /// Prepares and runs every statement of `sql` (the setup).
-        func run(_ sql: String, mode: Mode, at: String) throws {
-            self.mode = mode
+        /// Prepares every statement of the setup and runs those that change the schema, each
+        /// within the step budget.
+        func runSchema(_ sql: String, at: String) throws {
+            mode = .setup
             try each(sql, at: at) { statement, label in
-                var code = sqlite3_step(statement)
-                while code == SQLITE_ROW { code = sqlite3_step(statement) }
-                guard code == SQLITE_DONE else { throw ProjectorError(.invalidSpec, "\(label): \(message())") }
+                guard changesSchema else { return }
+                try budget.watch(db) {
+                    budget.startStatement()
+                    var code = sqlite3_step(statement)
+                    while code == SQLITE_ROW { code = sqlite3_step(statement) }
+                    guard code == SQLITE_DONE else {
+                        let reason = budget.exhausted == nil ? message() : budget.message(setting: "limits.steps")
+                        throw ProjectorError(budget.exhausted == nil ? .invalidSpec : .budgetExceeded, "\(label): \(reason)")
+                    }
+                }
             }
         }
 
@@ -105,6 +122,7 @@ enum SQLSpecCheck {
                 var statement: OpaquePointer?
                 var consumed = 0
                 refusal = nil
+                changesSchema = false
                 let code = utf8.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     var tail: UnsafePointer<CChar>?
                     let start = buffer.baseAddress! + offset
@@ -120,6 +138,9 @@ enum SQLSpecCheck {
                 offset += max(consumed, 1)
                 guard let statement else { continue }  // only whitespace or a comment
                 defer { sqlite3_finalize(statement) }
+                if SQLSpecCheck.isVacuum(String(cString: sqlite3_sql(statement))) {
+                    throw ProjectorError(.invalidSpec, "\(label): VACUUM is not allowed: the store's file is the host's")
+                }
                 try body(statement, label)
             }
         }
@@ -150,14 +171,21 @@ private func authorize(
     case SQLITE_FUNCTION:
         let function = (second.map { String(cString: $0) } ?? "").lowercased()
         return function == "load_extension" ? scratch.refuse("load_extension is not allowed") : SQLITE_OK
+    case SQLITE_CREATE_TEMP_TABLE, SQLITE_CREATE_TEMP_INDEX, SQLITE_CREATE_TEMP_VIEW, SQLITE_CREATE_TEMP_TRIGGER,
+        SQLITE_DROP_TEMP_TABLE, SQLITE_DROP_TEMP_INDEX, SQLITE_DROP_TEMP_VIEW, SQLITE_DROP_TEMP_TRIGGER:
+        return scratch.refuse(
+            "TEMP tables, views and triggers are not allowed: they vanish when the store is closed, so a restarted projection would differ from a rebuilt one")
     case SQLITE_CREATE_TABLE, SQLITE_CREATE_INDEX, SQLITE_CREATE_VIEW, SQLITE_CREATE_TRIGGER, SQLITE_CREATE_VTABLE,
-        SQLITE_CREATE_TEMP_TABLE, SQLITE_CREATE_TEMP_INDEX, SQLITE_CREATE_TEMP_VIEW, SQLITE_CREATE_TEMP_TRIGGER,
         SQLITE_DROP_TABLE, SQLITE_DROP_INDEX, SQLITE_DROP_VIEW, SQLITE_DROP_TRIGGER, SQLITE_DROP_VTABLE,
-        SQLITE_DROP_TEMP_TABLE, SQLITE_DROP_TEMP_INDEX, SQLITE_DROP_TEMP_VIEW, SQLITE_DROP_TEMP_TRIGGER,
         SQLITE_ALTER_TABLE:
         if scratch.mode == .handler {
             return scratch.refuse("handlers may not change the schema: put tables and indexes in setup")
         }
+        // A temporary table's name comes as the table with database "temp" on some actions.
+        if let database, String(cString: database) == "temp" {
+            return scratch.refuse("TEMP tables, views and triggers are not allowed: they vanish when the store is closed")
+        }
+        scratch.changesSchema = true
         // CREATE/DROP INDEX and TRIGGER name the table second; ALTER names it second too.
         let table = second.map { String(cString: $0) } ?? ""
         for candidate in [name, table] where isHostName(candidate) {
@@ -174,4 +202,24 @@ private func authorize(
 
 private func isHostName(_ name: String) -> Bool {
     name.lowercased().hasPrefix("projector_")
+}
+
+extension SQLSpecCheck {
+    /// Whether a statement's first keyword (after comments) is VACUUM, which the authorizer
+    /// never sees: it rewrites the whole file and cannot run in the host's transaction.
+    static func isVacuum(_ sql: String) -> Bool {
+        var text = Substring(sql)
+        while true {
+            text = text.drop { $0.isWhitespace }
+            if text.hasPrefix("--") {
+                text = text.drop { $0 != "\n" }
+            } else if text.hasPrefix("/*") {
+                guard let end = text.range(of: "*/") else { return false }
+                text = text[end.upperBound...]
+            } else {
+                break
+            }
+        }
+        return text.prefix(6).uppercased() == "VACUUM" && (text.count == 6 || !(text.dropFirst(6).first?.isLetter ?? false))
+    }
 }

@@ -22,6 +22,11 @@ public final class ProjectionStore: Sendable {
     public let path: String
     public let pool: DatabasePool
 
+    /// A runner holds a shared lock on this file beside the store while it runs, so status in
+    /// another process tells a running projection from one whose host has gone.
+    public static let runningSuffix = "-run"
+    public var runningLockPath: String { path + Self.runningSuffix }
+
     /// The host's own table in every store; projections may not use the `projector_` prefix.
     public static let checkpointTable = "projector_checkpoint"
 

@@ -211,4 +211,25 @@ import Testing
             (error as? ProjectorError)?.message == "no projection named 'nope' (known: a)"
         }
     }
+
+    @Test func statusTellsAStalledTransactionAndAHostThatHasGone() async throws {
+        let log = try makeLog()
+        try await appendBankEvents(log, count: 5)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let slow = RecordingProjection(name: "slow", pausePerBatch: .milliseconds(1500))
+        let host = try ProjectorHost(
+            log: log, projections: [slow], storesFolder: folder.file("stores"),
+            configuration: .init(stallAfter: .milliseconds(300)), logger: logger)
+        let running = Task { try await host.run(only: nil, until: nil) }
+        try await Task.sleep(for: .milliseconds(800))
+        #expect(try await host.status().first?.state == "stalled", "a transaction running past stallAfter")
+        try await waitUntil { try await host.status().first?.state == "live" }
+        // Another process's view: live while the host runs, stopped once it has gone.
+        let observer = try makeHost(log, [slow])
+        #expect(try await observer.status().first?.state == "live")
+        running.cancel()
+        _ = await running.result
+        try await waitUntil { try await observer.status().first?.state == "stopped" }
+    }
 }

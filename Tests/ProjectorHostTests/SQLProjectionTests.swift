@@ -88,6 +88,7 @@ import Testing
         ("on: { A: 'PRAGMA journal_mode = DELETE' }", "on.A: PRAGMA is not allowed"),
         ("on: { A: 'COMMIT' }", "on.A: transactions are the host's"),
         ("on: { A: 'DROP TABLE t' }", "on.A: handlers may not change the schema"),
+        ("on: { A: 'VACUUM' }", "spec.yml: on.A: VACUUM is not allowed"),
         ("on: { A: 42 }", "spec.yml: on.A: must be SQL text or a list of SQL texts"),
         ("on: {}", "spec.yml: on: required"),
     ])
@@ -102,6 +103,11 @@ import Testing
         ("CREATE TABLE t(a); CREATE TABLE t(b);", "spec.yml: setup (statement 2): table t already exists"),
         ("ATTACH 'x.sqlite' AS x", "spec.yml: setup: ATTACH/DETACH is not allowed"),
         ("CREATE TABLE t(a", "spec.yml: setup: incomplete input"),
+        ("CREATE TEMP TABLE t(a)", "spec.yml: setup: TEMP tables, views and triggers are not allowed"),
+        ("CREATE TABLE t(a); CREATE TEMP TRIGGER g AFTER INSERT ON t BEGIN SELECT 1; END;", "setup (statement 2): TEMP tables"),
+        ("CREATE TABLE t(a); CREATE TEMP VIEW v AS SELECT a FROM t;", "setup (statement 2): TEMP tables"),
+        ("CREATE TABLE t(a); VACUUM;", "spec.yml: setup (statement 2): VACUUM is not allowed"),
+        ("CREATE TABLE t(a); /* c */ vacuum INTO 'x.sqlite'", "setup (statement 2): VACUUM is not allowed"),
     ])
     func badSetupIsRefusedNamingFile(setup: String, message: String) {
         let error = specError("name: r\nkind: sql\nsetup: \"\(setup)\"\non: { A: 'SELECT 1' }\n")
@@ -140,5 +146,76 @@ import Testing
         let first = try spec(base).fingerprint
         #expect(try spec(base + "description: counts things\n").fingerprint == first)
         #expect(try spec(base.replacingOccurrences(of: ":stream", with: ":type")).fingerprint != first)
+    }
+
+    static let forever = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT max(n) FROM c"
+
+    @Test func aSetupThatNeverEndsIsStoppedByItsBudgetNamingFileAndSetting() {
+        let started = ContinuousClock.now
+        let error = specError("name: r\nkind: sql\nlimits: { steps: 2000000 }\nsetup: CREATE TABLE t AS \(Self.forever);\non: { A: 'SELECT 1' }\n")
+        #expect(error.hasSuffix("/spec.yml: setup: ran past its budget of 2,000,000 SQLite steps (limits.steps)"), "\(error)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func seedDataInSetupIsNotRunWhenASpecIsLoadedOnlyWhenAStoreIsSetUp() async throws {
+        // A billion rows: far past the budget if loading ran it, cheap when only prepared.
+        let text = """
+            name: seeded
+            kind: sql
+            limits: { steps: 1000000 }
+            setup: |
+              CREATE TABLE seeds(n INTEGER);
+              INSERT INTO seeds WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000) SELECT n FROM c;
+            on: { A: 'INSERT INTO seeds VALUES (:version)' }
+            """
+        let seeded = try spec(text)
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        _ = try await log.append([ProposedEvent(stream: "s", type: "A", data: "{}")])
+        let host = try host(log, [seeded])
+        try await host.catchUp()
+        let status = try #require(try await host.status().first)
+        #expect(status.state == "failed" && status.position == 0)
+        #expect(status.lastError?.contains("spec.yml: setup: ran past its budget of 1,000,000 SQLite steps") == true, "\(status)")
+    }
+
+    @Test func aHandlerThatNeverEndsDeadLettersItsEventAndEverythingElseGoesOn() async throws {
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        _ = try await log.append([
+            ProposedEvent(stream: "acc-1", type: "Deposited", data: #"{"amount":5}"#),
+            ProposedEvent(stream: "acc-1", type: "Spin", data: "{}"),
+            ProposedEvent(stream: "acc-1", type: "Deposited", data: #"{"amount":7}"#),
+        ])
+        let spinning = try spec("""
+            name: spinning
+            kind: sql
+            limits: { steps: 1000000 }
+            setup: CREATE TABLE t(x INTEGER);
+            on:
+              Deposited: INSERT INTO t VALUES (:data ->> '$.amount')
+              Spin: INSERT INTO t \(Self.forever)
+            """)
+        let started = ContinuousClock.now
+        let host = try host(log, [spinning, BankAccountsProjection()])
+        try await host.catchUp()
+        #expect(ContinuousClock.now - started < .seconds(10), "one try: an exhausted budget is not retried")
+        let status = try await host.status()
+        let spun = try #require(status.first { $0.name == "spinning" })
+        #expect(spun.position == 3 && spun.deadLetters == 1 && spun.state != "failed")
+        let letters = try await host.runner(named: "spinning")!.store.pool.read { try ProjectionStore.deadLetters($0) }
+        #expect(letters.map(\.event.position) == [2])
+        #expect(letters.first?.error.contains("spec.yml: on.Spin: event 2 (Spin in stream 'acc-1'): the statement ran past its budget of 1,000,000 SQLite steps (limits.steps)") == true)
+        #expect(letters.first?.tries == 1)
+        let amounts = try await host.runner(named: "spinning")!.store.pool.read { try Int.fetchAll($0, sql: "SELECT x FROM t ORDER BY x") }
+        #expect(amounts == [5, 7])
+        #expect(status.first { $0.name == "accounts" }?.position == 3)
+    }
+
+    @Test func limitsAreCheckedAndOnlyAChosenBudgetChangesTheFingerprint() throws {
+        let base = "name: r\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'INSERT INTO t VALUES (:stream)' }\n"
+        let plain = try spec(base).fingerprint
+        #expect(try spec(base + "limits: { steps: 100000000 }\n").fingerprint == plain)
+        #expect(try spec(base + "limits: { steps: 5000 }\n").fingerprint != plain)
+        #expect(specError(base + "limits: { steps: 10 }\n").contains("spec.yml: limits.steps: must be a whole number of SQLite steps per statement from 1,000"))
+        #expect(specError(base + "limits: { fuel: 10 }\n").contains("spec.yml: limits.fuel: unknown key (known: steps)"))
     }
 }
