@@ -85,6 +85,7 @@ public enum ProjectValidator {
             }
             do {
                 let projection = try ProjectionCatalog.spec(at: file)
+                try ProjectionCatalog.checkNameIsFree(projection.name, file: file)
                 if let other = names[projection.name] {
                     findings.append(Finding(level: .error, file: shown, message: "name: '\(projection.name)' is already used by \(other)"))
                     continue

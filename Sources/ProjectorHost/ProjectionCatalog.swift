@@ -29,6 +29,7 @@ public enum ProjectionCatalog {
         for file in specFiles(in: configuration.projections) {
             do {
                 let projection = try spec(at: file)
+                try checkNameIsFree(projection.name, file: file)
                 guard names.insert(projection.name).inserted else {
                     throw ProjectorError(.invalidSpec, "\(file): name: '\(projection.name)' is already used by another projection")
                 }
@@ -40,6 +41,12 @@ public enum ProjectionCatalog {
             }
         }
         return loaded
+    }
+
+    /// Refuses a spec named like a built-in projection (the host runs the built-in).
+    static func checkNameIsFree(_ name: String, file: String) throws {
+        guard builtIn().contains(where: { $0.name == name }) else { return }
+        throw ProjectorError(.invalidSpec, "\(file): name: '\(name)' is the built-in \(name) projection's name: choose another")
     }
 
     /// Spec files of a folder, sorted; a missing folder has none.

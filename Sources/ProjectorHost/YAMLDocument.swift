@@ -14,7 +14,16 @@ enum YAMLDocument {
         }
         let value: Any?
         do {
-            value = try Yams.load(yaml: text)
+            let node = try Yams.compose(yaml: text)
+            // Aliases are shared while composed and copied when turned into values: a few
+            // hundred bytes of nested aliases would expand to billions of them.
+            if let node, size(of: node, upTo: maxValues) > maxValues {
+                throw ProjectorError(
+                    code, "\(shownPath): expands to more than \(maxValues) values (aliases of aliases?): refused")
+            }
+            value = node?.any
+        } catch let error as ProjectorError {
+            throw error
         } catch {
             throw ProjectorError(code, "\(shownPath): not valid YAML or JSON: \(oneLine(error))")
         }
@@ -25,9 +34,30 @@ enum YAMLDocument {
         return mapping
     }
 
+    /// The most values a configuration or spec file may hold once its aliases are expanded.
+    static let maxValues = 100_000
+
+    /// How many values `node` holds with its aliases expanded, counted no further than past `limit`.
+    static func size(of node: Node, upTo limit: Int) -> Int {
+        var count = 0
+        var pending = [node]
+        while let next = pending.popLast(), count <= limit {
+            count += 1
+            switch next {
+            case .mapping(let mapping):
+                for pair in mapping { pending.append(pair.key); pending.append(pair.value) }
+            case .sequence(let sequence): pending.append(contentsOf: sequence)
+            case .scalar, .alias: break
+            }
+        }
+        return count
+    }
+
     /// A parser's multi-line message as one line.
     static func oneLine(_ error: any Error) -> String {
-        String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let line = String(describing: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .joined(separator: " ")
+        // The parser quotes the offending line, which may be the whole file.
+        return line.count > 240 ? String(line.prefix(240)) + "…" : line
     }
 }

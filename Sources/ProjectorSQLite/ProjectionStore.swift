@@ -198,8 +198,7 @@ public final class ProjectionStore: Sendable {
         let tables = try Row.fetchAll(
             db,
             sql: """
-                SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                AND name NOT LIKE 'projector_%' ORDER BY name
+                SELECT name, sql FROM sqlite_master WHERE type = 'table' AND \(userObjects) ORDER BY name
                 """)
         var counts: [String: Int] = [:]
         let virtual = tables.compactMap { row -> String? in
@@ -224,13 +223,17 @@ public final class ProjectionStore: Sendable {
         return counts
     }
 
+    /// Objects of sqlite_master that are the projection's: not SQLite's, not the host's. (`_` is
+    /// a wildcard in LIKE, so prefixes are compared as text.)
+    static let userObjects = "lower(substr(name, 1, 7)) <> 'sqlite_' AND lower(substr(name, 1, 10)) <> 'projector_'"
+
     /// Drops every table but the checkpoint's: the store is empty again, ready for `setUp`.
     public static func dropProjectionTables(_ db: Database) throws {
         let names = try String.fetchAll(
             db,
             sql: """
                 SELECT name FROM sqlite_master
-                WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projector_%'
+                WHERE type IN ('table', 'view') AND \(userObjects)
                 """)
         for name in names {
             // Shadow tables of a virtual table disappear with their owner, so look again.

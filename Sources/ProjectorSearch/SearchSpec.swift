@@ -75,7 +75,7 @@ public struct SearchSpec: Sendable, Hashable {
         for (fieldName, raw) in fieldValues.sorted(by: { $0.key < $1.key }) {
             let at = "fields.\(fieldName)"
             guard Self.isIdentifier(fieldName) else { throw fail(at, "field names are [a-z_][a-z0-9_]*") }
-            guard !["rowid", "doc_id", "position", "rank", name].contains(fieldName) else {
+            guard !["rowid", "doc_id", "position", "rank", name, SearchProjection.index].contains(fieldName) else {
                 throw fail(at, "'\(fieldName)' is reserved")
             }
             let spec: [String: Any]

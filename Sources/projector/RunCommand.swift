@@ -63,9 +63,11 @@ enum HostRunner {
             }
         }
         services += extra.map { .init(service: $0) }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A transaction in flight gets this long to commit; then its statements are interrupted.
+        configuration.maximumGracefulShutdownDuration = .seconds(5)
+        ShutdownWatchdog.arm(after: .seconds(10))
+        try await ServiceGroup(configuration: configuration).run()
     }
 }
 

@@ -36,7 +36,7 @@ import Testing
             fields: { title: { path: $.data.title, weight: -1, format: pdf } }
             """)
         let found = errors(await validate())
-        #expect(found.contains("projections/bad.yml: extra: unknown key (known: description, kind, name, on, onError, setup)"))
+        #expect(found.contains("projections/bad.yml: extra: unknown key (known: description, kind, limits, name, on, onError, setup)"))
         #expect(found.contains("projections/bad.yml: name: 'Bad' does not match ^[a-z0-9_-]{1,64}$"))
         #expect(found.contains("projections/bad.yml: setup: must not be empty"))
         #expect(found.contains("projections/bad.yml: on.Deposited: must be text or a list"))
@@ -93,5 +93,39 @@ import Testing
         #expect(stored[0].type == "Deposited")
         #expect(try stored[0].decode(Deposited.self) == Deposited(amount: 250, note: "salary"))
         #expect(throws: ProjectorError.self) { try stored[0].decode(Withdrawn.self) }
+    }
+
+    @Test func validateAndTheHostRefuseTheSameSpecsNamingTheSameFiles() async throws {
+        let specs = [
+            "builtin.yml": "name: accounts\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'SELECT 1' }\n",
+            "temp.yml": "name: temp\nkind: sql\nsetup: CREATE TEMP TABLE t(a);\non: { A: 'SELECT 1' }\n",
+            "vacuum.yml": "name: vacuum\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: VACUUM }\n",
+            "spin.yml": "name: spin\nkind: sql\nlimits: { steps: 100000 }\nsetup: CREATE TABLE t AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c;\non: { A: 'SELECT 1' }\n",
+            "field.yml": "name: field\nkind: search\nid: $.stream\nfields: { documents_fts: $.data.x }\n",
+            "good.yml": "name: good\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'INSERT INTO t VALUES (:stream)' }\n",
+        ]
+        for (name, text) in specs { try spec(name, text) }
+        let refusedByValidate = Set(await validate().filter { $0.level == .error }.map { ($0.file as NSString).lastPathComponent })
+        let configuration = try ProjectorConfiguration.load(environment: [:], workingDirectory: folder.path)
+        let loaded = ProjectionCatalog.load(configuration)
+        let refusedByHost = Set(loaded.problems.map { ($0.prefix { $0 != ":" } as NSString).lastPathComponent })
+        #expect(refusedByValidate == Set(specs.keys).subtracting(["good.yml"]))
+        #expect(refusedByHost == refusedByValidate)
+        #expect(loaded.projections.map(\.name).sorted() == ["accounts", "good"])
+        #expect(loaded.problems.contains { $0.hasSuffix("builtin.yml: name: 'accounts' is the built-in accounts projection's name: choose another") })
+        #expect(loaded.problems.contains { $0.hasSuffix("field.yml: fields.documents_fts: 'documents_fts' is reserved") })
+    }
+
+    @Test func aliasBombsAndDeepNestingAreRefusedQuicklyInOneLine() async throws {
+        var bomb = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for (name, previous) in zip("bcdefghi", "abcdefgh") {
+            bomb += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        try spec("bomb.yml", bomb + "name: bomb\nkind: sql\n")
+        try spec("deep.yml", "name: deep\nkind: sql\nx: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000))
+        let found = errors(await validate())
+        #expect(found.contains("projections/bomb.yml: expands to more than 100000 values (aliases of aliases?): refused"))
+        let deep = try #require(found.first { $0.hasPrefix("projections/deep.yml: not valid YAML or JSON") })
+        #expect(deep.count < 400 && !deep.contains("\n"))
     }
 }
