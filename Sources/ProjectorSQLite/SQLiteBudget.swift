@@ -45,8 +45,8 @@ public final class SQLiteBudget: @unchecked Sendable {
             exhausted = .steps
             return true
         }
-        // The clock is read every 16 calls: about every 16,000 steps, tens of microseconds.
-        if let deadline, ticks & 15 == 0, ContinuousClock.now >= deadline {
+        // The clock is read on the first call and every 16th: every 16,000 steps, tens of microseconds.
+        if let deadline, ticks & 15 == 1, ContinuousClock.now >= deadline {
             exhausted = .deadline
             return true
         }

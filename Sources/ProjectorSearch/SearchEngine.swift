@@ -1,6 +1,7 @@
 import Foundation
 public import GRDB
 import ProjectorCore
+import ProjectorSQLite
 
 /// Runs searches against a search projection's tables, inside a read the caller owns.
 ///
@@ -25,8 +26,29 @@ public enum SearchEngine {
     static let maxLimit = 1000
     static let maxOffset = 100_000
 
-    public static func search(_ request: SearchRequest, spec: SearchSpec, db: Database) throws -> SearchResult {
+    /// Answers `request`; past `deadline` the SQL in flight is interrupted and the search
+    /// fails with a `budget-exceeded` error instead of running on.
+    public static func search(
+        _ request: SearchRequest, spec: SearchSpec, db: Database, deadline: ContinuousClock.Instant? = nil
+    ) throws -> SearchResult {
         let started = ContinuousClock.now
+        let budget = SQLiteBudget(steps: nil, deadline: deadline)
+        do {
+            return try budget.watch(db.sqliteConnection!) {
+                try search(request, spec: spec, db: db, started: started, deadline: deadline)
+            }
+        } catch let error as DatabaseError where budget.exhausted != nil || error.resultCode == .SQLITE_INTERRUPT {
+            guard budget.exhausted != nil, let deadline else { throw CancellationError() }
+            throw ProjectorError(
+                .budgetExceeded, "the search ran past its \(Int((deadline - started) / .milliseconds(1))) ms deadline and was stopped")
+        }
+    }
+
+    static func search(
+        _ request: SearchRequest, spec: SearchSpec, db: Database, started: ContinuousClock.Instant,
+        deadline: ContinuousClock.Instant?
+    ) throws -> SearchResult {
+        if !request.raw { try SearchQuery.checkLimits(request.query) }
         let limit = min(max(request.limit, 0), maxLimit)
         let offset = min(max(request.offset, 0), maxOffset)
         let filters = try filterClause(request.filters, spec: spec)
@@ -43,7 +65,9 @@ public enum SearchEngine {
         var result = try answer(
             match: match, query: query, excluded: request.raw ? nil : exclusion(query), request: request, limit: limit,
             offset: offset, filters: filters, spec: spec, db: db)
-        if !request.raw, result.total < 3, let suggestion = try Suggester.suggest(for: query, spec: spec, db: db) {
+        if !request.raw, result.total < 3,
+            let suggestion = try Suggester.suggest(for: query, spec: spec, db: db, deadline: deadline)
+        {
             result.suggestion = suggestion
             if result.total == 0, request.autocorrect {
                 let fixed = SearchQuery(parsing: suggestion)
@@ -97,7 +121,7 @@ public enum SearchEngine {
             _ = try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM (SELECT rowid FROM \(SearchProjection.index) WHERE \(SearchProjection.index) MATCH ? LIMIT 1)",
                 arguments: [trimmed])
-        } catch let error as DatabaseError {
+        } catch let error as DatabaseError where error.resultCode != .SQLITE_INTERRUPT {
             throw ProjectorError(.invalidQuery, "invalid FTS5 query: \(error.message ?? "syntax error")")
         }
         return trimmed

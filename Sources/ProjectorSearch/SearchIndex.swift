@@ -11,9 +11,14 @@ public struct SearchIndex: Sendable {
         self.reader = reader
     }
 
-    /// Answers a search. Any query text is valid; unknown filter or facet fields are errors.
-    public func search(_ request: SearchRequest) async throws -> SearchResult {
+    /// Answers a search. Any query text within the limits is valid; unknown filter or facet
+    /// fields are errors, and so is a search still running after `timeout` (`budget-exceeded`).
+    public func search(_ request: SearchRequest, timeout: Duration = SearchIndex.timeout) async throws -> SearchResult {
         let spec = self.spec
-        return try await reader.read { db in try SearchEngine.search(request, spec: spec, db: db) }
+        let deadline = ContinuousClock.now + timeout
+        return try await reader.read { db in try SearchEngine.search(request, spec: spec, db: db, deadline: deadline) }
     }
+
+    /// How long a search may run by default: far past any normal answer (milliseconds).
+    public static let timeout: Duration = .seconds(2)
 }

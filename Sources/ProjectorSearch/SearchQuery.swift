@@ -1,4 +1,5 @@
 import Foundation
+public import ProjectorCore
 
 /// A user's search text, parsed forgivingly: any string is a valid query.
 ///
@@ -20,9 +21,13 @@ public struct SearchQuery: Sendable, Hashable {
     public var groups: [[Term]]
     public var excluded: [Term]
 
-    /// Longest query text considered; the rest is ignored (10 KB of garbage stays cheap).
+    /// Longest query text, in characters; a longer one is refused (``checkLimits(_:)``).
     public static let maxLength = 512
-    public static let maxTerms = 16
+    /// Most terms a query may have.
+    public static let maxTerms = 32
+
+    /// How many terms the text held before any was dropped.
+    public private(set) var termCount = 0
 
     public var isEmpty: Bool { groups.isEmpty }
 
@@ -65,8 +70,22 @@ public struct SearchQuery: Sendable, Hashable {
             }
             pendingOr = false
         }
+        termCount = groups.reduce(0) { $0 + $1.count } + excluded.count
         self.groups = Array(groups.prefix(Self.maxTerms))
         self.excluded = Array(excluded.prefix(Self.maxTerms))
+    }
+
+    /// Refuses a query past the length or term limits, naming the limit: any text within them
+    /// is a valid query.
+    public static func checkLimits(_ text: String) throws(ProjectorError) {
+        let length = text.count
+        guard length <= maxLength else {
+            throw ProjectorError(.invalidQuery, "q: at most \(maxLength) characters, found \(length)")
+        }
+        let terms = SearchQuery(parsing: text).termCount
+        guard terms <= maxTerms else {
+            throw ProjectorError(.invalidQuery, "q: at most \(maxTerms) terms, found \(terms)")
+        }
     }
 
     /// The FTS5 MATCH expression, or nil when nothing positive is left to match.

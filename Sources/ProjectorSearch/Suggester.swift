@@ -10,18 +10,43 @@ import GRDB
 /// frequent wins (frequency counted up to a cap). Words of 9 letters or more that have no
 /// neighbour one edit away are compared, at distance two, with the vocabulary terms sharing
 /// their first three letters.
+///
+/// Bounded for any script: words longer than ``maxWordLength`` are not corrected, and a query's
+/// corrections together look up at most ``maxLookups`` candidates before its deadline.
 enum Suggester {
-    static func suggest(for query: SearchQuery, spec: SearchSpec, db: Database) throws -> String? {
+    /// Longest word corrected (one edit of a word of n letters from an alphabet of m is about
+    /// 2nm candidates: a long run of CJK or one letter would be hundreds of thousands).
+    static let maxWordLength = 24
+    static let maxLookups = 3_000
+
+    /// What corrections may still cost.
+    struct Budget {
+        var lookups = Suggester.maxLookups
+        let deadline: ContinuousClock.Instant?
+
+        /// Takes one lookup; false when none is left or the deadline passed.
+        mutating func take() -> Bool {
+            guard lookups > 0 else { return false }
+            lookups -= 1
+            if lookups & 63 == 0, let deadline, ContinuousClock.now >= deadline { lookups = 0 }
+            return lookups > 0
+        }
+    }
+
+    static func suggest(
+        for query: SearchQuery, spec: SearchSpec, db: Database, deadline: ContinuousClock.Instant? = nil
+    ) throws -> String? {
         guard spec.tokenizer != .trigram, !query.isEmpty else { return nil }
+        var budget = Budget(deadline: deadline)
         var changed = false
         var words: [String] = []
         for group in query.groups {
             for term in group {
-                guard !term.isPhrase, let token = singleToken(term.text) else {
+                guard !term.isPhrase, let token = singleToken(term.text), token.unicodeScalars.count <= maxWordLength else {
                     words.append(term.text)
                     continue
                 }
-                if let better = try correction(for: token, prefix: term.isPrefix, db: db) {
+                if let better = try correction(for: token, prefix: term.isPrefix, budget: &budget, db: db) {
                     words.append(better)
                     changed = true
                 } else {
@@ -53,17 +78,18 @@ enum Suggester {
             arguments: [SearchQuery.quote(term) + (prefix ? "*" : ""), cap]) ?? 0
     }
 
-    static func correction(for word: String, prefix: Bool, db: Database) throws -> String? {
+    static func correction(for word: String, prefix: Bool, budget: inout Budget, db: Database) throws -> String? {
         let characters = Array(word.unicodeScalars)
         let typos = allowedTypos(characters.count)
-        guard typos > 0, try frequency(word, prefix: prefix, cap: 1, db: db) == 0 else { return nil }
+        guard typos > 0, budget.take(), try frequency(word, prefix: prefix, cap: 1, db: db) == 0 else { return nil }
         var best: (term: String, docs: Int)?
         for candidate in oneEditAway(characters) {
+            guard budget.take() else { break }
             let docs = try frequency(candidate, prefix: prefix, cap: 1000, db: db)
             if docs > 0, best == nil || docs > best!.docs { best = (candidate, docs) }
         }
         if let best { return best.term }
-        guard typos >= 2 else { return nil }
+        guard typos >= 2, budget.take() else { return nil }
         let start = String(String.UnicodeScalarView(characters.prefix(3)))
         var nearest: (term: String, distance: Int)?
         let rows = try String.fetchAll(

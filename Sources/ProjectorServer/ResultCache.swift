@@ -4,7 +4,8 @@ import Synchronization
 /// Encoded search answers, keyed by the index generation's file, the position it has applied
 /// and the request: the Elasticsearch request-cache idea. Any applied event moves the position
 /// and a rebuild swaps the file, so an entry can never answer for a different index state:
-/// results stay exactly as fresh as without it. Bounded: when full it starts over.
+/// results stay exactly as fresh as without it. Bounded in bytes: the oldest answers go first,
+/// and an answer larger than a sixteenth of the whole is never kept.
 ///
 /// Identical misses that arrive together share one computation (request coalescing): a burst
 /// of the same queries on a cold cache, as after a start or a new event, costs one query each
@@ -20,15 +21,27 @@ final class ResultCache: Sendable {
         case miss
     }
 
-    private let entries = Mutex<[String: String]>([:])
+    /// The kept answers, and their keys oldest first (from `start`) with the bytes they hold.
+    private struct Entries {
+        var bodies: [String: String] = [:]
+        var order: [String] = []
+        var start = 0
+        var bytes = 0
+    }
+
+    private let entries = Mutex(Entries())
     /// Answers being computed, by key: later identical requests wait for them.
     private let running = Mutex<[String: Task<(body: String, keep: Bool), any Error>]>([:])
-    /// The latest distinct requests per index, newest last: what a new generation is warmed with.
-    private let recent = Mutex<[String: [SearchRequest]]>([:])
+    /// The latest distinct requests per index, newest last, with how long each took: what a
+    /// new generation is warmed with.
+    private let recent = Mutex<[String: [(request: SearchRequest, took: Duration)]]>([:])
+    /// Bytes of answers (keys included) kept at most.
     let capacity: Int
     static let recentPerIndex = 32
+    /// A request that took longer than this is not replayed by the warmer.
+    static let warmLimit: Duration = .milliseconds(100)
 
-    init(capacity: Int = 4096) {
+    init(capacity: Int = 64 << 20) {
         self.capacity = capacity
     }
 
@@ -38,18 +51,19 @@ final class ResultCache: Sendable {
         return "\(path)|\(position)|\(request.query)|\(request.limit)|\(request.offset)|\(filters)|\(request.facets)|\(request.raw)|\(request.autocorrect)"
     }
 
-    func remember(_ request: SearchRequest, index: String) {
+    func remember(_ request: SearchRequest, index: String, took: Duration) {
         recent.withLock { recent in
             var list = recent[index, default: []]
-            list.removeAll { $0 == request }
-            list.append(request)
+            list.removeAll { $0.request == request }
+            list.append((request, took))
             if list.count > Self.recentPerIndex { list.removeFirst(list.count - Self.recentPerIndex) }
             recent[index] = list
         }
     }
 
+    /// The recent requests worth replaying on a new generation: the quick ones.
     func recentRequests(index: String) -> [SearchRequest] {
-        recent.withLock { $0[index] ?? [] }
+        recent.withLock { $0[index] ?? [] }.filter { $0.took <= Self.warmLimit }.map(\.request)
     }
 
     /// The answer for `key`: cached, shared with the identical request being answered, or
@@ -74,13 +88,31 @@ final class ResultCache: Sendable {
     }
 
     func value(for key: String) -> String? {
-        entries.withLock { $0[key] }
+        entries.withLock { $0.bodies[key] }
     }
 
+    /// Bytes the kept answers hold now.
+    var bytes: Int { entries.withLock { $0.bytes } }
+
     func store(_ value: String, for key: String) {
+        let size = value.utf8.count + key.utf8.count
+        guard size <= capacity / 16 else { return }
         entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = value
+            if let old = entries.bodies.updateValue(value, forKey: key) {
+                entries.bytes += value.utf8.count - old.utf8.count
+            } else {
+                entries.order.append(key)
+                entries.bytes += size
+            }
+            while entries.bytes > capacity, entries.start < entries.order.count {
+                let oldest = entries.order[entries.start]
+                entries.start += 1
+                if let body = entries.bodies.removeValue(forKey: oldest) { entries.bytes -= body.utf8.count + oldest.utf8.count }
+            }
+            if entries.start > 1024, entries.start * 2 > entries.order.count {
+                entries.order.removeFirst(entries.start)
+                entries.start = 0
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ struct Routes: Sendable {
     let registry: PrometheusCollectorRegistry
     let cache = ResultCache()
 
+    /// How long warming a new generation may delay its swap at most.
+    static let warmBudget: Duration = .seconds(1)
     /// Longest read-your-writes wait a request may ask for.
     static let maxWait = 30_000
     static let positionHeader = HTTPField.Name("Projector-Position")!
@@ -65,8 +67,9 @@ struct Routes: Sendable {
             // Only a result of the position it was computed at may be reused.
             return (try Self.encode(result), current.current.position == position)
         }
-        cache.remember(request, index: name)
-        Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: ContinuousClock.now - started)
+        let took = ContinuousClock.now - started
+        cache.remember(request, index: name, took: took)
+        Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: took)
         return JSONBody.response(
             json: body, headers: [Self.positionHeader: String(position), Self.cacheHeader: source.rawValue])
     }
@@ -83,8 +86,12 @@ struct Routes: Sendable {
         guard let spec = (generation.projection as? SearchProjection)?.spec else { return }
         let position = generation.current.position
         let index = SearchIndex(spec: spec, reader: generation.store.pool)
+        let deadline = ContinuousClock.now + Self.warmBudget
         for request in cache.recentRequests(index: name) {
-            guard let result = try? await index.search(request), let body = try? Self.encode(result) else { continue }
+            guard ContinuousClock.now < deadline else { break }
+            guard let result = try? await index.search(request, timeout: ResultCache.warmLimit * 2),
+                let body = try? Self.encode(result)
+            else { continue }
             cache.store(body, for: ResultCache.key(path: generation.store.path, position: position, request))
         }
     }

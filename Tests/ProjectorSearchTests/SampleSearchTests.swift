@@ -84,9 +84,48 @@ import Testing
             do {
                 let result = try await index.search(SearchRequest(query: query, facets: ["section"]))
                 #expect(result.total >= 0)
+            } catch let error as ProjectorError where error.code == .invalidQuery && error.message.hasPrefix("q: at most") {
+                // Past the length or term limit: refused whole, naming the limit.
+                #expect(throws: ProjectorError.self) { try SearchQuery.checkLimits(query) }
             } catch {
                 Issue.record("query \(query.debugDescription.prefix(80)) threw \(error)")
             }
         }
+    }
+
+    @Test func queriesPastTheLimitsAreRefusedNamingTheLimitAndAnyWithinThemIsCheap() async throws {
+        for (query, message) in [
+            (String(repeating: "a", count: 513), "q: at most 512 characters, found 513"),
+            (String(repeating: "a ", count: 33), "q: at most 32 terms, found 33"),
+            (String(repeating: "😀", count: 600), "q: at most 512 characters, found 600"),
+        ] {
+            await #expect {
+                _ = try await index.search(SearchRequest(query: query))
+            } throws: { error in
+                (error as? ProjectorError)?.message == message && (error as? ProjectorError)?.code == .invalidQuery
+            }
+        }
+        // Typo correction of words no vocabulary holds, in any script, within the limits.
+        for query in [String(repeating: "漢", count: 512), String(repeating: "a", count: 512), String(repeating: "é", count: 500),
+                      (0..<32).map { _ in "zqxjkvbw" }.joined(separator: " "), String(repeating: "👩‍👩‍👧", count: 100)] {
+            let started = ContinuousClock.now
+            _ = try await index.search(SearchRequest(query: query))
+            #expect(ContinuousClock.now - started < .seconds(2), "bounded: \(query.prefix(8))")
+        }
+    }
+
+    @Test func aSearchPastItsDeadlineIsStoppedWithAClearError() async throws {
+        let spec = index.spec
+        let error = try await index.reader.read { db -> ProjectorError? in
+            do {
+                _ = try SearchEngine.search(
+                    SearchRequest(query: "a*", facets: ["section"], raw: true), spec: spec, db: db, deadline: .now - .seconds(1))
+                return nil
+            } catch let error as ProjectorError {
+                return error
+            }
+        }
+        #expect(error?.code == .budgetExceeded)
+        #expect(error?.message.contains("ms deadline and was stopped") == true)
     }
 }

@@ -24,5 +24,6 @@ import Testing
     @Test func aLongQueryIsCapped() {
         let query = SearchQuery(parsing: String(repeating: "word ", count: 5000))
         #expect(query.groups.count <= SearchQuery.maxTerms)
+        #expect(query.termCount > SearchQuery.maxTerms, "the count checkLimits refuses")
     }
 }

@@ -1,4 +1,5 @@
 @testable import ProjectorServer
+import ProjectorSearch
 import Synchronization
 import Testing
 
@@ -45,5 +46,25 @@ struct ResultCacheTests {
         let cache = ResultCache()
         await #expect(throws: Failure.self) { try await cache.answer(for: "k") { throw Failure() } }
         #expect(try await cache.answer(for: "k") { ("answer", true) } == ("answer", .miss))
+    }
+
+    /// Many large answers never hold more than the capacity in bytes: the oldest go first.
+    @Test func theCacheIsBoundedInBytesOldestFirst() {
+        let cache = ResultCache(capacity: 1 << 20)
+        let answer = String(repeating: "x", count: 50_000)
+        for number in 0..<2_000 { cache.store(answer, for: "key-\(number)") }
+        #expect(cache.bytes <= 1 << 20)
+        #expect(cache.value(for: "key-1999") == answer)
+        #expect(cache.value(for: "key-0") == nil)
+        cache.store(String(repeating: "y", count: 100_000), for: "huge")
+        #expect(cache.value(for: "huge") == nil, "an answer over a sixteenth of the capacity is not kept")
+    }
+
+    /// A new generation is warmed with the quick recent requests only.
+    @Test func theWarmerSkipsSlowRequests() {
+        let cache = ResultCache()
+        cache.remember(SearchRequest(query: "quick"), index: "docs", took: .milliseconds(3))
+        cache.remember(SearchRequest(query: "slow"), index: "docs", took: .seconds(3))
+        #expect(cache.recentRequests(index: "docs").map(\.query) == ["quick"])
     }
 }
