@@ -22,6 +22,8 @@ public final class ProjectionRunner: Sendable {
     private let backoff: Duration
     private let live = Mutex(Checkpoint(name: "", position: 0, fingerprint: "", state: .stopped, updatedAt: ""))
     private let building: Mutex<Bool>
+    /// Signalled whenever the checkpoint moves (read-your-writes waiters wait on it).
+    public let progress = ChangeNotifier()
     /// When the transaction in flight started (nil: none), to tell a stalled projection.
     private let transactionStarted = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -41,6 +43,12 @@ public final class ProjectionRunner: Sendable {
                 name: projection.name, position: 0, fingerprint: projection.fingerprint, state: .stopped,
                 updatedAt: EventTime.now())
         }
+    }
+
+    /// Keeps `checkpoint` as the runner's view and wakes whoever waits for progress.
+    private func record(_ checkpoint: Checkpoint) {
+        live.withLock { $0 = checkpoint }
+        progress.signal()
     }
 
     /// The runner's view of its checkpoint, kept in memory for status at no cost.
@@ -70,11 +78,11 @@ public final class ProjectionRunner: Sendable {
                 name: projection.name, position: 0, fingerprint: Checkpoint.notSetUp, state: .failed,
                 updatedAt: EventTime.now(), lastError: "setup failed: \(message)")
             try? await store.pool.write { db in try ProjectionStore.save(failed, db) }
-            live.withLock { $0 = failed }
+            record(failed)
             throw error
         }
         let checkpoint = prepared
-        live.withLock { $0 = checkpoint }
+        record(checkpoint)
         if checkpoint.fingerprint != projection.fingerprint {
             let message =
                 "definition of '\(projection.name)' changed since its store was built (fingerprint "
@@ -351,7 +359,7 @@ public final class ProjectionRunner: Sendable {
             }
             return saved
         }
-        live.withLock { $0 = saved }
+        record(saved)
     }
 
     /// One transaction: check the checkpoint still stands where we think, apply, move it.
@@ -387,7 +395,7 @@ public final class ProjectionRunner: Sendable {
             }
             return saved
         }
-        live.withLock { $0 = checkpoint }
+        record(checkpoint)
         // swift-metrics: a no-op until a backend is bootstrapped (serve bootstraps Prometheus).
         let dimensions = [("projection", projection.name)]
         Counter(label: "projector_events_applied_total", dimensions: dimensions).increment(by: events.count)
@@ -409,7 +417,7 @@ public final class ProjectionRunner: Sendable {
                 try ProjectionStore.save(checkpoint, db)
                 return checkpoint
             }
-            if let saved { live.withLock { $0 = saved } }
+            if let saved { record(saved) }
         } catch {
             logger.warning("projection \(name) cannot record state \(state.rawValue): \(error)")
         }
@@ -426,6 +434,6 @@ public final class ProjectionRunner: Sendable {
             try ProjectionStore.save(checkpoint, db)
             return checkpoint
         }
-        if let saved { live.withLock { $0 = saved } }
+        if let saved { record(saved) }
     }
 }

@@ -57,6 +57,10 @@ public struct ProjectorConfiguration: Sendable, Equatable {
     public var projections: String
     public var serverHost: String
     public var serverPort: Int
+    /// How long an HTTP connection may sit with no request in flight.
+    public var serverIdleTimeout: Duration = .seconds(30)
+    /// How long a request may take to arrive whole once its head has.
+    public var serverRequestTimeout: Duration = .seconds(10)
     /// From env `PROJECTOR_ADMIN_TOKEN`; admin routes are closed without it.
     public var adminToken: String?
     /// Events per batch.
@@ -152,9 +156,20 @@ public struct ProjectorConfiguration: Sendable, Equatable {
             guard let server = server as? [String: Any] else {
                 throw ProjectorError(.invalidConfiguration, "\(where_): server must be a mapping with host and port")
             }
-            if let unknown = server.keys.sorted().first(where: { $0 != "host" && $0 != "port" }) {
-                throw ProjectorError(.invalidConfiguration, "\(where_): unknown key 'server.\(unknown)' (known: host, port)")
+            let knownServer = ["host", "port", "idleTimeout", "requestTimeout"]
+            if let unknown = server.keys.sorted().first(where: { !knownServer.contains($0) }) {
+                throw ProjectorError(
+                    .invalidConfiguration, "\(where_): unknown key 'server.\(unknown)' (known: \(knownServer.sorted().joined(separator: ", ")))")
             }
+            func seconds(_ key: String) throws -> Duration? {
+                guard let value = server[key] else { return nil }
+                guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number > 0, number <= 3600 else {
+                    throw ProjectorError(.invalidConfiguration, "\(where_): server.\(key) must be a number of seconds above 0 and at most 3600")
+                }
+                return .milliseconds(Int64(number * 1000))
+            }
+            if let idle = try seconds("idleTimeout") { serverIdleTimeout = idle }
+            if let request = try seconds("requestTimeout") { serverRequestTimeout = request }
             serverHost = try string("server.host", server["host"], default: serverHost)
             if let port = server["port"] {
                 guard let number = port as? Int, (1...65_535).contains(number) else {

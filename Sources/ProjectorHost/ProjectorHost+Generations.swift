@@ -182,6 +182,24 @@ extension ProjectorHost {
         try await rebuild([name])[name]!
     }
 
+    /// Asks the running host to rebuild `name`: a next generation is recorded in its pointer,
+    /// which supervision takes up (here, or in whichever process runs the projection). False
+    /// when a rebuild is already asked for or running: requests never start two.
+    @discardableResult
+    public func requestRebuild(_ name: String) throws -> Bool {
+        guard registeredRunner(name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
+        let pointer = self.pointer(name)
+        let asked = try requests.withLock { _ -> Bool in
+            var generations = pointer.read()
+            guard generations.next == nil, builds.withLock({ $0[name] == nil }) else { return false }
+            generations.next = pointer.newGenerationFile()
+            try pointer.write(generations)
+            return true
+        }
+        if asked { refreshGenerations() }
+        return asked
+    }
+
     /// The progress of a next generation being built (here or by another process), if any.
     public func rebuildProgress(_ name: String) async -> Checkpoint? {
         if let runner = builds.withLock({ $0[name] }), runner.isBuilding { return runner.current }

@@ -62,6 +62,8 @@ public final class ProjectorHost: Service, Sendable {
     private let registered: Mutex<[ProjectionRunner]>
     /// Runners building a next generation in this process, by projection name.
     let builds = Mutex<[String: ProjectionRunner]>([:])
+    /// Serializes rebuild requests, so concurrent ones record one next generation.
+    let requests = Mutex<Void>(())
     /// Projections whose pending next generation this process is already attending to.
     let attending = Mutex<Set<String>>([])
     /// Called with each verified new generation just before it goes live.

@@ -55,13 +55,19 @@ public final class ProjectionStore: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -8192")
         }
         pool = try DatabasePool(path: path, configuration: config)
-        if !readOnly {
+        // A read first: a store whose writer is in a long transaction still opens at once.
+        if !readOnly, try !pool.read({ db in try Self.hasCurrentTables(db) }) {
             try pool.write { db in try Self.createCheckpointTable(db) }
         }
     }
 
     /// The host's dead letters in every store: events a projection could not apply.
     public static let deadLetterTable = "projector_dead_letters"
+
+    /// Whether the host's tables exist as this version writes them.
+    static func hasCurrentTables(_ db: Database) throws -> Bool {
+        try db.tableExists(deadLetterTable) && db.columns(in: checkpointTable).contains { $0.name == "definition" }
+    }
 
     static func createCheckpointTable(_ db: Database) throws {
         try db.execute(

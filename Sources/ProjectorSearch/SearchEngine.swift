@@ -23,8 +23,10 @@ public enum SearchEngine {
     public static let bm25Limit = 20_000
     /// Pages within the first this many hits are reranked (name and phrase matches first).
     static let rerankDepth = 50
-    static let maxLimit = 1000
-    static let maxOffset = 100_000
+    /// Most hits one page may ask for.
+    public static let maxLimit = 1000
+    /// Deepest page start: past it, paging costs more than it can be worth.
+    public static let maxOffset = 100_000
 
     /// Answers `request`; past `deadline` the SQL in flight is interrupted and the search
     /// fails with a `budget-exceeded` error instead of running on.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ProjectorCore
 
 /// An error answered as `{"error": "…"}` with a 4xx/5xx status; the message names the problem.
@@ -25,7 +26,7 @@ struct APIError: Error, HTTPResponseError {
         case .wrongExpectedVersion: APIError(.conflict, error.message)
         case .notFound: APIError(.notFound, error.message)
         case .invalidEvent, .invalidLine, .invalidQuery, .invalidSpec: APIError(.badRequest, error.message)
-        case .unavailable: APIError(.serviceUnavailable, error.message)
+        case .unavailable, .budgetExceeded: APIError(.serviceUnavailable, error.message)
         default: APIError(.internalServerError, error.message)
         }
     }
@@ -48,6 +49,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                     headers: [.allow: allowed.joined(separator: ", ")])
             }
             throw APIError(error.status, error.body ?? error.status.reasonPhrase)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "body: larger than \(Routes.maxBody >> 20) MB")
         } catch {
             context.logger.error("request \(request.method) \(request.uri) failed: \(error)")
             throw APIError(.internalServerError, "internal error: \(error)")

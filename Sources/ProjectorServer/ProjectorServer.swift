@@ -1,4 +1,5 @@
 public import Hummingbird
+public import NIOCore
 public import Logging
 public import ServiceLifecycle
 import Metrics
@@ -37,18 +38,26 @@ public struct ProjectorServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         let routes = Routes(host: host, configuration: configuration, registry: registry)
         host.addWarmer { name, generation in await routes.warm(name, generation) }
-        router.get("/") { _, _ in routes.page() }
-        router.get("/app.js") { _, _ in routes.script() }
-        router.get("/health") { _, _ in try await routes.health() }
-        router.get("/metrics") { _, _ in try await routes.metrics() }
-        router.get("/v1/indexes") { _, _ in try routes.indexes() }
-        router.get("/v1/search/:index") { request, context in try await routes.search(request, context) }
-        router.get("/v1/projections") { _, _ in try await routes.projections() }
-        router.get("/v1/projections/:name") { _, context in try await routes.projection(context) }
+        /// GET, and HEAD answered by the same handler without the body.
+        func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+            router.get(path, use: handler)
+            router.head(path) { request, context in
+                let response = try await handler(request, context)
+                return Response(status: response.status, headers: response.headers, body: .init())
+            }
+        }
+        get("/") { _, _ in routes.page() }
+        get("/app.js") { _, _ in routes.script() }
+        get("/health") { _, _ in try await routes.health() }
+        get("/metrics") { _, _ in try await routes.metrics() }
+        get("/v1/indexes") { _, _ in try routes.indexes() }
+        get("/v1/search/:index") { request, context in try await routes.search(request, context) }
+        get("/v1/projections") { request, _ in try await routes.projections(request) }
+        get("/v1/projections/:name") { request, context in try await routes.projection(request, context) }
         router.post("/v1/projections/:name/rebuild") { request, context in try await routes.rebuild(request, context) }
         router.post("/v1/projections/:name/redrive") { request, context in try await routes.redrive(request, context) }
         router.post("/v1/events") { request, context in try await routes.append(request, context) }
-        router.get("/v1/events") { request, _ in try await routes.events(request) }
+        get("/v1/events") { request, _ in try await routes.events(request) }
         return router
     }
 
@@ -59,6 +68,12 @@ public struct ProjectorServer: Sendable {
     ) -> some ApplicationProtocol & Service {
         Application(
             router: router(),
+            // A connection with no request in flight is closed after idleTimeout; one whose
+            // request does not arrive whole in time by the guard.
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ConnectionGuard(requestTimeout: .init(configuration.serverRequestTimeout))],
+                    idleTimeout: .init(configuration.serverIdleTimeout))),
             configuration: .init(
                 address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: "projector"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },

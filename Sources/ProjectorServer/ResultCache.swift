@@ -39,7 +39,7 @@ final class ResultCache: Sendable {
     let capacity: Int
     static let recentPerIndex = 32
     /// A request that took longer than this is not replayed by the warmer.
-    static let warmLimit: Duration = .milliseconds(100)
+    static let warmLimit: Duration = .seconds(1)
 
     init(capacity: Int = 64 << 20) {
         self.capacity = capacity

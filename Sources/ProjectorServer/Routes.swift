@@ -30,8 +30,8 @@ struct Routes: Sendable {
         let started = ContinuousClock.now
         let name = try context.parameters.require("index")
         let query = request.uri.queryParameters
-        let limit = try Self.integer(query, "limit", default: 10, in: 0...1000)
-        let offset = try Self.integer(query, "offset", default: 0, in: 0...1_000_000)
+        let limit = try Self.integer(query, "limit", default: 10, in: 0...SearchEngine.maxLimit)
+        let offset = try Self.integer(query, "offset", default: 0, in: 0...SearchEngine.maxOffset)
         let filters = try query[values: "filter"].map { text -> (field: String, value: String) in
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
                 throw APIError(.badRequest, "filter must be FIELD:VALUE, found '\(text)'")
@@ -45,14 +45,17 @@ struct Routes: Sendable {
             let wait = try Self.integer(query, "waitMs", default: 0, in: 0...Self.maxWait)
             let deadline = ContinuousClock.now + .milliseconds(wait)
             var live = host.runner(named: name) ?? runner
-            while live.current.position < Int64(minimum) {
+            while true {
+                let moved = live.progress.generation
+                if live.current.position >= Int64(minimum) { break }
                 guard ContinuousClock.now < deadline else {
                     throw APIError(
                         .serviceUnavailable,
                         "index '\(name)' is behind: it has applied position \(live.current.position), not yet \(minimum) (waited \(wait) ms)",
                         headers: [.retryAfter: "1", Self.positionHeader: String(live.current.position)])
                 }
-                try await Task.sleep(for: .milliseconds(2))
+                // Woken by the runner's next commit; a swapped-in generation is looked up again.
+                await live.progress.wait(after: moved, timeout: min(deadline - .now, .milliseconds(250)))
                 live = host.runner(named: name) ?? live
             }
         }
@@ -127,29 +130,37 @@ struct Routes: Sendable {
 
     // MARK: Projections
 
-    func projections() async throws -> Response {
-        try JSONBody.encode(try await host.status())
+    func projections(_ request: Request) async throws -> Response {
+        try JSONBody.encode(try await host.status().map { redacted($0, for: request) })
     }
 
-    func projection(_ context: some RequestContext) async throws -> Response {
+    func projection(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = try context.parameters.require("name")
         guard let status = try await host.status().first(where: { $0.name == name }) else {
             throw APIError(.notFound, "no projection named '\(name)'")
         }
-        return try JSONBody.encode(status)
+        return try JSONBody.encode(redacted(status, for: request))
+    }
+
+    /// Errors name files, paths and streams: only admins see them.
+    func redacted(_ status: ProjectionStatus, for request: Request) -> ProjectionStatus {
+        guard (try? authorize(request)) == nil else { return status }
+        var status = status
+        let hidden = "(shown with the admin token)"
+        if status.lastError != nil { status.lastError = hidden }
+        if status.rebuild?.lastError != nil { status.rebuild?.lastError = hidden }
+        return status
     }
 
     func rebuild(_ request: Request, _ context: some RequestContext) async throws -> Response {
         try authorize(request)
         let name = try context.parameters.require("name")
         guard host.runner(named: name) != nil else { throw APIError(.notFound, "no projection named '\(name)'") }
-        let host = self.host
-        if await host.rebuildProgress(name) == nil || host.pointer(name).read().next == nil {
-            Task { _ = try? await host.rebuild(name) }
-        }
+        // Single flight: the running host takes the request up; a second one joins the first.
+        let started = try host.requestRebuild(name)
         return JSONBody.response(
             status: .accepted,
-            json: "{\"name\":\(JSONString.quote(name)),\"rebuild\":\"started\",\"status\":\"/v1/projections/\(name)\"}")
+            json: "{\"name\":\(JSONString.quote(name)),\"rebuild\":\"\(started ? "started" : "already running")\",\"status\":\"/v1/projections/\(name)\"}")
     }
 
     func redrive(_ request: Request, _ context: some RequestContext) async throws -> Response {
@@ -167,7 +178,14 @@ struct Routes: Sendable {
         try authorize(request)
         var request = request
         let body = try await request.collectBody(upTo: Self.maxBody)
-        let text = String(buffer: body)
+        let bytes = body.readableBytesView
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // Where, as the import names it: the line and the byte within it.
+            let valid = bytes.prefix(Self.validUTF8Prefix(bytes))
+            let line = valid.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let column = valid.count - (valid.lastIndex(of: 0x0A).map { valid.distance(from: valid.startIndex, to: $0) + 1 } ?? 0)
+            throw APIError(.badRequest, "body: line \(line): not valid UTF-8 at byte \(column + 1)")
+        }
         var events: [ProposedEvent] = []
         let trimmed = text.drop { $0.isWhitespace }
         if trimmed.first == "[" {
@@ -208,6 +226,11 @@ struct Routes: Sendable {
         let limit = try Self.integer(query, "limit", default: 100, in: 1...10_000)
         let events: [RecordedEvent]
         if let stream = query["stream"] {
+            do {
+                try ProposedEvent.checkName(String(stream), field: "stream")
+            } catch {
+                throw APIError(.badRequest, error.message)
+            }
             events = try await host.log.readStream(String(stream), fromVersion: Int64(max(1, from)), limit: limit)
         } else {
             events = try await host.log.read(after: Int64(max(1, from)) - 1, limit: limit)
@@ -265,8 +288,10 @@ struct Routes: Sendable {
         guard let token = configuration.adminToken else {
             throw APIError(.forbidden, "admin routes are closed: start the server with PROJECTOR_ADMIN_TOKEN set")
         }
+        // The scheme is case-insensitive (RFC 9110); the token is compared in constant time.
         let sent = request.headers[.authorization] ?? ""
-        guard Self.constantTimeEqual(sent, "Bearer " + token) else {
+        let scheme = sent.prefix(7).lowercased()
+        guard scheme == "bearer ", Self.constantTimeEqual(String(sent.dropFirst(7)), token) else {
             throw APIError(
                 .unauthorized, "admin route: send Authorization: Bearer <PROJECTOR_ADMIN_TOKEN>",
                 headers: [.wwwAuthenticate: "Bearer"])
@@ -280,6 +305,20 @@ struct Routes: Sendable {
             difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
         }
         return difference == 0
+    }
+
+    /// How many leading bytes are valid UTF-8.
+    static func validUTF8Prefix(_ bytes: some Collection<UInt8>) -> Int {
+        var count = 0
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): count += UTF8.width(scalar)
+            case .emptyInput, .error: break loop
+            }
+        }
+        return count
     }
 
     static func integer(_ query: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -92,6 +92,33 @@ struct ServeExited: Error, CustomStringConvertible {
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
     }
 
+    @Test func slowAndOversizedClientsAreRefusedAndTheServerGoesOn() async throws {
+        try "server: { idleTimeout: 1, requestTimeout: 1 }\n".write(toFile: folder.file("projector.yml"), atomically: true, encoding: .utf8)
+        let server = try await startServer()
+        let halfHeads = try (0..<25).map { _ in try RawConnection(port: server.port) }
+        for connection in halfHeads { connection.send("GET /health HTTP/1.1\r\nHost: x\r\n") }
+        let halfBodies = try (0..<25).map { _ in try RawConnection(port: server.port) }
+        for connection in halfBodies {
+            connection.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nContent-Length: 100\r\n\r\n{\"str")
+        }
+        let closed = await withTaskGroup(of: Bool.self) { group in
+            for connection in halfHeads + halfBodies {
+                group.addTask { await connection.readUntilClosed(timeout: .seconds(15)) != nil }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(closed == 50, "every slow client closed by the server")
+
+        let huge = try RawConnection(port: server.port)
+        huge.send("GET /v1/search/packages?q=" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+        let answer = try #require(await huge.readUntilClosed(timeout: .seconds(15)))
+        #expect(answer.hasPrefix("HTTP/1.1 431"))
+        #expect(answer.contains(#"{"error":"the request line and headers are too large (at most 80 KB)"}"#))
+
+        let healthy = try await Self.get(server.url + "/v1/search/packages?q=vim")
+        #expect(healthy.status == 200)
+    }
+
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_BROWSER_TESTS"] == "1"))
     func theWebPageInHeadlessChromium() async throws {
         // An event whose title would run script if the page ever treated indexed text as HTML.

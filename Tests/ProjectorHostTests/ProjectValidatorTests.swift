@@ -73,7 +73,7 @@ import Testing
         try "server: { port: 0, hots: x }\nbatchSize: lots\n".write(toFile: folder.file("projector.yml"), atomically: true, encoding: .utf8)
         let found = errors(await validate())
         #expect(found.contains("projector.yml: server.port: must be at least 1"))
-        #expect(found.contains("projector.yml: server.hots: unknown key (known: host, port)"))
+        #expect(found.contains("projector.yml: server.hots: unknown key (known: host, idleTimeout, port, requestTimeout)"))
         #expect(found.contains("projector.yml: batchSize: must be a whole number, found text"))
     }
 

@@ -203,10 +203,25 @@ struct ServerFixture {
             #expect(try await client.execute(uri: "/v1/projections/accounts/redrive", method: .post).status == .unauthorized)
             let redrive = try await client.execute(uri: "/v1/projections/accounts/redrive", method: .post, headers: ServerFixture.admin)
             #expect(redrive.status == .ok && String(buffer: redrive.body) == #"{"applied":[],"failed":[]}"#)
-            let rebuild = try await client.execute(uri: "/v1/projections/docs/rebuild", method: .post, headers: ServerFixture.admin)
-            #expect(rebuild.status == .accepted)
+            // The running host takes a rebuild request up; concurrent requests start one rebuild.
+            let running = Task { try await fixture.host.run(only: nil, until: nil) }
+            defer { running.cancel() }
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let response = try await client.execute(uri: "/v1/projections/docs/rebuild", method: .post, headers: [.authorization: "bearer s3cret"])
+                        #expect(response.status == .accepted)
+                        return String(buffer: response.body)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.contains(#""rebuild":"started""#) }.count == 1)
+            #expect(answers.filter { $0.contains(#""rebuild":"already running""#) }.count == 19)
+            try await waitUntil { fixture.host.runner(named: "docs")?.store.path.hasSuffix("docs.2.sqlite") == true }
+            try await waitUntil { fixture.host.pointer("docs").read().next == nil }
+            #expect(fixture.host.pointer("docs").read() == StoreGenerations(live: "docs.2.sqlite", previous: "docs.sqlite"))
         }
-        try await waitUntil { fixture.host.runner(named: "docs")?.store.path.hasSuffix("docs.2.sqlite") == true }
 
         let closed = try await ServerFixture(token: nil)
         try await closed.application.test(.router) { client in
@@ -272,5 +287,51 @@ struct ServerFixture {
             }
         }
         #expect(described == Set(ProjectorServer.routes))
+    }
+
+    @Test func everyRefusalIsJSONAndNoneLeaksToAnAnonymousCaller() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.application.test(.router) { client in
+            let head = try await client.execute(uri: "/", method: .head)
+            #expect(head.status == .ok && head.body.readableBytes == 0)
+            #expect(try await client.execute(uri: "/health", method: .head).status == .serviceUnavailable)
+
+            let large = ByteBuffer(repeating: UInt8(ascii: " "), count: (16 << 20) + 1)
+            let tooLarge = try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: large)
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect((try ServerFixture.json(tooLarge) as? [String: String])?["error"] == "body: larger than 16 MB")
+
+            var invalid = ByteBuffer(string: "{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"b")
+            invalid.writeBytes([0xFF, 0xFE])
+            invalid.writeString("\",\"type\":\"T\",\"data\":{}}")
+            let notUTF8 = try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: invalid)
+            #expect(notUTF8.status == .badRequest)
+            #expect((try ServerFixture.json(notUTF8) as? [String: String])?["error"] == "body: line 2: not valid UTF-8 at byte 13")
+
+            let nul = try await client.execute(uri: "/v1/events?stream=acc-1%00evil", method: .get, headers: ServerFixture.admin)
+            #expect(nul.status == .badRequest)
+            #expect(((try ServerFixture.json(nul) as? [String: String])?["error"] ?? "").contains("control characters"))
+
+            let deep = try await client.execute(uri: "/v1/search/docs?q=vim&offset=100001", method: .get)
+            #expect(deep.status == .badRequest)
+            #expect(((try ServerFixture.json(deep) as? [String: String])?["error"] ?? "").hasPrefix("offset must be a whole number from 0 to 100000"))
+            let long = try await client.execute(uri: "/v1/search/docs?q=" + String(repeating: "a", count: 600), method: .get)
+            #expect(long.status == .badRequest)
+            #expect((try ServerFixture.json(long) as? [String: String])?["error"] == "q: at most 512 characters, found 600")
+        }
+        // A failed projection's error names a file and a stream: admins only.
+        try await fixture.host.runner(named: "accounts")!.store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE projector_checkpoint SET state = 'failed', last_error = ?",
+                arguments: ["/srv/secret/path.yml: stream 'acc-1' is broken"])
+        }
+        try await fixture.application.test(.router) { client in
+            let anonymous = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections/accounts", method: .get)) as? [String: Any])
+            #expect(anonymous["lastError"] as? String == "(shown with the admin token)")
+            let admin = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections/accounts", method: .get, headers: ServerFixture.admin)) as? [String: Any])
+            #expect((admin["lastError"] as? String)?.contains("/srv/secret/path.yml") == true)
+            let list = String(buffer: try await client.execute(uri: "/v1/projections", method: .get).body)
+            #expect(!list.contains("/srv/secret") && !list.contains("acc-1"))
+        }
     }
 }
