@@ -19,6 +19,17 @@ struct GlobalOptions: ParsableArguments {
         try EventLogFactory.open(configuration)
     }
 
+    /// The log for commands that only read it: opened read-only, and an embedded log that does
+    /// not exist is an error (a mistyped path must not create files).
+    func existingLog(_ configuration: ProjectorConfiguration) throws -> any EventLog {
+        if case .sqlite(let path) = configuration.log, !FileManager.default.fileExists(atPath: path) {
+            throw ProjectorError(
+                .notFound,
+                "no event log at \(path): append or import events first, or check the log setting\(configuration.file.map { " in \($0)" } ?? "")")
+        }
+        return try EventLogFactory.open(configuration, readOnly: true)
+    }
+
     func host(_ configuration: ProjectorConfiguration, log: any EventLog, demo: Bool = false) throws -> ProjectorHost {
         var logger = Logger(label: "projector")
         logger.logLevel = ProcessInfo.processInfo.environment["PROJECTOR_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info

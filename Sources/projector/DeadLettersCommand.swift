@@ -20,7 +20,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let host = try global.host(configuration, log: try global.log(configuration))
+        let host = try global.host(configuration, log: try global.existingLog(configuration))
         let names = try name.map { name in
             guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
             return [name]

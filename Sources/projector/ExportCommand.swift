@@ -13,7 +13,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let log = try global.log(configuration)
+        let log = try global.existingLog(configuration)
         try await EventPrinter.print(log: log, from: from, stream: stream, limit: nil)
     }
 }
@@ -31,7 +31,7 @@ struct EventsCommand: AsyncParsableCommand {
     func run() async throws {
         guard limit > 0 else { throw ProjectorError(.invalidQuery, "--limit must be at least 1") }
         let configuration = try global.configuration()
-        let log = try global.log(configuration)
+        let log = try global.existingLog(configuration)
         try await EventPrinter.print(log: log, from: from, stream: stream, limit: limit)
     }
 }

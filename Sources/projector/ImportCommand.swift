@@ -29,6 +29,10 @@ struct ImportCommand: AsyncParsableCommand {
         if file == "-" {
             handle = .standardInput
         } else {
+            var folder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &folder), folder.boolValue {
+                throw ProjectorError(.invalidLine, "\(file): is a folder, not a file of event lines")
+            }
             guard let opened = FileHandle(forReadingAtPath: file) else {
                 throw ProjectorError(.notFound, "\(file): cannot open the file")
             }

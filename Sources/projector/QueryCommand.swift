@@ -18,6 +18,7 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "The projection.") var name: String
     @Argument(help: "One SQL statement.") var sql: String
     @Flag(help: "Print a JSON array of row objects.") var json = false
+    @Option(help: "Stop the query after this many seconds.") var timeout: Double = 30
 
     func run() async throws {
         let configuration = try global.configuration()
@@ -26,18 +27,27 @@ struct QueryCommand: AsyncParsableCommand {
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
         }
         let store = try global.existingStore(name, configuration)
+        guard timeout > 0 else { throw ValidationError("--timeout must be above 0") }
         let result: (columns: [String], rows: [[DatabaseValue]])
+        let budget = SQLiteBudget(steps: nil, deadline: .now + .milliseconds(Int64(timeout * 1000)))
         do {
             result = try await store.pool.read { db in
                 try db.execute(sql: "PRAGMA query_only = 1")
-                let statement = try db.makeStatement(sql: sql)
+                let statements = try db.allStatements(sql: sql)
+                guard let statement = try statements.next() else { throw ProjectorError(.invalidQuery, "no SQL statement") }
+                guard try statements.next() == nil else {
+                    throw ProjectorError(.invalidQuery, "one statement at a time: found more than one")
+                }
                 guard statement.isReadonly else {
                     throw ProjectorError(.invalidQuery, "only read-only SQL is allowed (SELECT, WITH, read-only PRAGMA)")
                 }
-                let rows = try Row.fetchAll(statement)
+                let rows = try budget.watch(db.sqliteConnection!) { try Row.fetchAll(statement) }
                 return (statement.columnNames, rows.map { Array($0.databaseValues) })
             }
         } catch let error as DatabaseError {
+            if budget.exhausted != nil {
+                throw ProjectorError(.budgetExceeded, "the query ran past its \(Format.duration(timeout)) limit (--timeout) and was stopped")
+            }
             throw ProjectorError(.invalidQuery, "SQL error: \(error.message ?? "\(error)")")
         }
         if json {

@@ -13,7 +13,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let log = try global.log(configuration)
+        let log = try global.existingLog(configuration)
         let host = try global.host(configuration, log: log)
         let status = try await host.status()
         if json {

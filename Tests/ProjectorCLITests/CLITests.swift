@@ -179,4 +179,21 @@ import Testing
         #expect(resumed.status == 0 && !resumed.stdout.isEmpty)
         #expect(resumed.stdout == fresh.stdout)
     }
+
+    @Test func readOnlyCommandsCreateNothingAndRefusalsAreOneClearLine() async throws {
+        for command in ["status", "export", "events", "dead-letters"] {
+            let result = try await cli.run(command)
+            #expect(result.status == 1 && result.stderr.hasPrefix("error: no event log at "), "\(command): \(result.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "a mistyped path creates no files")
+
+        try FileManager.default.createDirectory(atPath: folder.file("inbox"), withIntermediateDirectories: true)
+        #expect(try await cli.run("import", "inbox").stderr == "error: inbox: is a folder, not a file of event lines\n")
+        try await cli.run("append", "account-1", "Deposited", #"{"amount": 5}"#)
+        try await cli.run("run", "--once")
+        #expect(try await cli.run("query", "accounts", "SELECT 1; SELECT 2").stderr == "error: one statement at a time: found more than one\n")
+        let forever = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT max(n) FROM c"
+        let stopped = try await cli.run("query", "accounts", forever, "--timeout", "0.5")
+        #expect(stopped.status == 1 && stopped.stderr == "error: the query ran past its 0.50 s limit (--timeout) and was stopped\n")
+    }
 }
