@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -38,16 +39,21 @@ public final class ProjectionFolderWatcher: Service, Sendable {
                 return
             }
             let signature = Self.signature(of: configuration.projections)
-            if last.withLock({ $0.signature != signature }) { reload() }
+            if last.withLock({ $0.signature != signature }) { await reload() }
             await host.refresh()
         }
     }
 
     /// Reads the folder now and applies it to the host; logs what changed and every new problem.
+    /// Specs are checked off the cooperative pool (their SQL runs within its budget, but a
+    /// second of it must not hold one of the threads the server answers on).
     @discardableResult
-    public func reload() -> ProjectorHost.Changes {
+    public func reload() async -> ProjectorHost.Changes {
         let signature = Self.signature(of: configuration.projections)
-        let catalog = ProjectionCatalog.load(configuration)
+        let configuration = self.configuration
+        let catalog = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: ProjectionCatalog.load(configuration)) }
+        }
         let fresh = last.withLock { state -> [String] in
             let fresh = catalog.problems.filter { !state.problems.contains($0) }
             state = (signature, Set(catalog.problems))

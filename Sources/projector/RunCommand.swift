@@ -54,7 +54,7 @@ enum HostRunner {
             let hangups = ClosureService {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     logger.notice("SIGHUP: re-reading \(configuration.projections)")
-                    watcher.reload()
+                    await watcher.reload()
                 }
             }
             let added: [any Service] = [watcher, hangups]
