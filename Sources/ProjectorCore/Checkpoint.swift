@@ -11,13 +11,16 @@ public struct Checkpoint: Hashable, Sendable, Codable {
     public var lastError: String?
     /// Throughput of the last batches, for status.
     public var eventsPerSecond: Double
+    /// The store passed the checks a rebuild's generation passes before it goes live (set when
+    /// a first build reaches the head, or by the rebuild that made it).
+    public var verified: Bool
 
     /// The fingerprint of a store whose setup failed: it holds no projection yet.
     public static let notSetUp = ""
 
     public init(
         name: String, position: Int64, fingerprint: String, state: ProjectionState, updatedAt: String,
-        lastError: String? = nil, eventsPerSecond: Double = 0
+        lastError: String? = nil, eventsPerSecond: Double = 0, verified: Bool = false
     ) {
         self.name = name
         self.position = position
@@ -26,6 +29,7 @@ public struct Checkpoint: Hashable, Sendable, Codable {
         self.updatedAt = updatedAt
         self.lastError = lastError
         self.eventsPerSecond = eventsPerSecond
+        self.verified = verified
     }
 }
 

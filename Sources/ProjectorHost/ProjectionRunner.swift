@@ -170,6 +170,7 @@ public final class ProjectionRunner: Sendable {
                 try await commit(events, from: position, to: end, state: state, scanned: taken.events.count,
                                  started: started)
                 position = end
+                if state == .live, !current.verified, !(await verifyFirstBuild()) { return current }
             } catch let error as ProjectorError where error.code == .staleCheckpoint {
                 // Someone else (another process on this store) moved the checkpoint: go on from there.
                 position = (try? await store.checkpoint()?.position) ?? position
@@ -219,6 +220,21 @@ public final class ProjectionRunner: Sendable {
             full = next.events.count == reader.batchSize
         }
         return BatchReader.Batch(events: events, head: head)
+    }
+
+    /// A store built from zero outside a rebuild is checked like a rebuilt generation once it
+    /// first reaches the head. False when it fails (the projection is then failed).
+    private func verifyFirstBuild() async -> Bool {
+        let projection = self.projection
+        do {
+            _ = try await store.verifyAndRecord { db in try projection.verify(db) }
+            if let verified = try await store.checkpoint() { record(verified) }
+            return true
+        } catch {
+            logger.error("projection \(name): verification of its first build failed: \(error)")
+            try? await markFailed("verification of the first build failed: \(error); rebuild it")
+            return false
+        }
     }
 
     /// At most this many batches in one transaction (10,000 events at the default batch size).

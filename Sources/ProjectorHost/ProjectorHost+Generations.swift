@@ -107,11 +107,7 @@ extension ProjectorHost {
             let tables: [String: Int]
             let verifyStarted = ContinuousClock.now
             do {
-                tables = try await runner.store.pool.write { db in
-                    let counts = try ProjectionStore.verify(db)
-                    try projection.verify(db)
-                    return counts
-                }
+                tables = try await runner.store.verifyAndRecord { db in try projection.verify(db) }
             } catch {
                 try? await runner.markFailed("verification of the new generation failed, the live one stays: \(error)")
                 return RebuildResult(checkpoint: runner.current, tables: [:], swapped: false)

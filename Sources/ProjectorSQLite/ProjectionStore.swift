@@ -66,7 +66,7 @@ public final class ProjectionStore: Sendable {
 
     /// Whether the host's tables exist as this version writes them.
     static func hasCurrentTables(_ db: Database) throws -> Bool {
-        try db.tableExists(deadLetterTable) && db.columns(in: checkpointTable).contains { $0.name == "definition" }
+        try db.tableExists(deadLetterTable) && db.columns(in: checkpointTable).contains { $0.name == "verified" }
     }
 
     static func createCheckpointTable(_ db: Database) throws {
@@ -80,7 +80,8 @@ public final class ProjectionStore: Sendable {
                     updated_at TEXT NOT NULL,
                     last_error TEXT,
                     events_per_second REAL NOT NULL DEFAULT 0,
-                    definition TEXT
+                    definition TEXT,
+                    verified INTEGER NOT NULL DEFAULT 0
                 );
                 CREATE TABLE IF NOT EXISTS \(deadLetterTable)(
                     position INTEGER PRIMARY KEY,
@@ -97,9 +98,13 @@ public final class ProjectionStore: Sendable {
                     failed_at TEXT NOT NULL
                 );
                 """)
-        // Stores made before definitions were kept.
-        if try !db.columns(in: checkpointTable).contains(where: { $0.name == "definition" }) {
+        // Stores made before definitions were kept, and before first builds were verified.
+        let columns = try db.columns(in: checkpointTable).map(\.name)
+        if !columns.contains("definition") {
             try db.execute(sql: "ALTER TABLE \(checkpointTable) ADD COLUMN definition TEXT")
+        }
+        if !columns.contains("verified") {
+            try db.execute(sql: "ALTER TABLE \(checkpointTable) ADD COLUMN verified INTEGER NOT NULL DEFAULT 0")
         }
     }
 
@@ -109,7 +114,7 @@ public final class ProjectionStore: Sendable {
         return try Row.fetchOne(
             db.cachedStatement(
                 sql: """
-                    SELECT name, position, fingerprint, state, updated_at, last_error, events_per_second
+                    SELECT name, position, fingerprint, state, updated_at, last_error, events_per_second, verified
                     FROM \(checkpointTable) WHERE name = ?
                     """),
             arguments: [name]
@@ -117,7 +122,7 @@ public final class ProjectionStore: Sendable {
             Checkpoint(
                 name: row[0], position: row[1], fingerprint: row[2],
                 state: ProjectionState(rawValue: row[3]) ?? .stopped, updatedAt: row[4], lastError: row[5],
-                eventsPerSecond: row[6])
+                eventsPerSecond: row[6], verified: row[7])
         }
     }
 
@@ -125,16 +130,32 @@ public final class ProjectionStore: Sendable {
     public static func save(_ checkpoint: Checkpoint, _ db: Database) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO \(checkpointTable)(name, position, fingerprint, state, updated_at, last_error, events_per_second)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO \(checkpointTable)(name, position, fingerprint, state, updated_at, last_error, events_per_second, verified)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET position = excluded.position, fingerprint = excluded.fingerprint,
                     state = excluded.state, updated_at = excluded.updated_at, last_error = excluded.last_error,
-                    events_per_second = excluded.events_per_second
+                    events_per_second = excluded.events_per_second, verified = excluded.verified
                 """
         ).execute(arguments: [
             checkpoint.name, checkpoint.position, checkpoint.fingerprint, checkpoint.state.rawValue,
-            checkpoint.updatedAt, checkpoint.lastError, checkpoint.eventsPerSecond,
+            checkpoint.updatedAt, checkpoint.lastError, checkpoint.eventsPerSecond, checkpoint.verified,
         ])
+    }
+
+    /// Whether the store's projection passed verification (see `Checkpoint.verified`).
+    public static func isVerified(_ name: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT verified FROM \(checkpointTable) WHERE name = ?"), arguments: [name]) ?? false
+    }
+
+    /// Runs the host's checks and the projection's own (`check`) in one write transaction and
+    /// records the store as verified; returns the row count per table.
+    public func verifyAndRecord(_ check: @escaping @Sendable (Database) throws -> Void) async throws -> [String: Int] {
+        try await pool.write { [name] db in
+            let counts = try Self.verify(db)
+            try check(db)
+            try db.execute(sql: "UPDATE \(Self.checkpointTable) SET verified = 1 WHERE name = ?", arguments: [name])
+            return counts
+        }
     }
 
     /// The checkpoint as it stands now.

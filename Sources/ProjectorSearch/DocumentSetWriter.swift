@@ -80,6 +80,7 @@ final class DocumentSetWriter {
         work.sort { $0.row < $1.row }
         for item in work { try chunks.apply(item.operations, row: item.row) }
         table.version = try DocumentSets.newestKeyID(db)
+        table.promoteFrequentWords()
     }
 
     /// A key's operations split by chunk, each chunk's in their order. Nearly all are the

@@ -1,6 +1,7 @@
 import CFTS5
 import Foundation
 import GRDB
+import ProjectorSQLite
 
 /// The engine on document sets: totals, filters and facets are set algebra, and FTS5 only
 /// ranks a bounded window of documents the sets already named, with `projector_bm25` given the
@@ -19,7 +20,11 @@ extension SearchEngine {
         match: String?, query: SearchQuery, excluded: String?, request: SearchRequest, limit: Int, offset: Int,
         filters: Filters, spec: SearchSpec, db: Database
     ) throws -> SearchResult {
-        if !request.raw, let sets = try MatchSet.resolve(query, filters: request.filters, spec: spec, db: db) {
+        // Sets answer only once the store passed verification (a first build reaching the head,
+        // or a rebuild): until then FTS5 alone is exact, if slower.
+        if !request.raw, (try? ProjectionStore.isVerified(spec.name, db)) == true,
+            let sets = try MatchSet.resolve(query, filters: request.filters, spec: spec, db: db)
+        {
             return try run(
                 sets, match: match, excluded: excluded, query: query, request: request, limit: limit, offset: offset,
                 filters: filters, spec: spec, db: db)

@@ -15,7 +15,7 @@ public struct SearchProjection: Projection {
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
     public var definition: String? { spec.source }
     /// The set writer's memory between transactions (see ``DocumentSets``).
-    let catalog = SetCatalog()
+    let catalog: SetCatalog
 
     /// Table names inside the projection's own store.
     public static let documents = "documents"
@@ -27,12 +27,18 @@ public struct SearchProjection: Projection {
     static let markClose: Character = "\u{E001}"
 
     public init(spec: SearchSpec) {
+        self.init(spec: spec, catalog: SetCatalog())
+    }
+
+    init(spec: SearchSpec, catalog: SetCatalog) {
         self.spec = spec
+        self.catalog = catalog
         fingerprint = Fingerprint.of(Self.canonical(spec))
     }
 
     static func canonical(_ spec: SearchSpec) -> String {
-        var parts = ["search/3", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
+        // search/4: pair sets were built incompletely before it; such stores rebuild themselves.
+        var parts = ["search/4", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))

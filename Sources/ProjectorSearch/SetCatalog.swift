@@ -31,13 +31,26 @@ final class SetCatalog: Sendable {
     /// starts over, the keys with sets are read back from the store and the counts restart.
     static let capacity = 400_000
 
+    /// When keys get sets and pairs are counted (the statics, but for tests of small stores).
+    struct Thresholds: Sendable {
+        var documents = SetCatalog.threshold
+        var share = SetCatalog.share
+        /// A word's pairs are counted once it is in 1 of this many documents.
+        var pairShare = 64
+    }
+
+    let thresholds: Thresholds
     private let tables = Mutex<[String: KeyTable]>([:])
+
+    init(thresholds: Thresholds = Thresholds()) {
+        self.thresholds = thresholds
+    }
 
     /// The store's table, checked out for one transaction (the store's single writer uses it).
     func checkOut(_ db: Database) throws -> KeyTable {
         let path = Self.path(db)
-        var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable()
-        if table.keys.count > Self.capacity { table = KeyTable() }
+        var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable(thresholds: thresholds)
+        if table.keys.count > Self.capacity { table = KeyTable(thresholds: thresholds) }
         if table.pairRows.count > Self.capacity { table.pairRows.removeAll() }
         // Another connection wrote the store since (`data_version` moved), or this is not the
         // connection that handed the table back (a new one counts its changes from zero: a store
@@ -69,6 +82,7 @@ final class SetCatalog: Sendable {
 /// hundred times per document, and a class's stored properties would pay a dynamic
 /// exclusivity check on each access.
 struct KeyTable: Sendable {
+    let thresholds: SetCatalog.Thresholds
     var keys: [String] = []
     var index: [String: Int] = [:]
     /// Per token: its word key and its 2- and 3-letter prefix keys (-1: none).
@@ -91,8 +105,12 @@ struct KeyTable: Sendable {
     var pairKeys: [Int: Int] = [:]
     var pairRows: [Int: PairRows] = [:]
     /// Per key: whether it is a word whose pairs are counted. Once frequent, always, so that a
-    /// pair once counted is counted in every later document (see ``PairRows``).
+    /// pair once counted is counted in every later document (see ``PairRows``). Words become
+    /// frequent only between transactions (``promoteFrequentWords()``): within one, keys mapped
+    /// while the batch was prepared and keys mapped as documents are written must agree.
     var frequent: [Bool] = []
+    /// Words seen often enough to count their pairs from the next transaction on.
+    var becameFrequent: [Int] = []
     /// The highest rowid in the store when this table last met it, or recorded since.
     var highestRowid: Int64 = 0
     /// The store's `PRAGMA data_version` then: it moves when another connection writes.
@@ -164,11 +182,16 @@ struct KeyTable: Sendable {
                 countPair(-key - 1, rowid, adding: adding)
                 continue
             }
-            if adding { counts[key] += 1 }
+            if adding {
+                counts[key] += 1
+                if !frequent[key], counts[key] == max(thresholds.documents, document / thresholds.pairShare), isWord(key) {
+                    becameFrequent.append(key)
+                }
+            }
             if tracked[key] {
                 if operations[key].isEmpty { dirty.append(key) }
                 operations[key].append(adding ? rowid : -rowid)
-            } else if adding, counts[key] >= SetCatalog.threshold, counts[key] >= document / SetCatalog.share {
+            } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }
         }
@@ -185,7 +208,7 @@ struct KeyTable: Sendable {
         let from = highestRowid + 1
         let count = pairRows[code, default: PairRows(from: max(rowid, from))].add(rowid)
         // A pair that got its key earlier in this transaction is still seen until it is built.
-        guard count >= SetCatalog.threshold, pairKeys[code] == nil else { return }
+        guard count >= thresholds.documents, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
         let key = index(of: DocumentSets.pairKey(String(keys[first].dropFirst(2)), String(keys[second].dropFirst(2))))
         pair(first, second, key: key)
@@ -211,11 +234,18 @@ struct KeyTable: Sendable {
     /// Whether pairs with this word are counted: it was seen in at least the threshold's
     /// documents and in 1 of 64 of all documents seen (a few hundred words at 1M), so only
     /// pairs FTS5 is slow for are counted, a few per document.
-    mutating func isFrequent(_ word: Int) -> Bool {
-        if frequent[word] { return true }
-        frequent[word] = counts[word] >= SetCatalog.threshold && counts[word] >= document >> 6
-        return frequent[word]
+    func isFrequent(_ word: Int) -> Bool { frequent[word] }
+
+    /// Starts counting the pairs of the words that became frequent in the transaction just
+    /// written: the next one maps all its documents with them.
+    mutating func promoteFrequentWords() {
+        for word in becameFrequent where counts[word] >= thresholds.documents && counts[word] >= document / thresholds.pairShare {
+            frequent[word] = true
+        }
+        becameFrequent.removeAll()
     }
+
+    func isWord(_ key: Int) -> Bool { keys[key].hasPrefix("w:") }
 
     /// The distinct keys of a document: the set of all documents, its tokens' words and
     /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter

@@ -36,8 +36,18 @@ struct Projector: AsyncParsableCommand {
             Foundation.exit(1)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
+        } catch let error as CocoaError {
+            // A file system refusal, in one line naming the path (not Foundation's dump).
+            Terminal.error(Self.describe(error))
+            Foundation.exit(1)
         } catch {
             exit(withError: error)
         }
+    }
+
+    static func describe(_ error: CocoaError) -> String {
+        let path = (error.userInfo[NSFilePathErrorKey] as? String).map { "\($0): " } ?? ""
+        let posix = (error.userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) }
+        return path + (posix ?? error.localizedDescription)
     }
 }

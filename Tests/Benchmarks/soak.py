@@ -113,17 +113,16 @@ def slow_clients(port, figures, stop):
         for sock in held:
             sock.setblocking(False)
             try:
-                if sock.recv(1) == b"":
-                    sock.close()
-                    figures.record("slow-closed", 200)
-                    continue
+                # A refusal may be answered before the close: read past it to the end.
+                while True:
+                    data = sock.recv(65536)
+                    if data == b"":
+                        raise ConnectionResetError
             except BlockingIOError:
-                pass
+                alive.append(sock)
             except OSError:
                 sock.close()
                 figures.record("slow-closed", 200)
-                continue
-            alive.append(sock)
         held = alive
     for sock in held:
         sock.close()
@@ -198,7 +197,8 @@ def main():
             five = sum(count for key, count in figures.statuses.items() if key.endswith("5xx"))
             print(f"soak {arguments.seconds} s: {len(latencies)} normal queries, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
             print("answers: " + ", ".join(f"{key} {count}" for key, count in sorted(figures.statuses.items())))
-            print(f"RSS: {rss[0]:.0f} MB at start, {max(rss):.0f} MB peak, {rss[-1]:.0f} MB at the end")
+            print(f"RSS: {rss[0]:.0f} MB at start, {max(rss):.0f} MB peak, {rss[-1]:.0f} MB at the end; every 10 s: "
+                  + " ".join(f"{value:.0f}" for value in rss[::10]))
             for error in figures.errors[:5]:
                 print("error:", error)
             ok = p99 < 50 and five == 0

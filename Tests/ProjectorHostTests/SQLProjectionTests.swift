@@ -194,17 +194,15 @@ import Testing
               Deposited: INSERT INTO t VALUES (:data ->> '$.amount')
               Spin: INSERT INTO t \(Self.forever)
             """)
-        let started = ContinuousClock.now
         let host = try host(log, [spinning, BankAccountsProjection()])
         try await host.catchUp()
-        #expect(ContinuousClock.now - started < .seconds(10), "one try: an exhausted budget is not retried")
         let status = try await host.status()
         let spun = try #require(status.first { $0.name == "spinning" })
         #expect(spun.position == 3 && spun.deadLetters == 1 && spun.state != "failed")
         let letters = try await host.runner(named: "spinning")!.store.pool.read { try ProjectionStore.deadLetters($0) }
         #expect(letters.map(\.event.position) == [2])
         #expect(letters.first?.error.contains("spec.yml: on.Spin: event 2 (Spin in stream 'acc-1'): the statement ran past its budget of 1,000,000 SQLite steps (limits.steps)") == true)
-        #expect(letters.first?.tries == 1)
+        #expect(letters.first?.tries == 1, "one try: an exhausted budget is not retried")
         let amounts = try await host.runner(named: "spinning")!.store.pool.read { try Int.fetchAll($0, sql: "SELECT x FROM t ORDER BY x") }
         #expect(amounts == [5, 7])
         #expect(status.first { $0.name == "accounts" }?.position == 3)
