@@ -270,6 +270,29 @@ import Testing
         }
     }
 
+    /// A store built from zero is verified when it first reaches the head; until then, and if
+    /// its sets were ever found to differ from the index, queries do not use them.
+    @Test func aFirstBuildIsVerifiedAtTheHeadAndOnlyAVerifiedStoreAnswersFromSets() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        for i in 0..<40 { try await fixture.add("p\(i)", ["name": "alpha\(i)", "body": "beta gamma", "section": "libs"]) }
+        try await fixture.host.catchUp()
+        let store = fixture.host.runners[0].store
+        #expect(try await store.checkpoint()?.verified == true)
+        // Sets that lie (the set of all documents loses one): an unverified store answers from
+        // FTS5 alone, and the next verification refuses the store.
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE projector_checkpoint SET verified = 0")
+            try db.execute(sql: "DELETE FROM documents_sets")
+        }
+        #expect(try await fixture.index.search(SearchRequest(query: "beta")).total == 40)
+        try await fixture.add("p40", ["name": "late", "body": "beta", "section": "libs"])
+        try await fixture.host.catchUp()
+        let checkpoint = try #require(try await store.checkpoint())
+        #expect(checkpoint.state == .failed && !checkpoint.verified)
+        #expect(checkpoint.lastError?.hasPrefix("verification of the first build failed: document set") == true)
+        #expect(try await fixture.index.search(SearchRequest(query: "beta")).total == 41)
+    }
+
     /// A generation written before document sets existed stays live while its successor is
     /// built: it must still answer, through FTS5 alone.
     @Test func aStoreWithoutSetsIsSearchedThroughFTS5Alone() async throws {
