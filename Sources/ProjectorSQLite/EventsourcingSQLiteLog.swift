@@ -76,8 +76,20 @@ public final class EventsourcingSQLiteLog: EventLog, Sendable {
     }
 
     public func waitForEvents(after position: Int64) async throws {
-        while try await head() <= position {
-            try await Task.sleep(for: pollInterval)
+        // The writer is another program: its writes to the file wake the waiter (inotify);
+        // the poll is the fallback, and once a second a check in case a write went unseen.
+        let url = URL(fileURLWithPath: path)
+        let notifier = ChangeNotifier()
+        let watcher = FileChangeWatcher(
+            folder: url.deletingLastPathComponent().path, names: [url.lastPathComponent, url.lastPathComponent + "-wal"]
+        ) { notifier.signal() }
+        let interval = watcher == nil ? pollInterval : .seconds(1)
+        while true {
+            let generation = notifier.generation
+            guard try await head() <= position else { break }
+            try Task.checkCancellation()
+            await notifier.wait(after: generation, timeout: interval)
         }
+        withExtendedLifetime(watcher) {}
     }
 }

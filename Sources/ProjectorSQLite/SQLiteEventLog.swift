@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 public import ProjectorCore
 
 /// The embedded event log: one SQLite file in WAL mode, the default source of truth.
@@ -11,7 +12,8 @@ public import ProjectorCore
 /// FULL: a projection store may never be ahead of the log it was built from.
 public final class SQLiteEventLog: EventLog, Sendable {
     public struct Configuration: Sendable {
-        /// How often waiters in other processes poll for new events.
+        /// How often waiters poll for appends from other processes when the folder cannot be
+        /// watched; where it can (inotify), they wake on the write and poll once a second at most.
         public var pollInterval: Duration
         /// Read-only access (queries, status) never creates or migrates the file.
         public var readOnly: Bool
@@ -26,6 +28,10 @@ public final class SQLiteEventLog: EventLog, Sendable {
     let pool: DatabasePool
     private let notifier = ChangeNotifier()
     private let configuration: Configuration
+    /// Wakes waiters when another process writes the log; made by the first wait.
+    private let watcher = Mutex<FileChangeWatcher??>(nil)
+    /// The slowest a watched log is polled, in case a write went unseen.
+    static let watchedPollInterval: Duration = .seconds(1)
 
     public init(path: String, configuration: Configuration = .init()) throws {
         self.path = path
@@ -270,11 +276,29 @@ public final class SQLiteEventLog: EventLog, Sendable {
     }
 
     public func waitForEvents(after position: Int64) async throws {
+        let interval = isWatched() ? max(configuration.pollInterval, Self.watchedPollInterval) : configuration.pollInterval
         while true {
             try Task.checkCancellation()
             let generation = notifier.generation
             if try await head() > position { return }
-            await notifier.wait(after: generation, timeout: configuration.pollInterval)
+            await notifier.wait(after: generation, timeout: interval)
+        }
+    }
+
+    /// Starts watching the log's folder on first use; whether writes by other processes wake
+    /// the waiters (else they poll every `pollInterval`).
+    private func isWatched() -> Bool {
+        watcher.withLock { watcher in
+            if watcher == nil {
+                let url = URL(fileURLWithPath: path)
+                let name = url.lastPathComponent
+                let notifier = self.notifier
+                watcher = .some(
+                    FileChangeWatcher(folder: url.deletingLastPathComponent().path, names: [name, name + "-wal"]) {
+                        notifier.signal()
+                    })
+            }
+            return watcher! != nil
         }
     }
 }

@@ -144,6 +144,17 @@ import Testing
         #expect(try await log.head() == 1)
     }
 
+    @Test func anAppendByAnotherConnectionWakesAWaiterWithoutPolling() async throws {
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"), configuration: .init(pollInterval: .seconds(3600)))
+        let other = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        let started = ContinuousClock.now
+        async let waited: Void = log.waitForEvents(after: 0)
+        try await Task.sleep(for: .milliseconds(50))
+        _ = try await other.append([deposit("a", 1)])
+        try await waited
+        #expect(ContinuousClock.now - started < .seconds(60), "woken by the file write, not by the hourly poll")
+    }
+
     @Test func waitingIsCancellable() async throws {
         let log = try makeLog()
         let task = Task { try await log.waitForEvents(after: 0) }
