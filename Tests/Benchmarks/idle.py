@@ -64,6 +64,7 @@ def main():
             print(f"idle: {share:.2f}% of a core over {arguments.idle_seconds} s")
 
             latencies = []
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # the idle one was closed
             for number in range(arguments.appends):
                 result = subprocess.run([binary, "append", f"idle-{number}", "Pinged", "{}"], cwd=folder, env=env,
                                         capture_output=True, text=True, check=True)
