@@ -211,10 +211,12 @@ let package = Package(
 if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
     package.targets.append(.target(name: "CMallocInfo", path: "Tests/Benchmarks/CMallocInfo"))
     package.targets.append(
+        .target(name: "CRawIndexer", path: "Tests/Benchmarks/CRawIndexer", linkerSettings: [.linkedLibrary("sqlite3")]))
+    package.targets.append(
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "CMallocInfo", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
+                "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

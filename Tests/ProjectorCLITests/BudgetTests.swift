@@ -41,6 +41,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         // Until the handler is running: status in another process sees its store held.
         try await waitUntil { try await cli.run("status", "--json").stdout.contains(#""name":"spin""#) }
         try await Task.sleep(for: .seconds(1))

@@ -32,6 +32,17 @@ do {
             events: events, queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"),
             only: option("--only").map { $0.split(separator: ",").map(String.init) },
             engineOnly: arguments.contains("--engine-only"), rounds: Int(option("--rounds") ?? "1") ?? 1)
+    case "indexing":
+        guard let events = option("--events"), let spec = option("--spec") else {
+            throw BenchError("indexing needs --events FILE.ndjson --spec SPEC.yml")
+        }
+        try await IndexingBenchmark.run(
+            events: events, spec: spec, folder: option("--keep"), report: arguments.contains("--report"), rounds: rounds)
+    case "indexing-arm":
+        guard arguments.count > 1, let folder = option("--folder"), let spec = option("--spec") else {
+            throw BenchError("indexing-arm raw|host --folder DIR --spec SPEC.yml")
+        }
+        try await IndexingBenchmark.runArm(arguments[1], folder: folder, spec: spec, report: arguments.contains("--report"))
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -44,6 +55,7 @@ do {
         print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]")
         print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]")
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
+        print("       ProjectorBenchmarks indexing --events FILE --spec SPEC.yml [--report] [--keep FOLDER] [--rounds N]")
     }
 } catch {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
