@@ -87,7 +87,7 @@ enum IndexingBenchmark {
             try FileManager.default.createDirectory(atPath: folder + "/raw", withIntermediateDirectories: true)
             let names = spec.fields.map { strdup($0.name)! }
             let paths = spec.fields.map { strdup($0.path.description)! }
-            let deletes = spec.deleteTypes.sorted().map { UnsafePointer(strdup($0)!) }
+            let deletes: [UnsafePointer<CChar>?] = spec.deleteTypes.sorted().map { UnsafePointer(strdup($0)!) }
             let fields = spec.fields.indices.map {
                 raw_field(name: names[$0], path: paths[$0], html: spec.fields[$0].format == .html ? 1 : 0, filter: spec.fields[$0].filter ? 1 : 0)
             }
