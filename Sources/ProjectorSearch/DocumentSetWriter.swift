@@ -67,16 +67,18 @@ final class DocumentSetWriter {
         let chunks = try ChunkStatements(db)
         for key in Set(table.candidates) where !table.tracked[key] { try build(key, chunks) }
         table.candidates.removeAll()
+        // The transaction's operations by key, each key's in their order.
+        var byKey: [Int32: [Int64]] = [:]
+        for (key, rowid) in table.log { byKey[key, default: []].append(rowid) }
+        table.log.removeAll(keepingCapacity: true)
         var work: [(row: Int64, operations: [Int64])] = []
-        for key in table.dirty where !table.operations[key].isEmpty {
+        for (key, operations) in byKey {
+            let key = Int(key)
             if table.ids[key] == 0 { table.ids[key] = try chunks.list(table.keys[key]) }
-            let operations = table.operations[key]
-            table.operations[key] = []
             for (chunk, operations) in Self.byChunk(operations) {
                 work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations))
             }
         }
-        table.dirty.removeAll()
         work.sort { $0.row < $1.row }
         for item in work { try chunks.apply(item.operations, row: item.row) }
         table.version = try DocumentSets.newestKeyID(db)
@@ -140,13 +142,13 @@ final class DocumentKeys: @unchecked Sendable {
     /// first, then the documents the writer hands off (``DocumentSetWriter/handOff()``).
     let queue = DispatchQueue(label: "projector.search.keys")
     let tokenizer: TextTokenizer
-    let textIndexes: [Int]
+    let textFields: [(index: Int, weight: Double)]
     let filterFields: [(index: Int, name: String)]
 
     init(table: KeyTable, tokenizer: TextTokenizer, spec: SearchSpec) {
         self.table = table
         self.tokenizer = tokenizer
-        textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
+        textFields = spec.fields.indices.filter { !spec.fields[$0].filter }.map { ($0, spec.fields[$0].weight) }
         filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
     }
 
@@ -160,10 +162,10 @@ final class DocumentKeys: @unchecked Sendable {
 
     /// The distinct keys of a document with these values (see ``KeyTable/touchedKeys``).
     func numbers(of values: [String?], wholeDocument: Bool = true) -> [Int] {
-        let fields = wholeDocument ? textIndexes.compactMap { values[$0].map { tokenizer.tokens($0) } } : []
+        let texts = wholeDocument ? textFields.compactMap { field in values[field.index].map { ($0, field.weight) } } : []
         let filters = filterFields.compactMap { field in values[field.index].map { (field.name, $0) } }
         var touched: [Int] = []
-        table.touchedKeys(fields: fields, filters: filters, wholeDocument: wholeDocument, into: &touched)
+        table.touchedKeys(texts: texts, filters: filters, wholeDocument: wholeDocument, tokenizer: tokenizer, into: &touched)
         return touched
     }
 }

@@ -1,3 +1,4 @@
+import CFTS5
 import GRDB
 import GRDBSQLite
 import Synchronization
@@ -77,26 +78,48 @@ final class SetCatalog: Sendable {
     }
 }
 
-/// The keys of one store's sets, by number, and the work of the transaction in progress. A
-/// value type worked on in place through `mutating` methods: its arrays are touched a few
-/// hundred times per document, and a class's stored properties would pay a dynamic
-/// exclusivity check on each access.
+/// The interned keys of one table, in C (``projector_keys``): a token's keys are found by its
+/// bytes, so the text of a document never becomes Swift strings on the way to its keys.
+final class KeyMap: @unchecked Sendable {
+    let handle: OpaquePointer
+
+    init() {
+        handle = projector_keys_new()
+    }
+
+    deinit { projector_keys_free(handle) }
+
+    var count: Int { Int(projector_keys_count(handle)) }
+
+    func name(_ key: Int) -> String {
+        var length: Int32 = 0
+        let bytes = projector_keys_name(handle, Int32(key), &length)!
+        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: Int(length)), as: UTF8.self)
+    }
+
+    func intern(_ name: String) -> Int {
+        var name = name
+        return name.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { Int(projector_keys_intern(handle, $0.baseAddress, Int32($0.count))) }
+        }
+    }
+}
+
+/// The keys of one store's sets, by number, and the work of the transaction in progress. Words
+/// and prefixes are interned by the C map as documents are mapped; filter values, pairs and the
+/// set of all documents by name. Per-key state lives in arrays indexed by key number, grown as
+/// the map grows.
 struct KeyTable: Sendable {
     let thresholds: SetCatalog.Thresholds
-    var keys: [String] = []
-    var index: [String: Int] = [:]
-    /// Per token: its word key and its 2- and 3-letter prefix keys (-1: none).
-    var tokens: [String: (word: Int, two: Int, three: Int)] = [:]
+    let map = KeyMap()
     var tracked: [Bool] = []
     /// The key's id in the store's key list, 0 while it is not listed (filter values and the
     /// set of all documents are tracked from the start and listed at their first write).
     var ids: [Int64] = []
     /// Documents each key was seen in (added) since this table was made.
     var counts: [Int] = []
-    var lastDocument: [Int] = []
-    var operations: [[Int64]] = []
-    /// Tracked keys with operations in this transaction.
-    var dirty: [Int] = []
+    /// This transaction's set operations, in order: a rowid added (positive) or removed (negative).
+    var log: [(key: Int32, rowid: Int64)] = []
     /// Untracked keys seen often enough for a set (repeats allowed).
     var candidates: [Int] = []
     var document = 0
@@ -121,14 +144,39 @@ struct KeyTable: Sendable {
     var paired: [Bool] = []
     /// The newest key id of the store this table agrees with.
     var version: Int64 = -1
+    /// The number of the set of all documents.
+    let allKey: Int
+
+    init(thresholds: SetCatalog.Thresholds) {
+        self.thresholds = thresholds
+        allKey = map.intern(DocumentSets.allKey)
+        grow()
+    }
+
+    /// Key names, for the store's key list and for tests.
+    var keys: KeyNames { KeyNames(map: map) }
+
+    /// Makes room in the per-key arrays for every key the map holds.
+    mutating func grow() {
+        let count = map.count
+        guard tracked.count < count else { return }
+        for key in tracked.count..<count {
+            tracked.append(key == allKey || isFilter(key))
+            ids.append(0)
+            counts.append(0)
+            paired.append(false)
+            frequent.append(false)
+        }
+    }
 
     /// Reloads which keys have sets if the store's list moved without us.
     mutating func synchronize(_ db: Database) throws {
         let stored = try DocumentSets.newestKeyID(db)
         guard stored != version else { return }
-        for key in keys.indices {
+        for key in tracked.indices {
             ids[key] = 0
-            tracked[key] = Self.alwaysTracked(keys[key])
+            tracked[key] = key == allKey || isFilter(key)
+            if paired[key] { projector_keys_set_paired(map.handle, Int32(key), 0) }
             paired[key] = false
         }
         // A pair keyed here but without a set in this store must be counted (and keyed) again.
@@ -147,34 +195,16 @@ struct KeyTable: Sendable {
     }
 
     mutating func index(of key: String) -> Int {
-        if let number = index[key] { return number }
-        keys.append(key)
-        tracked.append(Self.alwaysTracked(key))
-        ids.append(0)
-        paired.append(false)
-        frequent.append(false)
-        counts.append(0)
-        lastDocument.append(0)
-        operations.append([])
-        index[key] = keys.count - 1
-        return keys.count - 1
+        let number = map.intern(key)
+        grow()
+        return number
     }
 
-    mutating func entry(for token: String) -> (word: Int, two: Int, three: Int) {
-        if let entry = tokens[token] { return entry }
-        let scalars = token.unicodeScalars
-        let prefix = { (length: Int) in String(String.UnicodeScalarView(scalars.prefix(length))) }
-        let length = scalars.count
-        let entry = (
-            word: index(of: DocumentSets.wordKey(token)),
-            two: length >= 2 ? index(of: DocumentSets.prefixKey(prefix(2))) : -1,
-            three: length >= 3 ? index(of: DocumentSets.prefixKey(prefix(3))) : -1
-        )
-        tokens[token] = entry
-        return entry
-    }
+    func isFilter(_ key: Int) -> Bool { map.name(key).hasPrefix("f:") }
 
-    /// One document's rowid joins (or leaves) the sets of `keys` (as ``touchedKeys`` lists them).
+    func isWord(_ key: Int) -> Bool { map.name(key).hasPrefix("w:") }
+
+    /// One document's rowid joins (or leaves) the sets of `keys` (as ``DocumentKeys`` maps them).
     mutating func record(_ rowid: Int64, keys touched: [Int], adding: Bool) {
         defer { highestRowid = max(highestRowid, rowid) }
         for key in touched {
@@ -189,17 +219,16 @@ struct KeyTable: Sendable {
                 }
             }
             if tracked[key] {
-                if operations[key].isEmpty { dirty.append(key) }
-                operations[key].append(adding ? rowid : -rowid)
+                log.append((Int32(key), adding ? rowid : -rowid))
             } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }
         }
     }
 
-    /// A pair without a set seen in one more document (or one fewer); at
-    /// ``SetCatalog/threshold`` documents it gets a key, and its set is built with the other
-    /// candidates, in this transaction.
+    /// A pair without a set seen in one more document (or one fewer); at the threshold's
+    /// documents it gets a key, and its set is built with the other candidates, in this
+    /// transaction.
     private mutating func countPair(_ code: Int, _ rowid: Int64, adding: Bool) {
         guard adding else {
             pairRows[code]?.remove(rowid)
@@ -210,24 +239,25 @@ struct KeyTable: Sendable {
         // A pair that got its key earlier in this transaction is still seen until it is built.
         guard count >= thresholds.documents, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
-        let key = index(of: DocumentSets.pairKey(String(keys[first].dropFirst(2)), String(keys[second].dropFirst(2))))
+        let key = index(of: DocumentSets.pairKey(String(map.name(first).dropFirst(2)), String(map.name(second).dropFirst(2))))
         pair(first, second, key: key)
         candidates.append(key)
     }
 
     private mutating func pair(_ first: Int, _ second: Int, key: Int) {
         pairKeys[Self.pairCode(first, second)] = key
-        paired[first] = true
-        paired[second] = true
+        for word in [first, second] where !paired[word] {
+            paired[word] = true
+            projector_keys_set_paired(map.handle, Int32(word), 1)
+        }
     }
 
     static func pairCode(_ first: Int, _ second: Int) -> Int { first << 32 | second }
 
     /// The documents seen with the pair that `key` names, taken for building its set.
     mutating func takeRows(ofPair key: Int) -> PairRows? {
-        guard let (first, second) = DocumentSets.pairWords(keys[key]),
-            let firstWord = index[DocumentSets.wordKey(first)], let secondWord = index[DocumentSets.wordKey(second)]
-        else { return nil }
+        guard let (first, second) = DocumentSets.pairWords(map.name(key)) else { return nil }
+        let (firstWord, secondWord) = (index(of: DocumentSets.wordKey(first)), index(of: DocumentSets.wordKey(second)))
         return pairRows.removeValue(forKey: Self.pairCode(firstWord, secondWord))
     }
 
@@ -241,60 +271,64 @@ struct KeyTable: Sendable {
     mutating func promoteFrequentWords() {
         for word in becameFrequent where counts[word] >= thresholds.documents && counts[word] >= document / thresholds.pairShare {
             frequent[word] = true
+            projector_keys_set_frequent(map.handle, Int32(word))
         }
         becameFrequent.removeAll()
     }
 
-    func isWord(_ key: Int) -> Bool { keys[key].hasPrefix("w:") }
-
     /// The distinct keys of a document: the set of all documents, its tokens' words and
     /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter
     /// values. A pair that has no key yet is listed as `-(pair code) - 1`, for ``record`` to
-    /// count. `fields`: the tokens of each text field (a pair never spans two).
+    /// count. `texts`: each text field with its weight (a pair never spans two).
     mutating func touchedKeys(
-        fields: [[String]], filters: [(name: String, value: String)], wholeDocument: Bool, into touched: inout [Int]
+        texts: [(text: String, weight: Double)], filters: [(name: String, value: String)], wholeDocument: Bool,
+        tokenizer: TextTokenizer, into touched: inout [Int]
     ) {
         document += 1
         touched.removeAll(keepingCapacity: true)
-        let document = self.document
-        func touch(_ key: Int, _ table: inout KeyTable) {
-            guard table.lastDocument[key] != document else { return }
-            table.lastDocument[key] = document
-            touched.append(key)
-        }
+        let handle = map.handle
+        projector_keys_begin(handle)
         if wholeDocument {
-            touch(index(of: DocumentSets.allKey), &self)
-            var uncounted: [Int] = []
-            for tokens in fields {
-                var previous = -1
-                for token in tokens {
-                    let entry = entry(for: token)
-                    touch(entry.word, &self)
-                    if entry.two >= 0 { touch(entry.two, &self) }
-                    if entry.three >= 0 { touch(entry.three, &self) }
-                    if previous >= 0 {
-                        // A pair with a set is kept exact whatever its words' frequency now.
-                        let code = Self.pairCode(previous, entry.word)
-                        if paired[previous], paired[entry.word], let key = pairKeys[code], tracked[key] {
-                            touch(key, &self)
-                        } else if isFrequent(previous), isFrequent(entry.word) {
-                            uncounted.append(code)
-                        }
+            projector_keys_touch(handle, Int32(allKey))
+            for (text, weight) in texts {
+                var text = text
+                text.withUTF8 { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) {
+                        _ = projector_keys_add_text(handle, tokenizer.handle, $0.baseAddress, Int32($0.count), Float(weight))
                     }
-                    previous = entry.word
-                }
-            }
-            if !uncounted.isEmpty {
-                uncounted.sort()
-                var last = -1
-                for code in uncounted where code != last {
-                    touched.append(-code - 1)
-                    last = code
                 }
             }
         }
-        for (name, value) in filters { touch(index(of: DocumentSets.filterKey(name, value)), &self) }
+        for (name, value) in filters { projector_keys_touch(handle, Int32(index(of: DocumentSets.filterKey(name, value)))) }
+        grow()
+        var keys: UnsafePointer<Int32>?
+        var weights: UnsafePointer<Float>?
+        let count = Int(projector_keys_document(handle, &keys, &weights))
+        if count > 0, let keys { for i in 0..<count { touched.append(Int(keys[i])) } }
+        guard wholeDocument else { return }
+        var firsts: UnsafePointer<Int32>?
+        var seconds: UnsafePointer<Int32>?
+        var pairWeights: UnsafePointer<Float>?
+        let pairs = Int(projector_keys_pairs(handle, &firsts, &seconds, &pairWeights))
+        var uncounted: [Int] = []
+        for i in 0..<pairs {
+            let (first, second) = (Int(firsts![i]), Int(seconds![i]))
+            let code = Self.pairCode(first, second)
+            // A pair with a set is kept exact whatever its words' frequency now.
+            if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
+                touched.append(key)
+            } else if frequent[first], frequent[second] {
+                uncounted.append(code)
+            }
+        }
+        uncounted.sort()
+        for code in uncounted { touched.append(-code - 1) }
     }
+}
 
-    static func alwaysTracked(_ key: String) -> Bool { key.hasPrefix("a:") || key.hasPrefix("f:") }
+/// Key names by number, read from the C map.
+struct KeyNames {
+    let map: KeyMap
+    subscript(key: Int) -> String { map.name(key) }
+    var count: Int { map.count }
 }

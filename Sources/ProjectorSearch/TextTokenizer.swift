@@ -7,7 +7,7 @@ import GRDB
 /// no connection; one thread uses it at a time (a search projection's apply makes one for its
 /// preparing thread and one for itself).
 final class TextTokenizer: @unchecked Sendable {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
 
     /// nil when the connection has no such tokenizer.
     init?(_ tokenizer: SearchSpec.Tokenizer, db: Database) {

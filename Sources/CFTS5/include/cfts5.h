@@ -44,4 +44,38 @@ int projector_tokenize(
 
 void projector_tokenizer_close(projector_tokenizer *tokenizer);
 
+#include <stdint.h>
+
+/// Interned set keys ("w:word", "p:ab", "p:abc", "f:…", "g:…", "a:") by number, and the map from
+/// a document's text to its keys. One thread uses it at a time.
+typedef struct projector_keys projector_keys;
+
+projector_keys *projector_keys_new(void);
+void projector_keys_free(projector_keys *keys);
+/// How many keys are interned; key numbers are 0 ..< count.
+int projector_keys_count(const projector_keys *keys);
+/// A key's name (its bytes stay valid until the next key is interned).
+const char *projector_keys_name(const projector_keys *keys, int key, int *length);
+/// The number of a key by name, interned at first use; -1 when out of memory.
+int projector_keys_intern(projector_keys *keys, const char *name, int length);
+
+/// Starts mapping a new document.
+void projector_keys_begin(projector_keys *keys);
+/// Adds one text field: each token touches its word key and its 2- and 3-letter prefix keys
+/// (with `weight` per occurrence); adjacent tokens whose words are both frequent make a pair.
+int projector_keys_add_text(projector_keys *keys, projector_tokenizer *tokenizer, const char *text, int length, float weight);
+/// Touches a key by number (a filter value, the set of all documents), with no weight.
+void projector_keys_touch(projector_keys *keys, int key);
+/// The document's distinct keys in the order first touched, and the weight each was touched with.
+int projector_keys_document(projector_keys *keys, const int32_t **touched, const float **weights);
+/// The document's distinct adjacent pairs of frequent words, and each one's weight.
+int projector_keys_pairs(projector_keys *keys, const int32_t **firsts, const int32_t **seconds, const float **weights);
+/// The document's tokens, over all its text fields.
+int projector_keys_length(const projector_keys *keys);
+/// Marks a word's key frequent: its adjacent pairs are reported from the next document on.
+void projector_keys_set_frequent(projector_keys *keys, int key);
+/// Marks (or unmarks) a word as part of a pair that has a set: pairs of two such words are
+/// reported whatever their frequency, so a pair's set stays exact.
+void projector_keys_set_paired(projector_keys *keys, int key, int paired);
+
 #endif
