@@ -49,6 +49,7 @@ final class DocumentSetWriter {
     /// Writes this transaction's changes: new sets for keys seen often enough, then every
     /// touched chunk of the others, in row id (chunk, key) order: rows of one chunk sit together.
     func flush() throws {
+        let keys = self.keys
         keys.queue.sync {}
         keys.record(pending)
         pending.removeAll()
@@ -56,7 +57,7 @@ final class DocumentSetWriter {
         // Handed back only when the transaction commits: after an error or a rollback the next
         // one starts from the store (the preparing thread may not even have finished with the
         // table, and the documents it saw with pairs were never written).
-        let (catalog, keys) = (self.catalog, self.keys)
+        let catalog = self.catalog
         db.afterNextTransaction { db in
             keys.table.changes = sqlite3_total_changes64(db.sqliteConnection)
             catalog.checkIn(keys.table, db)
@@ -65,11 +66,12 @@ final class DocumentSetWriter {
 
     private func write() throws {
         let chunks = try ChunkStatements(db)
-        for key in Set(table.candidates) where !table.tracked[key] { try build(key, chunks) }
+        for key in Set(table.candidates) where !table.tracked[key] && !table.isFilter(key) { try build(key, chunks) }
         table.candidates.removeAll()
+        try openFields(chunks)
         // The transaction's operations by key, each key's in their order.
         var byKey: [Int32: [Int64]] = [:]
-        for (key, rowid) in table.log { byKey[key, default: []].append(rowid) }
+        for (key, rowid) in table.log where table.tracked[Int(key)] { byKey[key, default: []].append(rowid) }
         table.log.removeAll(keepingCapacity: true)
         var work: [(row: Int64, operations: [Int64])] = []
         for (key, operations) in byKey {
@@ -83,6 +85,27 @@ final class DocumentSetWriter {
         for item in work { try chunks.apply(item.operations, row: item.row) }
         table.version = try DocumentSets.newestKeyID(db)
         table.promoteFrequentWords()
+    }
+
+    /// Gives up the sets of the filter fields that outgrew them: their keys and rows go, the
+    /// field's open key is listed, and this table stops tracking their values.
+    private func openFields(_ chunks: ChunkStatements) throws {
+        guard !table.fieldsToOpen.isEmpty else { return }
+        for field in Set(table.fieldsToOpen) {
+            let (low, high) = (DocumentSets.filterKey(field, ""), DocumentSets.filterKey(field, "\u{10FFFF}"))
+            try db.execute(
+                sql: """
+                    DELETE FROM \(DocumentSets.table) WHERE id & 0xFFFFFFFF IN (SELECT id FROM \(DocumentSets.keys) WHERE key > ? AND key < ?);
+                    DELETE FROM \(DocumentSets.keys) WHERE key > ? AND key < ?;
+                    """,
+                arguments: [low, high, low, high])
+            _ = try chunks.list(DocumentSets.openKey(field))
+            for key in 0..<table.keys.count where table.filterField(key) == field {
+                table.tracked[key] = false
+                table.ids[key] = 0
+            }
+        }
+        table.fieldsToOpen.removeAll()
     }
 
     /// A key's operations split by chunk, each chunk's in their order. Nearly all are the

@@ -41,6 +41,24 @@ enum DocumentSets {
         return words.count == 2 ? (String(words[0]), String(words[1])) : nil
     }
     static func filterKey(_ field: String, _ value: String) -> String { "f:" + field + "\u{1}" + value }
+    /// Listed once a filter field has more than ``maxFilterValues`` values: from then on the
+    /// field has no sets, and its filters and facets are answered from the documents table.
+    static func openKey(_ field: String) -> String { "o:" + field }
+    static let maxFilterValues = 100
+
+    /// Whether a filter field's values have outgrown their sets.
+    static func isOpen(_ field: String, db: Database) throws -> Bool { try isTracked(openKey(field), db: db) }
+
+    /// The documents with a filter value: its set, or the documents table's index on the field.
+    static func filterSet(_ field: String, _ value: String, db: Database) throws -> DocumentSet {
+        if try isOpen(field, db: db) {
+            return DocumentSet(ascending: try Int64.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(field.quotedDatabaseIdentifier) = ? ORDER BY rowid"),
+                arguments: [value]))
+        }
+        return try load(filterKey(field, value), db: db) ?? DocumentSet()
+    }
 
     static func supported(_ spec: SearchSpec) -> Bool { spec.tokenizer == .unicode61 }
 
@@ -105,10 +123,12 @@ enum DocumentSets {
         ).map { String($0.dropFirst(prefix.count)) }
     }
 
-    /// Checks the sets of a rebuilt store before it goes live: the set of all documents and
-    /// every filter value's set exactly, against the documents table; words and prefixes against
-    /// FTS5's own lists, all of them under 100,000 documents, else a sample (every 64th key),
-    /// which is as far as a check can go without costing as much as the build.
+    /// How many keys of each kind verification compares with FTS5.
+    static let verifiedPerKind = 256
+
+    /// Checks the sets of a store before it answers from them: the set of all documents and
+    /// every filter value's set exactly, against the documents table; words, prefixes and pairs
+    /// against FTS5's own lists, up to ``verifiedPerKind`` of each spread over the key list.
     static func verify(spec: SearchSpec, db: Database) throws {
         let documents = SearchProjection.documents
         func check(_ key: String, _ expected: [Int64]) throws {
@@ -120,7 +140,7 @@ enum DocumentSets {
             }
         }
         try check(allKey, Int64.fetchAll(db, sql: "SELECT rowid FROM \(documents) ORDER BY rowid"))
-        for field in spec.filterFields {
+        for field in spec.filterFields where try !isOpen(field.name, db: db) {
             var byValue: [String: [Int64]] = [:]
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT rowid, \(field.name.quotedDatabaseIdentifier) FROM \(documents) ORDER BY rowid")
@@ -130,12 +150,16 @@ enum DocumentSets {
             let listed = try filterValues(field.name, limit: Int.max - 1, db: db)
             for value in Set(listed).union(byValue.keys) { try check(filterKey(field.name, value), byValue[value] ?? []) }
         }
-        let step = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(documents)") ?? 0 < 100_000 ? 1 : 64
-        for key in try String.fetchAll(
-            db, sql: "SELECT key FROM \(keys) WHERE id % ? = 0 AND (key >= 'p:' AND key < 'x:' OR key >= 'g:' AND key < 'h:')",
-            arguments: [step])
-        {
-            try check(key, indexed(String(key.dropFirst(2)), prefix: key.hasPrefix("p:"), db: db))
+        // Words, prefixes and pairs: each checked against FTS5's own list, up to 256 of each
+        // kind spread over the key list (checking all would cost as much as building them).
+        for kind in ["w:", "p:", "g:"] {
+            let count = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM \(keys) WHERE key >= ? AND key < ?", arguments: [kind, kind + "\u{10FFFF}"]) ?? 0
+            let step = max(1, count / verifiedPerKind)
+            let sample = try String.fetchAll(
+                db, sql: "SELECT key FROM \(keys) WHERE key >= ? AND key < ? ORDER BY id", arguments: [kind, kind + "\u{10FFFF}"]
+            ).enumerated().filter { $0.offset % step == 0 }.map(\.element)
+            for key in sample { try check(key, indexed(String(key.dropFirst(2)), prefix: kind == "p:", db: db)) }
         }
     }
 

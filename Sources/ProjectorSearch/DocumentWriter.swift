@@ -18,6 +18,8 @@ struct DocumentWriter {
     let textIndexes: [Int]
     /// The document sets kept in step (nil: this tokenizer has none).
     let sets: DocumentSetWriter?
+    /// The transaction's index changes, written in rowid order at ``flushIndex()``.
+    private let pending = PendingIndex()
 
     init(spec: SearchSpec, sets: DocumentSetWriter?, db: Database) throws {
         self.db = db
@@ -95,16 +97,44 @@ struct DocumentWriter {
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }
         try db.runToCompletion(insertDocument)
         let rowid = db.lastInsertedRowID
-        sqlite3_bind_int64(insertIndex, 1, rowid)
-        for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), values[index]) }
-        try db.runToCompletion(insertIndex)
+        pending.add(rowid, textIndexes.map { values[$0] })
         sets?.record(rowid, values, keys: keys, adding: true, wholeDocument: true)
     }
 
     private func removeFromIndex(_ rowid: Int64, _ values: [String?]) throws {
-        sqlite3_bind_int64(deleteIndex, 1, rowid)
-        for (offset, index) in textIndexes.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), values[index]) }
-        try db.runToCompletion(deleteIndex)
+        pending.remove(rowid, textIndexes.map { values[$0] })
         sets?.record(rowid, values, adding: false, wholeDocument: true)
+    }
+
+    /// Writes the transaction's index changes: removals, then additions, each in rowid order.
+    /// FTS5 flushes its pending terms to a new segment whenever a write goes to a rowid below the
+    /// last one written, so a removal between additions (a revised document) costed a segment.
+    func flushIndex() throws {
+        for (rowid, values) in pending.removals.sorted(by: { $0.key < $1.key }) {
+            sqlite3_bind_int64(deleteIndex, 1, rowid)
+            for (offset, value) in values.enumerated() { SQLiteText.bind(deleteIndex, Int32(offset + 2), value) }
+            try db.runToCompletion(deleteIndex)
+        }
+        for (rowid, values) in pending.additions.sorted(by: { $0.key < $1.key }) {
+            sqlite3_bind_int64(insertIndex, 1, rowid)
+            for (offset, value) in values.enumerated() { SQLiteText.bind(insertIndex, Int32(offset + 2), value) }
+            try db.runToCompletion(insertIndex)
+        }
+        pending.removals.removeAll()
+        pending.additions.removeAll()
+    }
+}
+
+/// A transaction's index changes by rowid: a document added then removed in the same
+/// transaction cancels out, and a rowid removed then taken again by a new document is removed
+/// (its old text) before it is added (its new text).
+final class PendingIndex {
+    var removals: [Int64: [String?]] = [:]
+    var additions: [Int64: [String?]] = [:]
+
+    func add(_ rowid: Int64, _ texts: [String?]) { additions[rowid] = texts }
+
+    func remove(_ rowid: Int64, _ texts: [String?]) {
+        if additions.removeValue(forKey: rowid) == nil { removals[rowid] = texts }
     }
 }

@@ -76,8 +76,7 @@ struct MatchSet {
         }
         var documents = matching
         for filter in filters {
-            documents = documents.intersection(
-                try DocumentSets.load(DocumentSets.filterKey(filter.field, filter.value), db: db) ?? DocumentSet())
+            documents = documents.intersection(try DocumentSets.filterSet(filter.field, filter.value, db: db))
         }
         return MatchSet(matching: matching, documents: documents, frequencies: frequencies, scores: scores)
     }

@@ -182,7 +182,9 @@ extension SearchEngine {
     /// A filter field's facet counts from its value sets; nil for a text field or one with
     /// more than ``maxFacetSets`` values (SQL counts those).
     static func facetCounts(_ facet: String, in documents: DocumentSet, spec: SearchSpec, db: Database) throws -> [String: Int]? {
-        guard spec.fields.first(where: { $0.name == facet })?.filter == true else { return nil }
+        guard spec.fields.first(where: { $0.name == facet })?.filter == true, try !DocumentSets.isOpen(facet, db: db) else {
+            return nil
+        }
         let values = try DocumentSets.filterValues(facet, limit: maxFacetSets, db: db)
         guard values.count <= maxFacetSets else { return nil }
         var counts: [String: Int] = [:]

@@ -37,8 +37,9 @@ public struct SearchProjection: Projection {
     }
 
     static func canonical(_ spec: SearchSpec) -> String {
-        // search/4: pair sets were built incompletely before it; such stores rebuild themselves.
-        var parts = ["search/4", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
+        // search/5: no FTS5 prefix indexes, open filter fields; search/4: exact pair sets. Older
+        // stores rebuild themselves.
+        var parts = ["search/5", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))
@@ -56,9 +57,6 @@ public struct SearchProjection: Projection {
         }
     }
 
-    /// Prefix indexes make 2- and 3-letter as-you-type prefixes one doclist read instead of a
-    /// merge of every matching term's (trigram has no prefix queries).
-    var prefixOption: String { spec.tokenizer == .trigram ? "" : ", prefix='2 3'" }
 
     public func setUp(_ db: Database) throws {
         let columns = spec.fields.map { "\($0.name.quotedDatabaseIdentifier) TEXT" }.joined(separator: ", ")
@@ -82,7 +80,7 @@ public struct SearchProjection: Projection {
         try db.execute(
             sql: """
                 CREATE VIRTUAL TABLE \(Self.index) USING fts5(\(textColumns), content='\(Self.documents)', \
-                content_rowid='rowid', tokenize='\(tokenizeOption)'\(prefixOption))
+                content_rowid='rowid', tokenize='\(tokenizeOption)')
                 """)
         try db.execute(sql: "CREATE VIRTUAL TABLE \(Self.vocabulary) USING fts5vocab(\(Self.index), row)")
         if DocumentSets.supported(spec) { try DocumentSets.setUp(db) }
@@ -111,6 +109,7 @@ public struct SearchProjection: Projection {
                 try writer.upsert(docID, values: values, keys: keys, position: position)
             }
         }
+        try writer.flushIndex()
         try sets?.flush()
     }
 

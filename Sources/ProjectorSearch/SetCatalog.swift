@@ -146,6 +146,10 @@ struct KeyTable: Sendable {
     var version: Int64 = -1
     /// The number of the set of all documents.
     let allKey: Int
+    /// Per filter field: how many of its values the store lists, or nil once the field is open
+    /// (``DocumentSets/openKey(_:)``); and fields to open in this transaction.
+    var filterValueCounts: [String: Int?] = [:]
+    var fieldsToOpen: [String] = []
 
     init(thresholds: SetCatalog.Thresholds) {
         self.thresholds = thresholds
@@ -161,7 +165,7 @@ struct KeyTable: Sendable {
         let count = map.count
         guard tracked.count < count else { return }
         for key in tracked.count..<count {
-            tracked.append(key == allKey || isFilter(key))
+            tracked.append(isTrackedFromStart(key))
             ids.append(0)
             counts.append(0)
             paired.append(false)
@@ -173,20 +177,30 @@ struct KeyTable: Sendable {
     mutating func synchronize(_ db: Database) throws {
         let stored = try DocumentSets.newestKeyID(db)
         guard stored != version else { return }
+        let listed = try Row.fetchAll(db, sql: "SELECT id, key FROM \(DocumentSets.keys)").map { ($0[0] as Int64, $0[1] as String) }
+        // Which filter fields are open, and how many values the closed ones list.
+        filterValueCounts.removeAll()
+        for (_, key) in listed {
+            if key.hasPrefix("o:") {
+                filterValueCounts[String(key.dropFirst(2))] = .some(nil)
+            } else if key.hasPrefix("f:"), let field = key.dropFirst(2).split(separator: "\u{1}", maxSplits: 1).first {
+                if let count = filterValueCounts[String(field)] { filterValueCounts[String(field)] = count.map { $0 + 1 } } else {
+                    filterValueCounts[String(field)] = 1
+                }
+            }
+        }
         for key in tracked.indices {
             ids[key] = 0
-            tracked[key] = key == allKey || isFilter(key)
+            tracked[key] = isTrackedFromStart(key)
             if paired[key] { projector_keys_set_paired(map.handle, Int32(key), 0) }
             paired[key] = false
         }
         // A pair keyed here but without a set in this store must be counted (and keyed) again.
         pairKeys.removeAll()
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, key FROM \(DocumentSets.keys)")
-        while let row = try rows.next() {
-            let key: String = row[1]
+        for (id, key) in listed {
             let number = index(of: key)
             tracked[number] = true
-            ids[number] = row[0]
+            ids[number] = id
             if let (first, second) = DocumentSets.pairWords(key) {
                 pair(index(of: DocumentSets.wordKey(first)), index(of: DocumentSets.wordKey(second)), key: number)
             }
@@ -201,6 +215,21 @@ struct KeyTable: Sendable {
     }
 
     func isFilter(_ key: Int) -> Bool { map.name(key).hasPrefix("f:") }
+
+    /// The set of all documents and the values of closed filter fields have sets from the
+    /// first document on; other keys once they are frequent.
+    func isTrackedFromStart(_ key: Int) -> Bool {
+        if key == allKey { return true }
+        guard let field = filterField(key) else { return false }
+        return filterValueCounts[field].map { $0 != nil } ?? true
+    }
+
+    /// The filter field a key is a value of.
+    func filterField(_ key: Int) -> String? {
+        let name = map.name(key)
+        guard name.hasPrefix("f:") else { return nil }
+        return name.dropFirst(2).split(separator: "\u{1}", maxSplits: 1).first.map(String.init)
+    }
 
     func isWord(_ key: Int) -> Bool { map.name(key).hasPrefix("w:") }
 
@@ -299,7 +328,21 @@ struct KeyTable: Sendable {
                 }
             }
         }
-        for (name, value) in filters { projector_keys_touch(handle, Int32(index(of: DocumentSets.filterKey(name, value)))) }
+        for (name, value) in filters {
+            guard let count = filterValueCounts[name, default: 0] else { continue }  // open: no sets
+            let before = map.count
+            let key = index(of: DocumentSets.filterKey(name, value))
+            if map.count > before {
+                // A value this table had not met: past the limit the field opens.
+                if count >= DocumentSets.maxFilterValues {
+                    filterValueCounts[name] = .some(nil)
+                    fieldsToOpen.append(name)
+                    continue
+                }
+                filterValueCounts[name] = count + 1
+            }
+            projector_keys_touch(handle, Int32(key))
+        }
         grow()
         var keys: UnsafePointer<Int32>?
         var weights: UnsafePointer<Float>?

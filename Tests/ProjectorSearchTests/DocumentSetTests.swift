@@ -113,7 +113,9 @@ import Testing
             // Counted once both words were frequent: the common pair passed the threshold after
             // that, the other (600 documents in all) did not.
             #expect(keys.contains("g:night train") && !keys.contains("g:train night"))
-            for key in keys {
+            // A filter field with more values than sets are kept for is open: a marker, no set.
+            #expect(keys.contains("o:updated") && !keys.contains { $0.hasPrefix("f:updated") })
+            for key in keys where !key.hasPrefix("o:") {
                 let text = String(key.dropFirst(2))
                 let expected: [Int64] =
                     switch key.prefix(2) {
