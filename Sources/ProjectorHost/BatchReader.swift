@@ -24,7 +24,7 @@ public actor BatchReader {
     private var ends: [Int64: Int64] = [:]
     /// The position of the latest batch asked for: read-ahead runs ahead of it.
     private var asked: Int64 = 0
-    /// Room for a rebuild convoy's spread, the read-ahead and the live runners' batch at the head.
+    /// Room for a rebuild convoy's spread, the read-ahead and the live runners' batches at the head.
     private let capacity: Int
     /// How many reads actually hit the log (for tests and benchmarks).
     public private(set) var reads = 0
@@ -35,7 +35,7 @@ public actor BatchReader {
         self.log = log
         self.batchSize = batchSize
         self.readAhead = max(1, readAhead)
-        capacity = RebuildConvoy.spreadInBatches + self.readAhead + 8
+        capacity = RebuildConvoy.spreadInBatches + self.readAhead + 2
     }
 
     /// The batch of events after `position` (empty when the runner is at the head).

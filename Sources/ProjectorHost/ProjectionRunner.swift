@@ -24,6 +24,8 @@ public final class ProjectionRunner: Sendable {
     private let building: Mutex<Bool>
     /// Signalled whenever the checkpoint moves (read-your-writes waiters wait on it).
     public let progress = ChangeNotifier()
+    /// Set when the background check of a first build failed: the runner stops.
+    private let failedVerification = Mutex(false)
     /// When the transaction in flight started (nil: none), to tell a stalled projection.
     private let transactionStarted = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -135,7 +137,15 @@ public final class ProjectionRunner: Sendable {
             return current
         }
         var failures = 0
+        // A first build is verified in the background once it is live (see ``verifyFirstBuild(concurrently:)``).
+        var verification: Task<Void, Never>?
+        defer { verification?.cancel() }
+        func verifyWhenLive() {
+            guard target == nil, verification == nil, !isBuilding, !current.verified else { return }
+            verification = Task { await self.verifyFirstBuild(concurrently: true) }
+        }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if failedVerification.withLock({ $0 }) { return current }
             if let target, position >= target { break }
             let batch: BatchReader.Batch
             await convoy?.arrive(name, at: position)
@@ -153,6 +163,7 @@ public final class ProjectionRunner: Sendable {
             guard let last = batch.events.last else {
                 if target != nil { break }  // nothing more to read: caught up
                 await setState(isBuilding ? .rebuilding : .live, position: position)
+                verifyWhenLive()
                 let waitingAt = position
                 do {
                     try await cancelWhenGracefulShutdown { try await reader.log.waitForEvents(after: waitingAt) }
@@ -170,7 +181,7 @@ public final class ProjectionRunner: Sendable {
                 try await commit(events, from: position, to: end, state: state, scanned: taken.events.count,
                                  started: started)
                 position = end
-                if state == .live, !current.verified, !(await verifyFirstBuild()) { return current }
+                if state == .live { verifyWhenLive() }
             } catch let error as ProjectorError where error.code == .staleCheckpoint {
                 // Someone else (another process on this store) moved the checkpoint: go on from there.
                 position = (try? await store.checkpoint()?.position) ?? position
@@ -185,6 +196,13 @@ public final class ProjectionRunner: Sendable {
                 }
                 position = next
             }
+        }
+        // A catch-up to a target (`run --once`) leaves its first build checked, as a live runner does.
+        if let target, position >= target, verification == nil, !isBuilding, !current.verified, current.state != .failed,
+            !Task.isCancelled
+        {
+            await verifyFirstBuild(concurrently: false)
+            if failedVerification.withLock({ $0 }) { return current }
         }
         if current.state != .failed {
             // Detached: a runner stopped by cancellation still records that it stopped.
@@ -222,18 +240,21 @@ public final class ProjectionRunner: Sendable {
         return BatchReader.Batch(events: events, head: head)
     }
 
-    /// A store built from zero outside a rebuild is checked like a rebuilt generation once it
-    /// first reaches the head. False when it fails (the projection is then failed).
-    private func verifyFirstBuild() async -> Bool {
+    /// A store built from zero outside a rebuild is checked once it is live, in the background
+    /// on a read connection (the runner goes on applying events), or at the end of a catch-up to
+    /// a target on the writer's connection: until it passes, its
+    /// projection answers without what the check vouches for (a search index: from FTS5 alone,
+    /// not from its document sets). A failed check fails the projection.
+    private func verifyFirstBuild(concurrently: Bool) async {
         let projection = self.projection
         do {
-            _ = try await store.verifyAndRecord { db in try projection.verify(db) }
+            try await store.verifyFirstBuild(concurrently: concurrently) { db in try projection.verify(db) }
             if let verified = try await store.checkpoint() { record(verified) }
-            return true
         } catch {
+            guard !Task.isCancelled else { return }  // stopping: the next start checks again
             logger.error("projection \(name): verification of its first build failed: \(error)")
+            failedVerification.withLock { $0 = true }
             try? await markFailed("verification of the first build failed: \(error); rebuild it")
-            return false
         }
     }
 

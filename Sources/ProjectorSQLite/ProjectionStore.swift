@@ -47,11 +47,10 @@ public final class ProjectionStore: Sendable {
             // External-content FTS5 tables need it for INSERT OR REPLACE to delete old tokens.
             try db.execute(sql: "PRAGMA recursive_triggers = ON")
             // Queries join index hits to documents by rowid: memory-mapped reads turn those
-            // random lookups from a pread each into memory accesses. With reads mapped, the page
-            // cache only holds pages being written or still in the WAL, so a small one costs
-            // no speed, and memory stays bounded by the number of stores, not the data:
-            // three stores rebuilding hold 23 MB of SQLite heap at 1M events and at 5M.
-            try db.execute(sql: "PRAGMA mmap_size = 4294967296")
+            // random lookups from a pread each into memory accesses. The writer reads through
+            // its page cache instead: mapped pages count in the process's resident memory, so a
+            // catch-up that touches the whole store would grow with the store.
+            try db.execute(sql: "PRAGMA mmap_size = \(db.configuration.readonly ? 4_294_967_296 : 0)")
             try db.execute(sql: "PRAGMA cache_size = -8192")
         }
         pool = try DatabasePool(path: path, configuration: config)
@@ -155,6 +154,20 @@ public final class ProjectionStore: Sendable {
             try check(db)
             try db.execute(sql: "UPDATE \(Self.checkpointTable) SET verified = 1 WHERE name = ?", arguments: [name])
             return counts
+        }
+    }
+
+    /// Runs the projection's own check (`check`) and records the store as verified: on a read
+    /// connection, concurrently with the writer (`concurrently`), or on the writer's own, which
+    /// reads through its page cache instead of mapping the store into memory.
+    public func verifyFirstBuild(concurrently: Bool, _ check: @escaping @Sendable (Database) throws -> Void) async throws {
+        if concurrently {
+            try await pool.read { db in try check(db) }
+        } else {
+            try await pool.writeWithoutTransaction { db in try db.inTransaction(.deferred) { try check(db); return .commit } }
+        }
+        try await pool.write { [name] db in
+            try db.execute(sql: "UPDATE \(Self.checkpointTable) SET verified = 1 WHERE name = ?", arguments: [name])
         }
     }
 

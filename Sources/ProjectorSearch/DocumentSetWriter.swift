@@ -26,7 +26,8 @@ final class DocumentSetWriter {
     /// `wholeDocument`) and of its filter values. `keys`: its key numbers when already mapped.
     /// Recorded now, worked into the sets at ``flush()``.
     func record(_ rowid: Int64, _ values: [String?], keys: [Int]? = nil, adding: Bool, wholeDocument: Bool) {
-        pending.append(Pending(rowid: rowid, values: values, keys: keys, adding: adding, wholeDocument: wholeDocument))
+        // Mapped already, the values are not needed again (and would hold a copy of the text).
+        pending.append(Pending(rowid: rowid, values: keys == nil ? values : [], keys: keys, adding: adding, wholeDocument: wholeDocument))
     }
 
     struct Pending: Sendable {
@@ -70,12 +71,14 @@ final class DocumentSetWriter {
         table.candidates.removeAll()
         try openFields(chunks)
         // The transaction's operations by key, each key's in their order.
-        var byKey: [Int32: [Int64]] = [:]
-        for (key, rowid) in table.log where table.tracked[Int(key)] { byKey[key, default: []].append(rowid) }
-        table.log.removeAll(keepingCapacity: true)
+        var byKey: [Int: [Int64]] = [:]
+        for operation in table.log {
+            let (key, rowid) = KeyTable.unpack(operation)
+            if table.tracked[key] { byKey[key, default: []].append(rowid) }
+        }
+        table.log.removeAll()
         var work: [(row: Int64, operations: [Int64])] = []
         for (key, operations) in byKey {
-            let key = Int(key)
             if table.ids[key] == 0 { table.ids[key] = try chunks.list(table.keys[key]) }
             for (chunk, operations) in Self.byChunk(operations) {
                 work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations))

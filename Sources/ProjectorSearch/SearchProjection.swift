@@ -73,7 +73,8 @@ public struct SearchProjection: Projection {
         let primary = spec.textFields[0].name
         try db.execute(
             sql: "CREATE INDEX documents_name ON \(Self.documents)(\(primary.quotedDatabaseIdentifier) COLLATE NOCASE)")
-        if let tieBreak = spec.tieBreak {
+        // A filter field is indexed already.
+        if let tieBreak = spec.tieBreak, !spec.filterFields.contains(where: { $0.name == tieBreak }) {
             try db.execute(sql: "CREATE INDEX documents_tiebreak ON \(Self.documents)(\(tieBreak.quotedDatabaseIdentifier))")
         }
         let textColumns = spec.textFields.map { $0.name.quotedDatabaseIdentifier }.joined(separator: ", ")

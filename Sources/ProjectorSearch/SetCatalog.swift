@@ -52,7 +52,10 @@ final class SetCatalog: Sendable {
         let path = Self.path(db)
         var table = tables.withLock { $0.removeValue(forKey: path) } ?? KeyTable(thresholds: thresholds)
         if table.keys.count > Self.capacity { table = KeyTable(thresholds: thresholds) }
-        if table.pairRows.count > Self.capacity { table.pairRows.removeAll() }
+        if table.pairRows.count + table.pairCounts.count > Self.capacity {
+            table.pairRows.removeAll()
+            table.pairCounts.removeAll()
+        }
         // Another connection wrote the store since (`data_version` moved), or this is not the
         // connection that handed the table back (a new one counts its changes from zero: a store
         // reopened, or a new file where a deleted generation was): documents written elsewhere
@@ -60,6 +63,7 @@ final class SetCatalog: Sendable {
         let dataVersion = try Int.fetchOne(db, sql: "PRAGMA data_version")
         if table.dataVersion != dataVersion || sqlite3_total_changes64(db.sqliteConnection) < table.changes {
             table.pairRows.removeAll()
+            table.pairCounts.removeAll()
             table.highestRowid = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM \(SearchProjection.documents)") ?? 0
             table.dataVersion = dataVersion
             table.version = -1
@@ -118,8 +122,9 @@ struct KeyTable: Sendable {
     var ids: [Int64] = []
     /// Documents each key was seen in (added) since this table was made.
     var counts: [Int] = []
-    /// This transaction's set operations, in order: a rowid added (positive) or removed (negative).
-    var log: [(key: Int32, rowid: Int64)] = []
+    /// This transaction's set operations, in order, each a key and a rowid added or removed in
+    /// one word (``pack(_:_:)``): a large transaction logs a million of them.
+    var log: [Int64] = []
     /// Untracked keys seen often enough for a set (repeats allowed).
     var candidates: [Int] = []
     var document = 0
@@ -127,6 +132,8 @@ struct KeyTable: Sendable {
     /// and the documents those without one were seen in.
     var pairKeys: [Int: Int] = [:]
     var pairRows: [Int: PairRows] = [:]
+    /// Pairs counted but not yet seen often enough to keep their rows (most never are).
+    var pairCounts: [Int: Int] = [:]
     /// Per key: whether it is a word whose pairs are counted. Once frequent, always, so that a
     /// pair once counted is counted in every later document (see ``PairRows``). Words become
     /// frequent only between transactions (``promoteFrequentWords()``): within one, keys mapped
@@ -248,7 +255,7 @@ struct KeyTable: Sendable {
                 }
             }
             if tracked[key] {
-                log.append((Int32(key), adding ? rowid : -rowid))
+                log.append(Self.pack(key, adding ? rowid : -rowid))
             } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }
@@ -263,8 +270,17 @@ struct KeyTable: Sendable {
             pairRows[code]?.remove(rowid)
             return
         }
-        let from = highestRowid + 1
-        let count = pairRows[code, default: PairRows(from: max(rowid, from))].add(rowid)
+        if pairRows[code] == nil {
+            // Rows are kept from the pair's 64th document on: FTS5 lists the ones before.
+            let seen = pairCounts[code, default: 0] + 1
+            guard seen >= max(1, thresholds.documents / 8) else {
+                pairCounts[code] = seen
+                return
+            }
+            pairCounts[code] = nil
+            pairRows[code] = PairRows(from: max(rowid, highestRowid + 1))
+        }
+        let count = pairRows[code]!.add(rowid)
         // A pair that got its key earlier in this transaction is still seen until it is built.
         guard count >= thresholds.documents, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
@@ -282,6 +298,12 @@ struct KeyTable: Sendable {
     }
 
     static func pairCode(_ first: Int, _ second: Int) -> Int { first << 32 | second }
+
+    /// A key (under 2^22) and a signed rowid (under 2^40) in one word; ``SetCatalog/capacity``
+    /// keeps keys in range.
+    static func pack(_ key: Int, _ rowid: Int64) -> Int64 { rowid << 22 | Int64(key) }
+
+    static func unpack(_ operation: Int64) -> (key: Int, rowid: Int64) { (Int(operation & 0x3F_FFFF), operation >> 22) }
 
     /// The documents seen with the pair that `key` names, taken for building its set.
     mutating func takeRows(ofPair key: Int) -> PairRows? {

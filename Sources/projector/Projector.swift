@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProjectorCore
+import ProjectorHost
 
 /// `projector`: the command-line front end of the projector host.
 @main
@@ -24,6 +25,7 @@ struct Projector: AsyncParsableCommand {
     /// Errors are one line on stderr naming the problem; the exit status is non-zero.
     static func main() async {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        MemorySettings.apply()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {

@@ -1,6 +1,8 @@
 import CRawIndexer
 import Foundation
+import Synchronization
 import GRDB
+import GRDBSQLite
 import Logging
 import ProjectorCore
 import ProjectorHost
@@ -63,17 +65,18 @@ enum IndexingBenchmark {
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        var status: Int32 = 0
-        var usage = rusage()
-        wait4(process.processIdentifier, &status, 0, &usage)
-        guard let seconds = Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        process.waitUntilExit()
+        // The child prints its time and its peak RSS (VmHWM), read before it exits.
+        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        guard fields.count == 2 else {
             throw BenchError("\(name) arm failed: \(String(decoding: data, as: UTF8.self))")
         }
+        let (seconds, peakKB) = (fields[0], fields[1])
         let store = name == "raw" ? folder + "/raw" : folder + "/host-stores"
         let bytes = (try FileManager.default.contentsOfDirectory(atPath: store)).reduce(0) { total, file in
             total + ((try? FileManager.default.attributesOfItem(atPath: store + "/" + file)[.size] as? Int) ?? 0)
         }
-        return Arm(seconds: seconds, peakMB: Double(usage.ru_maxrss) / 1024, storeMB: Double(bytes) / 1_048_576)
+        return Arm(seconds: seconds, peakMB: peakKB / 1024, storeMB: Double(bytes) / 1_048_576)
     }
 
     /// The child: index the log once and print the seconds it took.
@@ -103,10 +106,11 @@ enum IndexingBenchmark {
                 }
             }
             guard count >= 0 else { throw BenchError("C loop: \(String(cString: error))") }
-            print(seconds(since: started))
+            print(seconds(since: started), peakResidentKB())
             return
         }
         try? FileManager.default.removeItem(atPath: folder + "/host-stores")
+        MemorySettings.apply()  // as the projector tool does
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         var projections: [any Projection<Database>] = [SearchProjection(spec: spec)]
@@ -120,8 +124,31 @@ enum IndexingBenchmark {
         let log = try SQLiteEventLog(path: logPath)
         let host = try ProjectorHost(log: log, projections: projections, storesFolder: folder + "/host-stores", logger: logger)
         let started = ContinuousClock.now
+        let peakHeap = Atomic<Int>(0)
+        let sampling = Atomic<Bool>(true)
+        Thread.detachNewThread {
+            while sampling.load(ordering: .relaxed) {
+                peakHeap.store(max(peakHeap.load(ordering: .relaxed), RebuildBenchmark.liveHeapBytes()), ordering: .relaxed)
+                usleep(20_000)
+            }
+        }
         try await host.catchUp()
-        print(seconds(since: started))
+        sampling.store(false, ordering: .relaxed)
+        FileHandle.standardError.write(Data("peak live heap \(peakHeap.load(ordering: .relaxed) >> 20) MB\n".utf8))
+        if ProcessInfo.processInfo.environment["TIME_VERIFY"] != nil {
+            let verifyStarted = ContinuousClock.now
+            let search = SearchProjection(spec: spec)
+            try await host.runners[0].store.pool.read { db in try search.verify(db) }
+            FileHandle.standardError.write(Data("verify \(seconds(since: verifyStarted)) s\n".utf8))
+        }
+        print(seconds(since: started), peakResidentKB())
+    }
+
+    /// This process's peak resident set (VmHWM), in KB.
+    static func peakResidentKB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 
     /// Megabytes per table (dbstat) of the store files in a folder.

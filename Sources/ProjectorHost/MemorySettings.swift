@@ -1,0 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+
+@_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
+
+/// glibc malloc settings for a long-running host; the `projector` tool applies them at start,
+/// an application embedding the host may.
+public enum MemorySettings {
+    /// A fixed mmap threshold (128 KB): glibc otherwise raises it after each large block is
+    /// freed, and a catch-up's batch-sized arrays then stay in the heap, fragmented across the
+    /// threads' arenas (peak RSS of a catch-up of the Debian corpus: 235 -> 194 MB, same speed).
+    public static func apply() {
+        #if canImport(Glibc)
+        _ = mallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
+        #endif
+    }
+}
