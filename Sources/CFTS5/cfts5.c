@@ -102,6 +102,31 @@ static void projector_weight(
     sqlite3_result_double(context, score);
 }
 
+// projector_frequency(fts, w0 .. wN-1): the current row's column-weighted count of phrase 0
+// (what bm25 calls its frequency), and the row's token count, as a blob of two doubles.
+static void projector_frequency(
+    const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
+    int columns = api->xColumnCount(fts);
+    int instances = 0;
+    int rc = api->xInstCount(fts, &instances);
+    double result[2] = {0.0, 0.0};
+    for (int i = 0; rc == SQLITE_OK && i < instances; i++) {
+        int phrase, column, offset;
+        rc = api->xInst(fts, i, &phrase, &column, &offset);
+        if (rc == SQLITE_OK && phrase == 0) {
+            result[0] += (column < columns && column < count) ? sqlite3_value_double(values[column]) : 1.0;
+        }
+    }
+    int length = 0;
+    if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error_code(context, rc);
+        return;
+    }
+    result[1] = length;
+    sqlite3_result_blob(context, result, sizeof result, SQLITE_TRANSIENT);
+}
+
 static void projector_rows(
     const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
     (void)count;
@@ -136,6 +161,7 @@ int projector_fts5_register(sqlite3 *db) {
     int rc = api->xCreateFunction(api, "projector_bm25", NULL, projector_bm25, NULL);
     if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "projector_weight", NULL, projector_weight, NULL);
     if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "projector_rows", NULL, projector_rows, NULL);
+    if (rc == SQLITE_OK) rc = api->xCreateFunction(api, "projector_frequency", NULL, projector_frequency, NULL);
     if (rc != SQLITE_OK) return rc;
     return sqlite3_create_function_v2(
         db, "projector_in", 2, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, projector_in, NULL, NULL, NULL);

@@ -212,6 +212,48 @@ struct DocumentSet: Sendable, Equatable {
         return bytes
     }
 
+    /// The highest offset a stored container holds, -1 for none.
+    static func lastOffset(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if bytes.count == bitmapBytes {
+            for word in (0..<words).reversed() {
+                let value = bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+                if value != 0 { return word * 64 + 63 - value.leadingZeroBitCount }
+            }
+            return -1
+        }
+        guard bytes.count >= 2 else { return -1 }
+        return Int(bytes[bytes.count - 2]) | Int(bytes[bytes.count - 1]) << 8
+    }
+
+    /// Members' values in member order, spread to one per offset (0 where no member is).
+    static func spread(_ values: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
+        var dense = [UInt8](repeating: 0, count: chunkSize)
+        var index = 0
+        for word in 0..<words where bitmap[word] != 0 {
+            var bits = bitmap[word]
+            while bits != 0, index < values.count {
+                dense[word * 64 + bits.trailingZeroBitCount] = values[index]
+                index += 1
+                bits &= bits - 1
+            }
+        }
+        return dense
+    }
+
+    /// The values at the members' offsets, in member order.
+    static func gather(_ dense: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
+        var values: [UInt8] = []
+        values.reserveCapacity(population(bitmap))
+        for word in 0..<words where bitmap[word] != 0 {
+            var bits = bitmap[word]
+            while bits != 0 {
+                values.append(dense[word * 64 + bits.trailingZeroBitCount])
+                bits &= bits - 1
+            }
+        }
+        return values
+    }
+
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt64] {
         var bitmap = [UInt64](repeating: 0, count: words)
         if bytes.count == bitmapBytes {

@@ -1,3 +1,5 @@
+import CFTS5
+import Foundation
 import GRDB
 import GRDBSQLite
 import ProjectorCore
@@ -28,6 +30,10 @@ import ProjectorSQLite
 enum DocumentSets {
     static let table = "documents_sets"
     static let keys = "documents_set_keys"
+    /// Per chunk row of a word, prefix or pair: its members' impact codes, in member order.
+    static let impacts = "documents_impacts"
+    /// Per chunk: each rowid's length code (0: no document).
+    static let lengths = "documents_lengths"
     static let allKey = "a:"
 
     static func wordKey(_ token: String) -> String { "w:" + token }
@@ -67,6 +73,8 @@ enum DocumentSets {
             sql: """
                 CREATE TABLE \(table)(id INTEGER PRIMARY KEY, bits BLOB NOT NULL);
                 CREATE TABLE \(keys)(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+                CREATE TABLE \(impacts)(id INTEGER PRIMARY KEY, impacts BLOB NOT NULL);
+                CREATE TABLE \(lengths)(chunk INTEGER PRIMARY KEY, lengths BLOB NOT NULL);
                 """)
     }
 
@@ -104,6 +112,29 @@ enum DocumentSets {
         return set
     }
 
+    /// The stored set of a word, prefix or pair with its members' impact codes, or nil when
+    /// the key has none.
+    static func loadWeighed(_ key: String, db: Database) throws -> Postings? {
+        guard let id = try id(of: key, db: db) else { return nil }
+        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(rowid) FROM \(SearchProjection.documents)")) ?? 0
+        let bits = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE id = ?").sqliteStatement
+        let codes = try db.cachedStatement(sql: "SELECT impacts FROM \(impacts) WHERE id = ?").sqliteStatement
+        var set = DocumentSet()
+        var impacts: [[UInt8]] = []
+        for chunk in 0...(last >> DocumentSet.chunkShift) {
+            let row = rowID(chunk: chunk, key: id)
+            sqlite3_bind_int64(bits, 1, row)
+            if sqlite3_step(bits) == SQLITE_ROW {
+                set.append(chunk: chunk, container: blob(bits, 0))
+                sqlite3_bind_int64(codes, 1, row)
+                impacts.append(sqlite3_step(codes) == SQLITE_ROW ? Array(blob(codes, 0)) : [])
+                sqlite3_reset(codes)
+            }
+            sqlite3_reset(bits)
+        }
+        return Postings(set: set, impacts: impacts)
+    }
+
     /// What FTS5 itself finds for one word, prefix or phrase, in rowid order: where a set is
     /// built from, what a rare word is answered with, and what verification compares a set to.
     /// `below`: only rowids under it (FTS5 stops walking the doclists there).
@@ -112,6 +143,45 @@ enum DocumentSets {
         return try Int64.fetchAll(
             db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid"),
             arguments: [SearchQuery.quote(text) + (prefix ? "*" : ""), below])
+    }
+
+    /// The average document length FTS5's bm25 uses (tokens over all text columns per row),
+    /// from the index's own averages record: a varint row count, then a total per column.
+    static func averageLength(_ db: Database) throws -> Double {
+        guard let block = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT block FROM \(SearchProjection.index)_data WHERE id = 1"))
+        else { return 1 }
+        let values = block.withUnsafeBytes { varints($0) }
+        guard let rows = values.first, rows > 0 else { return 1 }
+        return Double(values.dropFirst().reduce(0, +)) / Double(rows)
+    }
+
+    /// The weight impact codes count from: the lightest text field's.
+    static func impactBase(_ spec: SearchSpec) -> Double { spec.textFields.map(\.weight).min() ?? 1 }
+
+    /// What FTS5 finds for one word, prefix or phrase, in rowid order, with each document's
+    /// impact code: where a word's set and impacts are built from, and what a rare term is
+    /// ranked by. `below`: only rowids under it.
+    static func weighed(
+        _ text: String, prefix: Bool, below: Int64 = .max, spec: SearchSpec, db: Database
+    ) throws -> [(rowid: Int64, impact: UInt8)] {
+        try SearchEngine.registerRanking(db)
+        let fts = SearchProjection.index
+        let statement = try db.cachedStatement(
+            sql: "SELECT rowid, projector_frequency(\(fts), \(SearchEngine.columnWeights(spec))) FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid")
+        try statement.setArguments([SearchQuery.quote(text) + (prefix ? "*" : ""), below])
+        let sqlite = statement.sqliteStatement
+        defer { sqlite3_reset(sqlite) }
+        let base = impactBase(spec)
+        var members: [(rowid: Int64, impact: UInt8)] = []
+        while true {
+            let step = sqlite3_step(sqlite)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw db.error(step) }
+            let frequency = sqlite3_column_blob(sqlite, 1).map { $0.load(as: Double.self) } ?? 0
+            members.append((sqlite3_column_int64(sqlite, 0), UInt8(projector_impact_code(frequency, base))))
+        }
+        return members
     }
 
     /// The values of a filter field that occur in some document (at most `limit` + 1 of them).
@@ -160,8 +230,74 @@ enum DocumentSets {
             let sample = try String.fetchAll(
                 db, sql: "SELECT key FROM \(keys) WHERE key >= ? AND key < ? ORDER BY id", arguments: [kind, kind + "\u{10FFFF}"]
             ).enumerated().filter { $0.offset % step == 0 }.map(\.element)
-            for key in sample { try check(key, indexed(String(key.dropFirst(2)), prefix: kind == "p:", db: db)) }
+            for key in sample { try checkWeighed(key, prefix: kind == "p:", spec: spec, db: db) }
         }
+        try verifyLengths(spec: spec, db: db)
+    }
+
+    /// A word's, prefix's or pair's stored set and impacts against FTS5's own list and weighted
+    /// frequencies.
+    private static func checkWeighed(_ key: String, prefix: Bool, spec: SearchSpec, db: Database) throws {
+        let expected = Postings(ascending: try weighed(String(key.dropFirst(2)), prefix: prefix, spec: spec, db: db))
+        let stored = try loadWeighed(key, db: db) ?? Postings(ascending: [])
+        guard stored.set == expected.set else {
+            throw ProjectorError(
+                .projectionFailed,
+                "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.set.count) documents, expected \(expected.set.count)")
+        }
+        guard stored.impacts == expected.impacts else {
+            throw ProjectorError(.projectionFailed, "the impacts of \(key.debugDescription) in \(spec.name) differ from the index")
+        }
+    }
+
+    /// Every document's stored length code against FTS5's own size record of it.
+    private static func verifyLengths(spec: SearchSpec, db: Database) throws {
+        let statement = try db.makeStatement(sql: "SELECT id, sz FROM \(SearchProjection.index)_docsize ORDER BY id")
+        defer { withExtendedLifetime(statement) {} }
+        let sizes = statement.sqliteStatement
+        let stored = try db.cachedStatement(sql: "SELECT lengths FROM \(lengths) WHERE chunk = ?").sqliteStatement
+        var chunk: Int64 = -1
+        var codes: [UInt8] = []
+        while true {
+            let step = sqlite3_step(sizes)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw db.error(step) }
+            let rowid = sqlite3_column_int64(sizes, 0)
+            if rowid >> DocumentSet.chunkShift != chunk {
+                chunk = rowid >> DocumentSet.chunkShift
+                sqlite3_bind_int64(stored, 1, chunk)
+                codes = sqlite3_step(stored) == SQLITE_ROW ? Array(blob(stored, 0)) : []
+                sqlite3_reset(stored)
+            }
+            let offset = Int(rowid & Int64(DocumentSet.chunkSize - 1))
+            let expected = UInt8(projector_length_code(Int64(varints(blob(sizes, 1)).reduce(0, +))))
+            guard offset < codes.count, codes[offset] == expected else {
+                throw ProjectorError(.projectionFailed, "the length of document \(rowid) in \(spec.name) differs from the index")
+            }
+        }
+    }
+
+    /// The SQLite varints of a record, in order (FTS5's size and averages records).
+    static func varints(_ bytes: UnsafeRawBufferPointer) -> [Int64] {
+        var values: [Int64] = []
+        var index = 0
+        while index < bytes.count {
+            var value: Int64 = 0
+            var length = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                length += 1
+                if length == 9 {
+                    value = value << 8 | Int64(byte)
+                    break
+                }
+                value = value << 7 | Int64(byte & 0x7F)
+                if byte & 0x80 == 0 { break }
+            }
+            values.append(value)
+        }
+        return values
     }
 
     /// A blob column's bytes, valid until the statement moves on.

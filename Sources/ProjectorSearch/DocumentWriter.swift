@@ -64,7 +64,7 @@ struct DocumentWriter {
     }
 
     /// Merges the fields the event carries into the document (absent fields keep their value).
-    func upsert(_ docID: String, values: [String?], keys: [Int]? = nil, position: Int64) throws {
+    func upsert(_ docID: String, values: [String?], keys: MappedKeys? = nil, position: Int64) throws {
         guard let (rowid, old) = try existing(docID) else {
             try insert(docID, values, keys: keys, position: position)
             return
@@ -91,7 +91,7 @@ struct DocumentWriter {
         try insert(docID, merged, keys: complete ? keys : nil, position: position)
     }
 
-    private func insert(_ docID: String, _ values: [String?], keys: [Int]?, position: Int64) throws {
+    private func insert(_ docID: String, _ values: [String?], keys: MappedKeys?, position: Int64) throws {
         SQLiteText.bind(insertDocument, 1, docID)
         sqlite3_bind_int64(insertDocument, 2, position)
         for (index, value) in values.enumerated() { SQLiteText.bind(insertDocument, Int32(index + 3), value) }

@@ -8,14 +8,21 @@
 struct PairRows: Sendable {
     let from: Int64
     var rows: [Int64] = []
+    /// Each row's impact code (the pair's column-weighted frequency in it).
+    var impacts: [UInt8] = []
 
     /// Returns how many documents are seen now.
-    mutating func add(_ rowid: Int64) -> Int {
+    mutating func add(_ rowid: Int64, impact: UInt8) -> Int {
         rows.append(rowid)
+        impacts.append(impact)
         return rows.count
     }
 
     mutating func remove(_ rowid: Int64) {
-        if let index = rows.lastIndex(of: rowid) { rows.swapAt(index, rows.count - 1); rows.removeLast() }
+        guard let index = rows.lastIndex(of: rowid) else { return }
+        rows.swapAt(index, rows.count - 1)
+        rows.removeLast()
+        impacts.swapAt(index, impacts.count - 1)
+        impacts.removeLast()
     }
 }

@@ -58,84 +58,59 @@ extension SearchEngine {
         return result
     }
 
-    /// The page's documents in order, with their scores.
+    /// The page's documents in order, with their scores: by bm25 over every match (an exact
+    /// name match first), or, without words, by the tie-break field or newest first.
     static func rank(
         _ sets: MatchSet, match: String?, query: SearchQuery, limit: Int, offset: Int, spec: SearchSpec,
         result: inout SearchResult, db: Database
     ) throws -> [(rowid: Int64, score: Double)] {
         let documents = sets.documents
-        let rerank = match != nil && !query.isEmpty && offset + limit <= rerankDepth
-        let depth = rerank ? rerankDepth : offset + limit
-        let page = { (ordered: [(rowid: Int64, score: Double)]) in Array(ordered.dropFirst(offset).prefix(limit)) }
-        guard let match, documents.count <= bm25Limit else {
-            // Newest first: no words, or so many hits that relevance says little.
-            if match != nil { result.ranking = "newest first" }
-            var ordered: [(rowid: Int64, score: Double)]
+        let depth = offset + limit
+        guard match != nil, !sets.terms.isEmpty else {
+            // No words: browse, by the tie-break field or newest first.
             if let tieBreak = spec.tieBreak {
-                let window = match == nil ? nil : documents.newest(rankWindow)
-                ordered = try byTieBreak(tieBreak, documents: documents, window: window, count: depth, db: db)
-            } else {
-                ordered = documents.newest(rerank ? depth : limit, skipping: rerank ? 0 : offset).map { ($0, 0) }
-                if !rerank { return ordered }
+                return Array(try byTieBreak(tieBreak, documents: documents, window: nil, count: depth, db: db).dropFirst(offset))
             }
-            guard rerank else { return page(ordered) }
-            return try reranked(ordered, query: query, offset: offset, limit: limit, spec: spec, db: db) {
-                documents.contains($0) ? 0 : nil
-            }
+            return documents.newest(limit, skipping: offset).map { ($0, 0) }
         }
-        try registerRanking(db)
-        let fts = SearchProjection.index
-        let score = "projector_bm25(\(fts), \(columnWeights(spec))\(String(repeating: ", ?", count: sets.frequencies.count)))"
-        let frequencies = sets.frequencies.map { $0 as (any DatabaseValueConvertible)? }
-        // The window: the newest documents, scored when they were listed, or by one pass over
-        // their index rows when that pass stays small, else one point lookup each.
-        var scores: [Int64: Double] = [:]
-        let window: [Int64]
-        let newest = documents.newest(rankWindow)
-        if let listed = sets.scores {
-            window = newest
-            for rowid in window { scores[rowid] = listed[rowid] }
-        } else {
-            let cutoff = sets.matching.newest(max(newest.count, scanBudget)).last ?? 0
-            let inRange = newest.prefix { $0 >= cutoff }
-            if inRange.count >= min(documents.count, depth) {
-                window = Array(inRange)
-                // Filtered: the pass reads every match in the range but scores and returns only
-                // the window's.
-                let filtered = documents.count < sets.matching.count
-                let members = filtered ? " AND projector_in(rowid, ?)" : ""
-                let sql = "SELECT rowid, \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid >= ?\(members)"
-                var arguments = StatementArguments(frequencies + [match, window.last ?? cutoff])
-                if filtered { arguments += [Array(window.reversed()).withUnsafeBytes { Data($0) }] }
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-                while let row = try rows.next() {
-                    if let value = row[1] as Double? { scores[row[0]] = -value }
-                }
-            } else {
-                window = Array(newest.prefix(max(depth, pointBudget)))
-                let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
-                for rowid in window {
-                    if let value = try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])) {
-                        scores[rowid] = -value
-                    }
-                }
-            }
+        let rows = try DocumentSets.load(DocumentSets.allKey, db: db)?.count ?? documents.count
+        let terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(rows), Double($0.set.count))) }
+        // Equal scores are ordered by the tie-break field: a few more than the page are kept so
+        // that the page's last ones are the right ones among equals.
+        var ordered = try Ranker.top(depth + (spec.tieBreak == nil ? 0 : tieMargin), of: documents, terms: terms, spec: spec, db: db)
+        if let tieBreak = spec.tieBreak { ordered = try byScoreThenField(ordered, field: tieBreak, db: db) }
+        // A document named exactly as the query comes first, wherever its score puts it.
+        let named = try exactNameMatches(query, spec: spec, db: db).filter { documents.contains($0) }
+        if !named.isEmpty {
+            let first = try Ranker.top(named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, spec: spec, db: db)
+            ordered = first + ordered.filter { hit in !named.contains(hit.rowid) }
         }
-        if window.count < documents.count { result.ranking = "relevance among the newest \(window.count)" }
-        let tieBreaks = try spec.tieBreak.map { try values(of: $0, for: window, db: db) } ?? [:]
-        let ordered = window.compactMap { rowid in scores[rowid].map { (rowid: rowid, score: $0) } }.sorted { a, b in
+        return Array(ordered.dropFirst(offset).prefix(limit))
+    }
+
+    /// How many hits past the page are kept to order equal scores by the tie-break field.
+    static let tieMargin = 20
+
+    /// Hits by score, equal scores by the field's value (greater first), then newest first.
+    static func byScoreThenField(
+        _ hits: [(rowid: Int64, score: Double)], field: String, db: Database
+    ) throws -> [(rowid: Int64, score: Double)] {
+        let values = try values(of: field, for: hits.map(\.rowid), db: db)
+        return hits.sorted { a, b in
             if a.score != b.score { return a.score > b.score }
-            let (x, y) = (tieBreaks[a.rowid] ?? nil, tieBreaks[b.rowid] ?? nil)
+            let (x, y) = (values[a.rowid] ?? nil, values[b.rowid] ?? nil)
             if x != y { return (x ?? "") > (y ?? "") }
             return a.rowid > b.rowid
         }
-        guard rerank else { return page(ordered) }
-        let point = try db.cachedStatement(sql: "SELECT \(score) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
-        return try reranked(Array(ordered.prefix(depth)), query: query, offset: offset, limit: limit, spec: spec, db: db) {
-            rowid in
-            guard documents.contains(rowid) else { return nil }
-            return try Double.fetchOne(point, arguments: StatementArguments(frequencies + [match, rowid])).map { -$0 }
-        }
+    }
+
+    /// Documents whose heaviest text field is exactly the query's words (case aside).
+    static func exactNameMatches(_ query: SearchQuery, spec: SearchSpec, db: Database) throws -> [Int64] {
+        guard !query.isEmpty else { return [] }
+        let primary = spec.textFields[0].name.quotedDatabaseIdentifier
+        return try Int64.fetchAll(
+            db.cachedStatement(sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10"),
+            arguments: [query.words.joined(separator: " ")])
     }
 
     /// Documents by the spec's tie-break field, newest first among equals: within `window`, or

@@ -5,31 +5,17 @@ import ProjectorSQLite
 
 /// Runs searches against a search projection's tables, inside a read the caller owns.
 ///
-/// Bounded latency: ranking with bm25 costs time in proportion to the hits (1.2 s for a term in
-/// 986k of 1M documents). When a query matches more than ``rankWindow`` documents, only the
-/// newest `rankWindow` matches (rowid order is recency order: a changed document moves to a new
-/// rowid) are ranked by bm25, plus exact name matches wherever they are; the total stays exact.
-/// A term that common carries almost no relevance signal (its IDF is near zero), so recency is
-/// the better order among such hits anyway. The answer says when it did this (`ranking`).
+/// Every query with words is ranked by bm25 with the spec's column weights over all its
+/// matches: from the document sets and their impacts when the store has them (verified), else
+/// by FTS5 itself (exact, but a walk over every hit). An exact name match comes first.
 public enum SearchEngine {
     typealias Values = [(any DatabaseValueConvertible)?]
 
-    /// Scoring one document costs FTS5 a few microseconds (its positions and its length are
-    /// read): 500 keeps the whole ranking within a few milliseconds.
-    public static let rankWindow = 500
-    /// Above this many hits bm25 is skipped altogether: a term in that many documents has an IDF
-    /// near zero, and (without document sets) FTS5 computes it by walking the term's whole
-    /// doclist, O(hits) even inside a window. Such queries list matches newest first.
-    public static let bm25Limit = 20_000
-    /// Pages within the first this many hits are reranked (name and phrase matches first).
-    static let rerankDepth = 50
     /// Most hits one page may ask for.
     public static let maxLimit = 1000
     /// Deepest page start: past it, paging costs more than it can be worth.
     public static let maxOffset = 100_000
 
-    /// Answers `request`; past `deadline` the SQL in flight is interrupted and the search
-    /// fails with a `budget-exceeded` error instead of running on.
     public static func search(
         _ request: SearchRequest, spec: SearchSpec, db: Database, deadline: ContinuousClock.Instant? = nil
     ) throws -> SearchResult {
@@ -146,43 +132,31 @@ public enum SearchEngine {
             if let match {
                 // Join the documents only when a filter or the tie-break needs their columns.
                 let indexOnly = "FROM \(fts) WHERE \(fts) MATCH ?"
-                let filtered = filters.arguments.isEmpty ? indexOnly : matchJoin
                 let ranked = filters.arguments.isEmpty && spec.tieBreak == nil ? indexOnly : matchJoin
-                var window = ""
-                var windowArguments: Values = []
-                if result.total > rankWindow {
-                    let cutoff = try Int64.fetchOne(
-                        db, sql: "SELECT \(fts).rowid \(filtered)\(filters.sql) ORDER BY \(fts).rowid DESC LIMIT 1 OFFSET ?",
-                        arguments: whereArguments + StatementArguments([rankWindow - 1] as Values))
-                    if let cutoff {
-                        window = " AND \(fts).rowid >= ?"
-                        windowArguments = [cutoff]
-                        result.ranking = "relevance among the newest \(rankWindow)"
-                    }
-                }
-                let scoreSQL = result.total > bm25Limit ? "0.0" : "bm25(\(fts), \(columnWeights(spec)))"
-                if result.total > bm25Limit { result.ranking = "newest first" }
-                // The first pages are fetched deep enough to rerank: exact name matches, then
-                // phrase matches, then the rest. Both checks are point queries (FTS5 seeks one
-                // rowid), never a second walk over every hit.
-                let rerank = !query.isEmpty && offset + limit <= rerankDepth
+                let scoreSQL = "bm25(\(fts), \(columnWeights(spec)))"
+                let named = try exactNameMatches(query, spec: spec, db: db)
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(fts).rowid, \(scoreSQL) AS score \(ranked)\(window)\(filters.sql)
-                        ORDER BY score\(tieBreak), \(fts).rowid DESC LIMIT ? OFFSET ?
+                        SELECT \(fts).rowid, \(scoreSQL) AS score \(ranked)\(filters.sql)
+                        ORDER BY score\(tieBreak), \(fts).rowid DESC LIMIT ? OFFSET 0
                         """,
-                    arguments: StatementArguments(matchArguments) + StatementArguments(windowArguments)
-                        + StatementArguments(filters.arguments)
-                        + StatementArguments((rerank ? [rerankDepth, 0] : [limit, offset]) as Values))
+                    arguments: StatementArguments(matchArguments) + StatementArguments(filters.arguments)
+                        + StatementArguments([offset + limit + named.count] as Values))
                 ordered = rows.map { ($0[0], -($0[1] as Double)) }
-                if rerank {
-                    let point = try db.cachedStatement(
-                        sql: "SELECT \(scoreSQL) \(filtered) AND \(fts).rowid = ?\(filters.sql)")
-                    ordered = try reranked(ordered, query: query, offset: offset, limit: limit, spec: spec, db: db) { rowid in
-                        try Double.fetchOne(point, arguments: StatementArguments([match, rowid] + filters.arguments)).map { -$0 }
+                if !named.isEmpty {
+                    // A document named exactly as the query comes first, wherever its score puts it.
+                    let point = try db.cachedStatement(sql: "SELECT \(scoreSQL) \(ranked) AND \(fts).rowid = ?\(filters.sql)")
+                    var first: [(rowid: Int64, score: Double)] = []
+                    for rowid in named {
+                        if let score = try Double.fetchOne(point, arguments: StatementArguments([match, rowid] + filters.arguments)) {
+                            first.append((rowid, -score))
+                        }
                     }
+                    let firstIDs = Set(first.map(\.rowid))
+                    ordered = first.sorted { $0.score > $1.score } + ordered.filter { !firstIDs.contains($0.rowid) }
                 }
+                ordered = Array(ordered.dropFirst(offset).prefix(limit))
             } else {
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT d.rowid \(matchJoin)\(filters.sql) ORDER BY \(tieBreak.isEmpty ? "" : String(tieBreak.dropFirst(2)) + ", ")d.rowid DESC LIMIT ? OFFSET ?",
@@ -210,35 +184,6 @@ public enum SearchEngine {
         var counts: [String: Int] = [:]
         for row in rows { counts[row[0] as String] = row[1] }
         return counts
-    }
-
-    /// The first pages reordered: exact name matches first (wherever they rank), then phrase
-    /// matches, then the rest. `score` gives a document's score, nil when it does not match.
-    static func reranked(
-        _ ordered: [(rowid: Int64, score: Double)], query: SearchQuery, offset: Int, limit: Int, spec: SearchSpec,
-        db: Database, score: (Int64) throws -> Double?
-    ) throws -> [(rowid: Int64, score: Double)] {
-        let primary = spec.textFields[0].name.quotedDatabaseIdentifier
-        let nameCandidates = try Int64.fetchAll(
-            db, sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10",
-            arguments: [query.words.joined(separator: " ")])
-        var named: [(rowid: Int64, score: Double)] = []
-        for rowid in nameCandidates {
-            if let value = try score(rowid) { named.append((rowid, value)) }
-        }
-        let namedIDs = Set(named.map(\.rowid))
-        var rest = ordered.filter { !namedIDs.contains($0.rowid) }
-        if query.phraseExpression() != nil, let tokenizer = TextTokenizer(spec.tokenizer, db: db) {
-            // Phrase matches first, checked on the candidates' own text by the index's tokenizer
-            // (a point MATCH per candidate re-reads two long doclists each time).
-            let phrase = tokenizer.tokens(query.words.joined(separator: " "), query: true)
-            let inPhrase = try Set(
-                candidateTexts(rest.map(\.rowid), spec: spec, db: db).filter { _, fields in
-                    fields.contains { tokenizer.contains(phrase, in: $0) }
-                }.keys)
-            rest = rest.filter { inPhrase.contains($0.rowid) } + rest.filter { !inPhrase.contains($0.rowid) }
-        }
-        return Array((named + rest).dropFirst(offset).prefix(limit))
     }
 
     /// The set of matching rowids, as SQL over `d` (documents), and its arguments.
@@ -273,19 +218,6 @@ public enum SearchEngine {
 
     /// Rowids as an SQL list, for `rowid IN (…)`.
     static func sqlList(_ rowids: [Int64]) -> String { rowids.map(String.init).joined(separator: ",") }
-
-    /// Text fields of candidates, keyed by rowid (a phrase does not span fields).
-    static func candidateTexts(_ rowids: [Int64], spec: SearchSpec, db: Database) throws -> [Int64: [String]] {
-        guard !rowids.isEmpty else { return [:] }
-        let columns = spec.textFields.map { $0.name.quotedDatabaseIdentifier }.joined(separator: ", ")
-        var texts: [Int64: [String]] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT rowid, \(columns) FROM \(SearchProjection.documents) WHERE rowid IN (\(sqlList(rowids)))")
-        {
-            texts[row[0]] = spec.textFields.indices.compactMap { row[$0 + 1] as String? }
-        }
-        return texts
-    }
 
     /// Fields and highlights of the page's documents, in rank order.
     static func hits(

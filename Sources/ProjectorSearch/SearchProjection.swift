@@ -37,9 +37,9 @@ public struct SearchProjection: Projection {
     }
 
     static func canonical(_ spec: SearchSpec) -> String {
-        // search/5: no FTS5 prefix indexes, open filter fields; search/4: exact pair sets. Older
-        // stores rebuild themselves.
-        var parts = ["search/5", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
+        // search/6: impacts and lengths for bm25 over the sets; search/5: no FTS5 prefix indexes,
+        // open filter fields. Older stores rebuild themselves.
+        var parts = ["search/6", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))
@@ -153,5 +153,5 @@ enum DocumentChange: Sendable {
     case delete(String)
     /// The fields the event carries (nil: absent, the stored value stays), and the numbers of
     /// the set keys they make, when mapped in advance.
-    case upsert(String, [String?], keys: [Int]?, position: Int64)
+    case upsert(String, [String?], keys: MappedKeys?, position: Int64)
 }

@@ -125,6 +125,10 @@ struct KeyTable: Sendable {
     /// This transaction's set operations, in order, each a key and a rowid added or removed in
     /// one word (``pack(_:_:)``): a large transaction logs a million of them.
     var log: [Int64] = []
+    /// Each logged addition's impact code (0 for a removal).
+    var logImpacts: [UInt8] = []
+    /// The length code of each document added whole in this transaction.
+    var lengths: [(rowid: Int64, code: UInt8)] = []
     /// Untracked keys seen often enough for a set (repeats allowed).
     var candidates: [Int] = []
     var document = 0
@@ -223,6 +227,12 @@ struct KeyTable: Sendable {
 
     func isFilter(_ key: Int) -> Bool { map.name(key).hasPrefix("f:") }
 
+    /// Whether a key's set carries impacts: words, prefixes and pairs.
+    func isWeighed(_ key: Int) -> Bool {
+        let name = map.name(key)
+        return name.hasPrefix("w:") || name.hasPrefix("p:") || name.hasPrefix("g:")
+    }
+
     /// The set of all documents and the values of closed filter fields have sets from the
     /// first document on; other keys once they are frequent.
     func isTrackedFromStart(_ key: Int) -> Bool {
@@ -240,12 +250,13 @@ struct KeyTable: Sendable {
 
     func isWord(_ key: Int) -> Bool { map.name(key).hasPrefix("w:") }
 
-    /// One document's rowid joins (or leaves) the sets of `keys` (as ``DocumentKeys`` maps them).
-    mutating func record(_ rowid: Int64, keys touched: [Int], adding: Bool) {
+    /// One document's rowid joins (or leaves) the sets of its keys (as ``DocumentKeys`` maps them).
+    mutating func record(_ rowid: Int64, _ mapped: MappedKeys, adding: Bool, wholeDocument: Bool) {
         defer { highestRowid = max(highestRowid, rowid) }
-        for key in touched {
+        if adding, wholeDocument { lengths.append((rowid, mapped.length)) }
+        for (key, impact) in zip(mapped.keys, mapped.impacts) {
             guard key >= 0 else {
-                countPair(-key - 1, rowid, adding: adding)
+                countPair(-key - 1, rowid, impact: impact, adding: adding)
                 continue
             }
             if adding {
@@ -256,6 +267,7 @@ struct KeyTable: Sendable {
             }
             if tracked[key] {
                 log.append(Self.pack(key, adding ? rowid : -rowid))
+                logImpacts.append(adding ? impact : 0)
             } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }
@@ -265,7 +277,7 @@ struct KeyTable: Sendable {
     /// A pair without a set seen in one more document (or one fewer); at the threshold's
     /// documents it gets a key, and its set is built with the other candidates, in this
     /// transaction.
-    private mutating func countPair(_ code: Int, _ rowid: Int64, adding: Bool) {
+    private mutating func countPair(_ code: Int, _ rowid: Int64, impact: UInt8, adding: Bool) {
         guard adding else {
             pairRows[code]?.remove(rowid)
             return
@@ -280,7 +292,7 @@ struct KeyTable: Sendable {
             pairCounts[code] = nil
             pairRows[code] = PairRows(from: max(rowid, highestRowid + 1))
         }
-        let count = pairRows[code]!.add(rowid)
+        let count = pairRows[code]!.add(rowid, impact: impact)
         // A pair that got its key earlier in this transaction is still seen until it is built.
         guard count >= thresholds.documents, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
@@ -329,14 +341,14 @@ struct KeyTable: Sendable {
 
     /// The distinct keys of a document: the set of all documents, its tokens' words and
     /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter
-    /// values. A pair that has no key yet is listed as `-(pair code) - 1`, for ``record`` to
-    /// count. `texts`: each text field with its weight (a pair never spans two).
+    /// values, each with its impact code (`base`: see ``DocumentSets/impactBase(_:)``), and the
+    /// document's length code. A pair that has no key yet is listed as `-(pair code) - 1`, for
+    /// ``record`` to count. `texts`: each text field with its weight (a pair never spans two).
     mutating func touchedKeys(
         texts: [(text: String, weight: Double)], filters: [(name: String, value: String)], wholeDocument: Bool,
-        tokenizer: TextTokenizer, into touched: inout [Int]
+        tokenizer: TextTokenizer, base: Double, into mapped: inout MappedKeys
     ) {
         document += 1
-        touched.removeAll(keepingCapacity: true)
         let handle = map.handle
         projector_keys_begin(handle)
         if wholeDocument {
@@ -349,6 +361,7 @@ struct KeyTable: Sendable {
                     }
                 }
             }
+            mapped.length = UInt8(projector_length_code(Int64(projector_keys_length(handle))))
         }
         for (name, value) in filters {
             guard let count = filterValueCounts[name, default: 0] else { continue }  // open: no sets
@@ -369,25 +382,39 @@ struct KeyTable: Sendable {
         var keys: UnsafePointer<Int32>?
         var weights: UnsafePointer<Float>?
         let count = Int(projector_keys_document(handle, &keys, &weights))
-        if count > 0, let keys { for i in 0..<count { touched.append(Int(keys[i])) } }
+        mapped.keys.removeAll(keepingCapacity: true)
+        mapped.impacts.removeAll(keepingCapacity: true)
+        mapped.keys.reserveCapacity(count)
+        mapped.impacts.reserveCapacity(count)
+        if count > 0, let keys, let weights {
+            for i in 0..<count {
+                mapped.keys.append(Int(keys[i]))
+                mapped.impacts.append(UInt8(projector_impact_code(Double(weights[i]), base)))
+            }
+        }
         guard wholeDocument else { return }
         var firsts: UnsafePointer<Int32>?
         var seconds: UnsafePointer<Int32>?
         var pairWeights: UnsafePointer<Float>?
         let pairs = Int(projector_keys_pairs(handle, &firsts, &seconds, &pairWeights))
-        var uncounted: [Int] = []
+        var uncounted: [(code: Int, impact: UInt8)] = []
         for i in 0..<pairs {
             let (first, second) = (Int(firsts![i]), Int(seconds![i]))
             let code = Self.pairCode(first, second)
+            let impact = UInt8(projector_impact_code(Double(pairWeights![i]), base))
             // A pair with a set is kept exact whatever its words' frequency now.
             if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
-                touched.append(key)
+                mapped.keys.append(key)
+                mapped.impacts.append(impact)
             } else if frequent[first], frequent[second] {
-                uncounted.append(code)
+                uncounted.append((code, impact))
             }
         }
-        uncounted.sort()
-        for code in uncounted { touched.append(-code - 1) }
+        uncounted.sort { $0.code < $1.code }
+        for (code, impact) in uncounted {
+            mapped.keys.append(-code - 1)
+            mapped.impacts.append(impact)
+        }
     }
 }
 

@@ -45,11 +45,14 @@ import Testing
     /// its rowid taken again, must end up present), whichever chunks they interleave across.
     @Test func operationsAreSplitByChunkInTheirOrder() {
         let size = Int64(DocumentSet.chunkSize)
-        #expect(DocumentSetWriter.byChunk([5, 9, -5, 5]).map(\.chunk) == [0])
-        let operations: [Int64] = [-3, size + 1, -(2 * size + 7), 3, size + 2, -(size + 1), 2 * size + 7]
-        let groups = DocumentSetWriter.byChunk(operations)
+        // Operations as the writer packs them: a rowid added with its impact, or removed.
+        func op(_ rowid: Int64) -> Int64 { SetOperation.pack(rowid, impact: rowid > 0 ? 7 : 0) }
+        #expect(DocumentSetWriter.byChunk([5, 9, -5, 5].map(op)).map(\.chunk) == [0])
+        let rowids: [Int64] = [-3, size + 1, -(2 * size + 7), 3, size + 2, -(size + 1), 2 * size + 7]
+        let groups = DocumentSetWriter.byChunk(rowids.map(op))
         #expect(groups.map(\.chunk) == [0, 1, 2])
-        #expect(groups.map(\.operations) == [[-3, 3], [size + 1, size + 2, -(size + 1)], [-(2 * size + 7), 2 * size + 7]])
+        #expect(groups.map(\.operations) == [[-3, 3], [size + 1, size + 2, -(size + 1)], [-(2 * size + 7), 2 * size + 7]].map { $0.map(op) })
+        #expect(groups[1].operations.map(SetOperation.impact) == [7, 7, 0])
     }
 
     /// A transaction's new documents are appended to a stored chunk without decoding it: the
@@ -206,6 +209,9 @@ import Testing
         }
     }
 
+    /// Whether a query has words to rank by (else hits are browsed, newest first, score 0).
+    func words(_ text: String) -> Bool { !SearchQuery(parsing: text).isEmpty }
+
     @Test func setsAnswerExactlyAsFTS5AloneDoes() async throws {
         let fixture = try await Self.fixture()
         let queries = [
@@ -229,23 +235,31 @@ import Testing
                         sets, match: match, excluded: excluded, query: query, request: request, limit: 20, offset: 0,
                         filters: clause, spec: spec, db: db)
                     let slow = try SearchEngine.run(
-                        match: match, query: query, excluded: excluded, request: request, limit: 20, offset: 0,
+                        match: match, query: query, excluded: excluded, request: request, limit: 1000, offset: 0,
                         filters: clause, spec: spec, db: db)
                     let label = "\(text.debugDescription) \(filter.map(\.value))"
                     #expect(fast.total == slow.total, "\(label)")
                     #expect(fast.facets == slow.facets, "\(label)")
-                    #expect(fast.hits.map(\.id) == slow.hits.map(\.id), "\(label)")
-                    #expect(fast.hits.map(\.score) == slow.hits.map(\.score), "\(label)")
+                    guard words(text) else {
+                        #expect(fast.hits.map(\.id) == slow.hits.prefix(20).map(\.id), "\(label)")
+                        continue
+                    }
+                    // Ranked from impacts, bm25 is FTS5's own within the codes' steps (6% of a
+                    // frequency, 5% of a length): each hit's exact score within 4% of what it
+                    // shows, and within 5% of the exact 20th best (among equal scores the order
+                    // may differ).
+                    let exact = Dictionary(slow.hits.map { ($0.id, $0.score) }, uniquingKeysWith: { a, _ in a })
+                    let twentieth = slow.hits.prefix(20).last?.score ?? 0
+                    for hit in fast.hits {
+                        let score = try #require(exact[hit.id], "\(label) \(hit.id) not among FTS5's best 1000")
+                        #expect(abs(hit.score - score) <= 0.04 * abs(score) + 0.002, "\(label) \(hit.id): \(hit.score) vs \(score)")
+                        #expect(score >= twentieth * 0.95 - 0.002, "\(label) \(hit.id): \(score) below the 20th best \(twentieth)")
+                    }
                 }
             }
             // Totals big enough to mean something were compared.
             let broad = try SearchEngine.search(SearchRequest(query: "w", limit: 1), spec: spec, db: db)
-            #expect(broad.total > MatchSet.weighedLimit)
-            // Scores weighed while FTS5 listed a lone phrase were among those compared; a list too
-            // long to weigh was ranked by a second pass.
-            let lone = try MatchSet.resolve(SearchQuery(parsing: "\"waord0 wbord1\" "), filters: [], spec: spec, db: db)
-            #expect((lone?.scores?.count ?? 0) > 10)
-            #expect(try MatchSet.resolve(SearchQuery(parsing: "w"), filters: [], spec: spec, db: db)?.scores == nil)
+            #expect(broad.total > 2000)
             let phrase = try SearchEngine.search(SearchRequest(query: "\"night train\"", limit: 1), spec: spec, db: db)
             #expect(phrase.total > 1000)
         }

@@ -19,13 +19,16 @@ import Testing
         #expect(result.total == 3)
     }
 
-    @Test func aPhraseBeatsScatteredWords() async throws {
+    /// Words rank by bm25 (frequency and length, not proximity); quoted, they must be a phrase.
+    @Test func wordsRankByBM25AndAQuotedPhraseMatchesOnlyThePhrase() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
         try await fixture.add("scattered", ["name": "a", "body": "the editor is a fine program for text and more text"])
         try await fixture.add("phrase", ["name": "b", "body": "a text editor"])
         try await fixture.add("scattered-2", ["name": "c", "body": "editor editor text text"])
-        let result = try await fixture.search("text editor ")
-        #expect(result.hits.first?.id == "phrase")
+        let words = try await fixture.search("text editor ")
+        #expect(words.hits.map(\.id) == ["scattered-2", "phrase", "scattered"])
+        let phrase = try await fixture.search("\"text editor\" ")
+        #expect(phrase.hits.map(\.id) == ["phrase"])
     }
 
     @Test func highlightsAreEscapedWithOnlyMarkAdded() async throws {
