@@ -40,12 +40,15 @@ extension SearchEngine {
     ) throws -> SearchResult {
         var result = SearchResult(
             index: spec.name, query: request.query, total: sets.documents.count, tookMs: 0, hits: [], facets: [:],
-            suggestion: nil, corrected: nil, ranking: nil)
+            suggestion: nil, corrected: nil, truncated: nil)
         var ordered: [(rowid: Int64, score: Double)] = []
         if result.total > 0, limit > 0, offset < result.total {
             ordered = try rank(sets, match: match, query: query, limit: limit, offset: offset, spec: spec, result: &result, db: db)
         }
-        result.hits = try hits(ordered, match: match, highlighter: Highlighter(query: query, spec: spec, db: db), spec: spec, db: db)
+        let page = try hits(
+            ordered, match: match, highlighter: Highlighter(query: query, spec: spec, db: db), request: request, spec: spec, db: db)
+        result.hits = page.hits
+        result.truncated = page.truncated ? true : nil
         for facet in request.facets {
             if let counts = try facetCounts(facet, in: sets.documents, spec: spec, db: db) {
                 result.facets[facet] = counts

@@ -43,6 +43,14 @@ public enum SearchEngine {
         for facet in request.facets where !spec.fields.contains(where: { $0.name == facet }) {
             throw ProjectorError(.invalidQuery, "unknown facet field '\(facet)' (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
         }
+        for field in request.fields ?? [] where !spec.fields.contains(where: { $0.name == field }) {
+            throw ProjectorError(.invalidQuery, "unknown field '\(field)' to return (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+        }
+        for field in request.highlight ?? [] where !spec.textFields.contains(where: { $0.name == field }) {
+            throw ProjectorError(
+                .invalidQuery, "'\(field)' is not a text field to highlight (text fields: \(spec.textFields.map(\.name).joined(separator: ", ")))")
+        }
+        guard request.crop >= 0 else { throw ProjectorError(.invalidQuery, "crop must not be negative") }
         let query = SearchQuery(parsing: request.query)
         let match: String?
         if request.raw {
@@ -122,7 +130,7 @@ public enum SearchEngine {
         let fts = SearchProjection.index
         var result = SearchResult(
             index: spec.name, query: request.query, total: 0, tookMs: 0, hits: [], facets: [:], suggestion: nil,
-            corrected: nil, ranking: nil)
+            corrected: nil, truncated: nil)
         let tieBreak = spec.tieBreak.map { ", d.\($0.quotedDatabaseIdentifier) DESC" } ?? ""
         let (matchJoin, matchArguments) = matchSQL(match: match, excluded: excluded)
         let whereArguments = StatementArguments(matchArguments + filters.arguments)
@@ -165,7 +173,10 @@ public enum SearchEngine {
             }
         }
         let highlighter = request.raw ? nil : Highlighter(query: query, spec: spec, db: db)
-        result.hits = try hits(ordered, match: match, highlighter: highlighter, spec: spec, db: db)
+        let page = try hits(
+            ordered, match: match, highlighter: highlighter, request: request, spec: spec, db: db)
+        result.hits = page.hits
+        result.truncated = page.truncated ? true : nil
         for facet in request.facets {
             result.facets[facet] = try facetCounts(facet, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         }
@@ -219,58 +230,83 @@ public enum SearchEngine {
     /// Rowids as an SQL list, for `rowid IN (…)`.
     static func sqlList(_ rowids: [Int64]) -> String { rowids.map(String.init).joined(separator: ",") }
 
-    /// Fields and highlights of the page's documents, in rank order.
+    /// Fields and highlights of the page's documents, in rank order, each hit read, highlighted
+    /// and cropped in turn; the hits end early when the answer reaches ``maxAnswerBytes``.
     static func hits(
-        _ ordered: [(rowid: Int64, score: Double)], match: String?, highlighter: Highlighter?, spec: SearchSpec,
-        db: Database
-    ) throws
-        -> [SearchResult.Hit]
-    {
-        guard !ordered.isEmpty else { return [] }
-        let ids = sqlList(ordered.map(\.rowid))
-        let names = spec.fields.map { $0.name.quotedDatabaseIdentifier }
-        var stored: [Int64: (String, [String: String])] = [:]
-        for row in try Row.fetchAll(
-            db, sql: "SELECT rowid, doc_id, \(names.joined(separator: ", ")) FROM \(SearchProjection.documents) WHERE rowid IN (\(ids))")
-        {
-            var fields: [String: String] = [:]
-            for (index, field) in spec.fields.enumerated() {
-                if let value = row[index + 2] as String? { fields[field.name] = value }
+        _ ordered: [(rowid: Int64, score: Double)], match: String?, highlighter: Highlighter?, request: SearchRequest,
+        spec: SearchSpec, db: Database
+    ) throws -> (hits: [SearchResult.Hit], truncated: Bool) {
+        guard !ordered.isEmpty else { return ([], false) }
+        let returned = request.fields.map { names in spec.fields.filter { names.contains($0.name) } } ?? spec.fields
+        let highlighted = request.highlight.map { names in spec.textFields.filter { names.contains($0.name) } } ?? spec.textFields
+        let read = returned + highlighted.filter { field in !returned.contains { $0.name == field.name } }
+        // Only as much of a long value as the crop or the highlight reads.
+        let columns = (["doc_id"] + read.map { field -> String in
+            let column = field.name.quotedDatabaseIdentifier
+            if request.crop == 0, returned.contains(field) { return column }
+            let characters = highlighted.contains(field) ? max(Highlighter.scannedBytes + 1, request.crop + 1) : request.crop + 1
+            return "substr(\(column), 1, \(characters))"
+        }).joined(separator: ", ")
+        let row = try db.cachedStatement(sql: "SELECT \(columns) FROM \(SearchProjection.documents) WHERE rowid = ?")
+        let fts = SearchProjection.index
+        // Raw FTS5 syntax (NEAR, column filters) is only understood by FTS5's own snippet().
+        let snippets =
+            highlighter == nil && match != nil && !highlighted.isEmpty
+            ? try db.cachedStatement(
+                sql: "SELECT \(highlighted.map { "snippet(\(fts), \(spec.textFields.firstIndex(of: $0)!), char(57344), char(57345), '…', 24)" }.joined(separator: ", ")) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+            : nil
+        var hits: [SearchResult.Hit] = []
+        var bytes = 0
+        for item in ordered {
+            guard let values = try Row.fetchOne(row, arguments: [item.rowid]) else { continue }
+            var hit = SearchResult.Hit(id: values[0], score: (item.score * 1000).rounded() / 1000, fields: [:], highlights: [:])
+            for (index, field) in read.enumerated() {
+                guard let text = values[index + 1] as String? else { continue }
+                if let highlighter, highlighted.contains(field), let html = highlighter.html(text) { hit.highlights[field.name] = html }
+                if index < returned.count { hit.fields[field.name] = Self.cropped(text, to: request.crop) }
             }
-            stored[row[0]] = (row[1], fields)
-        }
-        var snippets: [Int64: [String: String]] = [:]
-        if let highlighter {
-            for (rowid, (_, fields)) in stored {
-                var highlights: [String: String] = [:]
-                for field in spec.textFields {
-                    if let text = fields[field.name], let html = highlighter.html(text) { highlights[field.name] = html }
-                }
-                snippets[rowid] = highlights
-            }
-        } else if let match {
-            // Raw FTS5 syntax (NEAR, column filters) is only understood by FTS5's own snippet().
-            let fts = SearchProjection.index
-            let columns = spec.textFields.indices.map {
-                "snippet(\(fts), \($0), char(57344), char(57345), '…', 24)"
-            }.joined(separator: ", ")
-            let statement = try db.cachedStatement(sql: "SELECT \(columns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
-            for item in ordered {
-                guard let row = try Row.fetchOne(statement, arguments: [match, item.rowid]) else { continue }
-                var highlights: [String: String] = [:]
-                for (index, field) in spec.textFields.enumerated() {
-                    if let text = row[index] as String?, text.contains(SearchProjection.markOpen) {
-                        highlights[field.name] = Self.markedHTML(text)
+            if let snippets, let match, let marked = try Row.fetchOne(snippets, arguments: [match, item.rowid]) {
+                for (index, field) in highlighted.enumerated() {
+                    if let text = marked[index] as String?, text.contains(SearchProjection.markOpen) {
+                        hit.highlights[field.name] = Self.markedHTML(text)
                     }
                 }
-                snippets[item.rowid] = highlights
             }
+            bytes += hit.id.utf8.count + 64
+            for (name, value) in hit.fields { bytes += name.utf8.count + value.utf8.count + 8 }
+            for (name, value) in hit.highlights { bytes += name.utf8.count + value.utf8.count + 8 }
+            // The first hit is always returned, whole fields cut to the default crop if need be.
+            if bytes > maxAnswerBytes {
+                if hits.isEmpty {
+                    hit.fields = hit.fields.mapValues { Self.cropped($0, to: SearchRequest.defaultCrop) }
+                    hits.append(hit)
+                }
+                return (hits, true)
+            }
+            hits.append(hit)
         }
-        return ordered.compactMap { item in
-            guard let (id, fields) = stored[item.rowid] else { return nil }
-            return SearchResult.Hit(
-                id: id, score: (item.score * 1000).rounded() / 1000, fields: fields, highlights: snippets[item.rowid] ?? [:])
+        return (hits, false)
+    }
+
+    /// Most bytes of fields and highlights one answer carries: a page of whole long fields
+    /// (`crop=0`) ends early past it.
+    public static let maxAnswerBytes = 4 << 20
+
+    /// `text` cut to `length` characters at a word boundary, ending with "…" when it was cut
+    /// (0: whole).
+    static func cropped(_ text: String, to length: Int) -> String {
+        guard length > 0, text.utf8.count > length,
+            var end = text.index(text.startIndex, offsetBy: length, limitedBy: text.endIndex), end < text.endIndex
+        else { return text }
+        // Back to the last space when it is near, so no word is cut in two.
+        if !text[end].isWhitespace, let space = text[..<end].lastIndex(where: \.isWhitespace),
+            text.distance(from: space, to: end) < max(16, length / 5)
+        {
+            end = space
         }
+        var kept = text[..<end]
+        while let last = kept.last, last.isWhitespace { kept = kept.dropLast() }
+        return kept + "…"
     }
 }
 

@@ -19,12 +19,12 @@ public struct SearchResult: Codable, Sendable, Equatable {
     public var suggestion: String?
     /// When the suggestion was run instead of the query (typo auto-correction).
     public var corrected: Bool?
-    /// How hits were ordered when not by full relevance: `relevance among the newest N`
-    /// (broad queries) or `newest first` (a query matching more than 20,000 documents).
-    public var ranking: String?
+    /// Set when the page's hits end early because the answer reached
+    /// ``SearchEngine/maxAnswerBytes``: the next page starts after the last hit returned.
+    public var truncated: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case index, query, total, tookMs, hits, facets, suggestion, corrected, ranking
+        case index, query, total, tookMs, hits, facets, suggestion, corrected, truncated
     }
 
     /// `suggestion` is always present (null when there is none), as the contract shows.
@@ -38,7 +38,7 @@ public struct SearchResult: Codable, Sendable, Equatable {
         try container.encode(facets, forKey: .facets)
         try container.encode(suggestion, forKey: .suggestion)
         try container.encodeIfPresent(corrected, forKey: .corrected)
-        try container.encodeIfPresent(ranking, forKey: .ranking)
+        try container.encodeIfPresent(truncated, forKey: .truncated)
     }
 }
 
@@ -54,10 +54,21 @@ public struct SearchRequest: Sendable, Hashable {
     public var raw: Bool
     /// Run the suggested correction when the query finds nothing.
     public var autocorrect: Bool
+    /// The fields each hit returns (nil: all of them).
+    public var fields: [String]?
+    /// The text fields each hit highlights (nil: all of them).
+    public var highlight: [String]?
+    /// Characters a returned field keeps: a longer value is cut at a word boundary and ends
+    /// with "…" (0: whole values). Highlights are fragments whatever this is.
+    public var crop: Int
+
+    /// What ``crop`` is unless asked: a summary's worth of a long field.
+    public static let defaultCrop = 300
 
     public init(
         query: String, limit: Int = 20, offset: Int = 0, filters: [(field: String, value: String)] = [],
-        facets: [String] = [], raw: Bool = false, autocorrect: Bool = true
+        facets: [String] = [], raw: Bool = false, autocorrect: Bool = true, fields: [String]? = nil,
+        highlight: [String]? = nil, crop: Int = SearchRequest.defaultCrop
     ) {
         self.query = query
         self.limit = limit
@@ -66,11 +77,15 @@ public struct SearchRequest: Sendable, Hashable {
         self.facets = facets
         self.raw = raw
         self.autocorrect = autocorrect
+        self.fields = fields
+        self.highlight = highlight
+        self.crop = crop
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.query == rhs.query && lhs.limit == rhs.limit && lhs.offset == rhs.offset && lhs.facets == rhs.facets
-            && lhs.raw == rhs.raw && lhs.autocorrect == rhs.autocorrect
+            && lhs.raw == rhs.raw && lhs.autocorrect == rhs.autocorrect && lhs.fields == rhs.fields
+            && lhs.highlight == rhs.highlight && lhs.crop == rhs.crop
             && lhs.filters.map { "\($0.field)=\($0.value)" } == rhs.filters.map { "\($0.field)=\($0.value)" }
     }
 

@@ -150,3 +150,12 @@ public struct SearchSpec: Sendable, Hashable {
             && text.utf8.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) }
     }
 }
+
+extension SearchSpec {
+    /// The field a hit is titled by: its heaviest text field that it has (returned or
+    /// highlighted), the first of equal weights.
+    public func titleField(of hit: SearchResult.Hit) -> String? {
+        textFields.filter { hit.fields[$0.name] != nil || hit.highlights[$0.name] != nil }
+            .max { $0.weight < $1.weight }?.name
+    }
+}

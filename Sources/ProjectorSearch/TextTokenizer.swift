@@ -61,12 +61,15 @@ final class TextTokenizer: @unchecked Sendable {
     }
 
     /// Runs `matcher` over the tokens of `text` (as the index stores them).
-    func scan(_ text: String, with matcher: inout PhraseMatcher) {
+    /// `upTo`: only the text's first bytes (cut back to a whole character).
+    func scan(_ text: String, upTo limit: Int = .max, with matcher: inout PhraseMatcher) {
         var text = text
         text.withUTF8 { bytes in
+            var count = min(bytes.count, limit)
+            while count < bytes.count, count > 0, bytes[count] & 0xC0 == 0x80 { count -= 1 }
             withUnsafeMutablePointer(to: &matcher) { sink in
                 _ = bytes.withMemoryRebound(to: CChar.self) { chars in
-                    projector_tokenize(handle, 4, chars.baseAddress, Int32(chars.count), sink) { context, token, length, start, end in
+                    projector_tokenize(handle, 4, chars.baseAddress, Int32(count), sink) { context, token, length, start, end in
                         let matcher = context!.assumingMemoryBound(to: PhraseMatcher.self)
                         return matcher.pointee.next(UnsafeRawBufferPointer(start: token, count: Int(length)), start: start, end: end)
                             ? 1 : 0

@@ -39,6 +39,7 @@ struct Routes: Sendable {
             return (String(text[..<colon]), String(text[text.index(after: colon)...]))
         }
         let facets = query[values: "facet"].map(String.init)
+        let crop = try Self.integer(query, "crop", default: SearchRequest.defaultCrop, in: 0...Self.maxBody)
         let (runner, spec) = try await searchIndex(name)
         // Read-your-writes: wait until the index has applied the caller's event.
         if let minimum = try Self.optionalInteger(query, "minPosition", in: 0...Int(Int64.max)) {
@@ -63,7 +64,8 @@ struct Routes: Sendable {
         let position = current.current.position
         let request = SearchRequest(
             query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
-            raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false")
+            raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false", fields: Self.list(query, "fields"),
+            highlight: Self.list(query, "highlight"), crop: crop)
         let key = ResultCache.key(path: current.store.path, position: position, request)
         let (body, source) = try await cache.answer(for: key) {
             let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
@@ -122,8 +124,9 @@ struct Routes: Sendable {
         let items = host.runners.compactMap { runner -> String? in
             guard let search = runner.projection as? SearchProjection else { return nil }
             let text = search.spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
+            let weights = search.spec.textFields.map { "\(JSONString.quote($0.name)):\($0.weight)" }.joined(separator: ",")
             let filters = search.spec.filterFields.map { JSONString.quote($0.name) }.joined(separator: ",")
-            return "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"filters\":[\(filters)]}"
+            return "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"weights\":{\(weights)},\"filters\":[\(filters)]}"
         }
         return JSONBody.response(json: "[" + items.joined(separator: ",") + "]")
     }
@@ -319,6 +322,12 @@ struct Routes: Sendable {
             }
         }
         return count
+    }
+
+    /// A comma-separated list parameter (`fields=name,summary`; `fields=` is the empty list),
+    /// nil when absent.
+    static func list(_ query: Parameters, _ name: String) -> [String]? {
+        query[Substring(name)].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
     }
 
     static func integer(_ query: Parameters, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -32,7 +32,9 @@ enum WebPage {
           .facets label { display: flex; justify-content: space-between; gap: .4rem; font-size: .9rem; cursor: pointer; padding: .1rem 0; }
           .facets label span:first-child { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
           .hit { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: .7rem .9rem; margin-bottom: .6rem; }
-          .hit .id { font-weight: 600; }
+          .hit .title { font-weight: 600; font-size: 1.02rem; }
+          .hit .id { color: var(--muted); font-size: .8rem; margin-left: .5rem; }
+          .hit .filters { color: var(--muted); font-size: .8rem; margin-top: .3rem; }
           .hit .score { color: var(--muted); font-size: .8rem; margin-left: .5rem; }
           .hit .field { margin-top: .25rem; font-size: .92rem; }
           .hit .field b { color: var(--muted); font-weight: 500; margin-right: .35rem; }
@@ -100,6 +102,21 @@ enum WebPage {
           return node;
         }
 
+        // A hit is titled by its heaviest text field that it has (a page title, a package name).
+        function titleField(hit) {
+          let best = null;
+          for (const field of state.index.fields) {
+            if (!hit.fields[field] && !hit.highlights[field]) continue;
+            if (best === null || state.index.weights[field] > state.index.weights[best]) best = field;
+          }
+          return best;
+        }
+
+        // The engine escapes the text and adds only <mark>; anything else is shown as text.
+        function showMarked(node, highlight, text) {
+          if (highlight) node.innerHTML = highlight; else node.textContent = text === undefined || text === null ? "" : String(text);
+        }
+
         async function loadIndexes() {
           const response = await fetch("/v1/indexes");
           state.indexes = await response.json();
@@ -120,7 +137,9 @@ enum WebPage {
         async function search() {
           if (!state.index) { $("summary").textContent = "No search index yet: add a kind: search spec."; return; }
           const seq = ++state.seq;
-          const params = new URLSearchParams({ q: state.query, limit: state.limit, offset: state.offset });
+          // The fields the page shows, long ones cut short: a page of hits stays a few KB.
+          const shown = state.index.fields.concat(state.index.filters).join(",");
+          const params = new URLSearchParams({ q: state.query, limit: state.limit, offset: state.offset, fields: shown, crop: 240 });
           for (const facet of state.index.filters) params.append("facet", facet);
           for (const [field, value] of Object.entries(state.filters)) params.append("filter", field + ":" + value);
           const response = await fetch("/v1/search/" + encodeURIComponent(state.index.name) + "?" + params);
@@ -136,20 +155,24 @@ enum WebPage {
           $("summary").textContent = summary;
           const hits = result.hits.map((hit) => {
             const card = el("article", null, "hit");
-            const title = el("div");
-            title.append(el("span", hit.id, "id"), el("span", hit.score.toFixed(2), "score"));
-            card.append(title);
-            for (const [field, value] of Object.entries(hit.fields || {})) {
-              if (value === null || value === "") continue;
+            const title = titleField(hit);
+            const head = el("div", null, "head");
+            const name = el("span", null, "title");
+            showMarked(name, hit.highlights[title], title ? hit.fields[title] : hit.id);
+            head.append(name, el("span", hit.id, "id"), el("span", hit.score.toFixed(2), "score"));
+            card.append(head);
+            for (const field of state.index.fields) {
+              const value = hit.fields[field];
+              if (field === title || ((value === undefined || value === null || value === "") && !hit.highlights[field])) continue;
               const line = el("div", null, "field");
               line.append(el("b", field));
-              const highlight = hit.highlights && hit.highlights[field];
               const span = el("span");
-              // The engine escapes the text and adds only <mark>; anything else is shown as text.
-              if (highlight) { span.innerHTML = highlight; } else { span.textContent = String(value).slice(0, 240); }
+              showMarked(span, hit.highlights[field], value);
               line.append(span);
               card.append(line);
             }
+            const filters = state.index.filters.filter((f) => hit.fields[f]).map((f) => f + ": " + hit.fields[f]);
+            if (filters.length) card.append(el("div", filters.join(" · "), "filters"));
             return card;
           });
           $("hits").replaceChildren(...hits);

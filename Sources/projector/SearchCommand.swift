@@ -28,9 +28,17 @@ struct SearchCommand: AsyncParsableCommand {
     var filters: [String] = []
     @Option(name: .customLong("facet"), help: "Count the matching documents per value of this field (repeatable).")
     var facets: [String] = []
+    @Option(help: "FIELD,FIELD: the fields each hit returns (default: all).") var fields: String?
+    @Option(help: "FIELD,FIELD: the text fields each hit highlights (default: all).") var highlight: String?
+    @Option(help: "Characters a returned field keeps before it is cut with … (0: whole values).")
+    var crop: Int = SearchRequest.defaultCrop
     @Flag(help: "Print the result JSON.") var json = false
     @Flag(help: "Treat the query as raw FTS5 syntax (validated first).") var raw = false
     @Flag(help: "Only suggest a correction; do not run it when the query finds nothing.") var noAutocorrect = false
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 
     func run() async throws {
         guard limit >= 0, offset >= 0 else { throw ProjectorError(.invalidQuery, "--limit and --offset must not be negative") }
@@ -52,7 +60,7 @@ struct SearchCommand: AsyncParsableCommand {
         let result = try await SearchIndex(spec: spec, reader: store.pool).search(
             SearchRequest(
                 query: query, limit: limit, offset: offset, filters: parsedFilters, facets: facets, raw: raw,
-                autocorrect: !noAutocorrect))
+                autocorrect: !noAutocorrect, fields: fields.map(Self.list), highlight: highlight.map(Self.list), crop: crop))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -75,12 +83,13 @@ enum SearchView {
         }
         let shown = result.hits.count
         output.line("\(result.total) \(result.total == 1 ? "match" : "matches") in \(result.index) (\(result.tookMs) ms)"
-            + (shown > 0 ? ", showing \(shown)" : "") + (result.ranking.map { ", \($0)" } ?? ""))
+            + (shown > 0 ? ", showing \(shown)" : "") + (result.truncated == true ? " (the answer's size bound cut the page short)" : ""))
         for (number, hit) in result.hits.enumerated() {
-            let title = hit.highlights[spec.textFields[0].name] ?? escape(hit.fields[spec.textFields[0].name] ?? hit.id)
+            let heading = spec.titleField(of: hit)
+            let title = heading.flatMap { hit.highlights[$0] ?? hit.fields[$0].map(escape) } ?? escape(hit.id)
             output.line("")
             output.line("\(number + 1). \(render(title, color: color))  \(dim(hit.id, color))")
-            for field in spec.textFields.dropFirst() {
+            for field in spec.textFields where field.name != heading {
                 guard let text = hit.highlights[field.name] else { continue }
                 output.line("   \(field.name): \(render(text, color: color))")
             }

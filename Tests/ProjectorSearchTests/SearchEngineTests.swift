@@ -63,6 +63,40 @@ import Testing
         #expect(short?.highlights == ["name": "<mark>tart</mark>", "body": "Crème <mark>tart</mark>."])
     }
 
+    /// An application chooses what each hit carries; long values are cut at a word, highlights
+    /// still come from the whole text, and a page of huge values stops at the size bound.
+    @Test func answersCarryTheFieldsAskedForCroppedAndBounded() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        let long = (1...200).map { "word\($0)" }.joined(separator: " ") + " needle"
+        try await fixture.add("p", ["name": "tool", "body": long, "section": "utils"])
+        try await fixture.host.catchUp()
+        let chosen = try await fixture.index.search(SearchRequest(query: "needle ", fields: ["name", "section"], highlight: ["body"]))
+        let hit = try #require(chosen.hits.first)
+        #expect(hit.fields == ["name": "tool", "section": "utils"])
+        #expect(hit.highlights.keys.sorted() == ["body"] && hit.highlights["body"]!.contains("<mark>needle</mark>"))
+        let cropped = try #require(try await fixture.index.search(SearchRequest(query: "needle ", crop: 40)).hits.first?.fields["body"])
+        #expect(cropped == "word1 word2 word3 word4 word5 word6…", "cut at the last word that fits, marked")
+        let whole = try await fixture.index.search(SearchRequest(query: "needle ", crop: 0))
+        #expect(whole.hits.first?.fields["body"] == long)
+        let none = try await fixture.index.search(SearchRequest(query: "needle ", fields: [], highlight: []))
+        #expect(none.hits.first.map { $0.fields.isEmpty && $0.highlights.isEmpty } == true)
+        for bad in [SearchRequest(query: "x", fields: ["nope"]), SearchRequest(query: "x", highlight: ["section"])] {
+            await #expect { _ = try await fixture.index.search(bad) } throws: { error in
+                (error as? ProjectorError).map { $0.code == .invalidQuery && $0.message.contains("nope") || $0.message.contains("'section' is not a text field") } == true
+            }
+        }
+
+        // Three hits of 1.5 MB each, whole: the third would pass the 4 MiB bound. (Long words
+        // keep the test fast.)
+        let huge = "bulk " + String(repeating: String(repeating: "y", count: 999) + " ", count: 1500)
+        for i in 0..<3 { try await fixture.add("big\(i)", ["name": "big", "body": huge]) }
+        try await fixture.host.catchUp()
+        let bounded = try await fixture.index.search(SearchRequest(query: "bulk ", crop: 0))
+        #expect(bounded.total == 3 && bounded.hits.count == 2 && bounded.truncated == true)
+        let cut = try await fixture.index.search(SearchRequest(query: "bulk "))
+        #expect(cut.hits.count == 3 && cut.truncated == nil && cut.hits.allSatisfy { $0.fields["body"]!.count <= 301 })
+    }
+
     @Test func htmlFieldsAreIndexedAsText() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
         try await fixture.add("doc", ["name": "manual", "html": "<head><title>t</title></head><script>secretword()</script><p>first</p><p>second&amp;third</p>"])
