@@ -57,8 +57,7 @@ extension ProposedEvent {
     /// normalised (now when absent) and the tenant from `metadata`. Throws naming the field.
     /// Every log calls this, so every log accepts and refuses exactly the same events.
     public func storedFields() throws -> (data: String, metadata: String, time: String, tenant: String?) {
-        try Self.checkName(stream, field: "stream")
-        try Self.checkName(type, field: "type")
+        try checkNames()
         let data: String
         let metadata: String
         let time: String
@@ -78,6 +77,13 @@ extension ProposedEvent {
             }
         }
         return (data, metadata, time, metadata == "{}" ? nil : JSONObjectText.stringMember("tenant", of: metadata))
+    }
+
+    /// Checks the stream name and type; logs call it before a duplicate id is answered, so a
+    /// retry that would be refused as new is refused as a retry too.
+    public func checkNames() throws(ProjectorError) {
+        try Self.checkName(stream, field: "stream")
+        try Self.checkName(type, field: "type")
     }
 
     /// Checks a stream name or event type: not empty, no control character (a NUL would cut

@@ -269,6 +269,13 @@ public final class PostgresEventLog: EventLog, Sendable {
         var rows: [RecordedEvent] = []
         var seen: [UUID: Int] = [:]
         for event in events {
+            do {
+                try event.checkNames()
+            } catch {
+                guard keepGood else { throw error }
+                outcomes.append(.rejected(error))
+                continue
+            }
             if let id = event.id, stored.contains(id) {
                 // Filled in with the stored event once positions are known.
                 outcomes.append(.duplicate(RecordedEvent(position: 0, id: id, stream: "", version: 0, type: "", data: "{}", time: "")))

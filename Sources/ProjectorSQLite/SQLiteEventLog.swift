@@ -130,6 +130,7 @@ public final class SQLiteEventLog: EventLog, Sendable {
         }
 
         mutating func insert(_ event: ProposedEvent) throws -> AppendOutcome {
+            do { try event.checkNames() } catch { return .rejected(error) }
             if let id = event.id, try exists(id), let existing = try SQLiteEventLog.fetchEvent(id: id, db) {
                 return .duplicate(existing)
             }

@@ -133,12 +133,13 @@ struct ServeExited: Error, CustomStringConvertible {
         #expect(FileManager.default.fileExists(atPath: screenshot))
     }
 
+    /// A fixed seed keeps CI reproducible; other seeds are for exploring by hand.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_SCHEMATHESIS"] == "1"))
     func schemathesisFindsNoFailureAgainstTheOpenAPIDocument() async throws {
         let server = try await startServer()
         let result = try await Self.runTool([
             "schemathesis", "run", Self.repository.appendingPathComponent("Schemas/openapi.yaml").path,
-            "--url", server.url, "--checks", "all", "--max-examples", "40", "--header", "Authorization: Bearer s3cret",
+            "--url", server.url, "--checks", "all", "--max-examples", "60", "--seed", "1", "--header", "Authorization: Bearer s3cret",
             "--exclude-path", "/v1/projections/{name}/rebuild",
         ])
         #expect(result.status == 0, "\(result.output.suffix(4000))")

@@ -73,6 +73,7 @@ struct PostgresEventLogTests {
             let outcomes = try await log.appendEach([
                 tick("d", 6, id: ids[2]), ProposedEvent(stream: "d", type: "Tick", data: "[1]"), tick("d", 7, expected: .exactly(5)),
                 tick("d", 8, id: ids[2]), ProposedEvent(stream: "", type: "Tick", data: "{}"), tick("d", 9, id: ids[3]),
+                ProposedEvent(id: ids[3], stream: "d", type: "Tick\u{0}", data: "{}"),
             ])
             for outcome in outcomes {
                 switch outcome {

@@ -73,6 +73,9 @@ import Testing
             return
         }
         #expect(stored.position == 1 && added.position == 2 && added.version == 2)
+        await #expect(throws: ProjectorError.self, "a retry is checked like a new event") {
+            _ = try await log.append([ProposedEvent(id: id, stream: "a", type: "Deposited\u{85}", data: "{}")])
+        }
     }
 
     @Test(arguments: [
