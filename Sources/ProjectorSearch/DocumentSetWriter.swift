@@ -9,7 +9,7 @@ import ProjectorSQLite
 struct MappedKeys: Sendable {
     var keys: [Int] = []
     var impacts: [UInt8] = []
-    var length: UInt8 = 0
+    var length: UInt16 = 0
 }
 
 /// Keeps the document sets in step with one `apply`'s writes. Documents are recorded as the
@@ -106,26 +106,24 @@ final class DocumentSetWriter {
         table.promoteFrequentWords()
     }
 
-    /// Each new document's length code, in its chunk's row of lengths.
+    /// Each new document's length, in its chunk's row of lengths.
     private func writeLengths() throws {
         guard !table.lengths.isEmpty else { return }
         let read = try db.cachedStatement(sql: "SELECT lengths FROM \(DocumentSets.lengths) WHERE chunk = ?").sqliteStatement
         let write = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(DocumentSets.lengths)(chunk, lengths) VALUES (?, ?)").sqliteStatement
-        var byChunk: [Int64: [(offset: Int, code: UInt8)]] = [:]
-        for (rowid, code) in table.lengths {
-            byChunk[rowid >> DocumentSet.chunkShift, default: []].append((Int(rowid & Int64(DocumentSet.chunkSize - 1)), code))
+        var byChunk: [Int64: [(offset: Int, length: UInt16)]] = [:]
+        for (rowid, length) in table.lengths {
+            byChunk[rowid >> DocumentSet.chunkShift, default: []].append((Int(rowid & Int64(DocumentSet.chunkSize - 1)), length))
         }
         table.lengths.removeAll()
         for (chunk, entries) in byChunk.sorted(by: { $0.key < $1.key }) {
             sqlite3_bind_int64(read, 1, chunk)
-            var bytes =
-                sqlite3_step(read) == SQLITE_ROW
-                ? Array(DocumentSets.blob(read, 0)) : [UInt8](repeating: 0, count: DocumentSet.chunkSize)
+            var lengths = sqlite3_step(read) == SQLITE_ROW ? DocumentSets.lengthsRow(DocumentSets.blob(read, 0)) : []
             sqlite3_reset(read)
-            if bytes.count != DocumentSet.chunkSize { bytes = [UInt8](repeating: 0, count: DocumentSet.chunkSize) }
-            for (offset, code) in entries { bytes[offset] = code }
+            if lengths.count != DocumentSet.chunkSize { lengths = [UInt16](repeating: 0, count: DocumentSet.chunkSize) }
+            for (offset, length) in entries { lengths[offset] = length }
             sqlite3_bind_int64(write, 1, chunk)
-            try ChunkStatements.bind(write, 2, bytes, db: db)
+            try ChunkStatements.bind(write, 2, DocumentSets.lengthsBlob(lengths), db: db)
             try db.runToCompletion(write)
         }
     }
@@ -230,14 +228,14 @@ final class DocumentKeys: @unchecked Sendable {
     let textFields: [(index: Int, weight: Double)]
     let filterFields: [(index: Int, name: String)]
     /// The lightest text field's weight: impact codes count in steps from it.
-    let base: Double
+    let unit: Double
 
     init(table: KeyTable, tokenizer: TextTokenizer, spec: SearchSpec) {
         self.table = table
         self.tokenizer = tokenizer
         textFields = spec.fields.indices.filter { !spec.fields[$0].filter }.map { ($0, spec.fields[$0].weight) }
         filterFields = spec.fields.indices.filter { spec.fields[$0].filter }.map { ($0, spec.fields[$0].name) }
-        base = DocumentSets.impactBase(spec)
+        unit = DocumentSets.impactUnit(spec)
     }
 
     /// Documents join (or leave) the sets of their keys, in the order they were written.
@@ -253,7 +251,7 @@ final class DocumentKeys: @unchecked Sendable {
         let texts = wholeDocument ? textFields.compactMap { field in values[field.index].map { ($0, field.weight) } } : []
         let filters = filterFields.compactMap { field in values[field.index].map { (field.name, $0) } }
         var mapped = MappedKeys()
-        table.touchedKeys(texts: texts, filters: filters, wholeDocument: wholeDocument, tokenizer: tokenizer, base: base, into: &mapped)
+        table.touchedKeys(texts: texts, filters: filters, wholeDocument: wholeDocument, tokenizer: tokenizer, unit: unit, into: &mapped)
         return mapped
     }
 }

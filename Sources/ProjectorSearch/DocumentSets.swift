@@ -32,7 +32,7 @@ enum DocumentSets {
     static let keys = "documents_set_keys"
     /// Per chunk row of a word, prefix or pair: its members' impact codes, in member order.
     static let impacts = "documents_impacts"
-    /// Per chunk: each rowid's length code (0: no document).
+    /// Per chunk: each rowid's length in tokens, two bytes little-endian (0: no document).
     static let lengths = "documents_lengths"
     static let allKey = "a:"
 
@@ -156,8 +156,13 @@ enum DocumentSets {
         return Double(values.dropFirst().reduce(0, +)) / Double(rows)
     }
 
-    /// The weight impact codes count from: the lightest text field's.
-    static func impactBase(_ spec: SearchSpec) -> Double { spec.textFields.map(\.weight).min() ?? 1 }
+    /// The unit impact codes count in: the text fields' weights' greatest common divisor (to
+    /// 1/1000), so a weighted frequency of whole occurrences is a whole number of units.
+    static func impactUnit(_ spec: SearchSpec) -> Double {
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let thousandths = spec.textFields.map { max(1, Int(($0.weight * 1000).rounded())) }
+        return Double(thousandths.reduce(0, gcd)) / 1000
+    }
 
     /// What FTS5 finds for one word, prefix or phrase, in rowid order, with each document's
     /// impact code: where a word's set and impacts are built from, and what a rare term is
@@ -172,14 +177,14 @@ enum DocumentSets {
         try statement.setArguments([SearchQuery.quote(text) + (prefix ? "*" : ""), below])
         let sqlite = statement.sqliteStatement
         defer { sqlite3_reset(sqlite) }
-        let base = impactBase(spec)
+        let unit = impactUnit(spec)
         var members: [(rowid: Int64, impact: UInt8)] = []
         while true {
             let step = sqlite3_step(sqlite)
             if step == SQLITE_DONE { break }
             guard step == SQLITE_ROW else { throw db.error(step) }
             let frequency = sqlite3_column_blob(sqlite, 1).map { $0.load(as: Double.self) } ?? 0
-            members.append((sqlite3_column_int64(sqlite, 0), UInt8(projector_impact_code(frequency, base))))
+            members.append((sqlite3_column_int64(sqlite, 0), UInt8(projector_impact_code(frequency, unit))))
         }
         return members
     }
@@ -257,7 +262,7 @@ enum DocumentSets {
         let sizes = statement.sqliteStatement
         let stored = try db.cachedStatement(sql: "SELECT lengths FROM \(lengths) WHERE chunk = ?").sqliteStatement
         var chunk: Int64 = -1
-        var codes: [UInt8] = []
+        var known: [UInt16] = []
         while true {
             let step = sqlite3_step(sizes)
             if step == SQLITE_DONE { break }
@@ -266,15 +271,25 @@ enum DocumentSets {
             if rowid >> DocumentSet.chunkShift != chunk {
                 chunk = rowid >> DocumentSet.chunkShift
                 sqlite3_bind_int64(stored, 1, chunk)
-                codes = sqlite3_step(stored) == SQLITE_ROW ? Array(blob(stored, 0)) : []
+                known = sqlite3_step(stored) == SQLITE_ROW ? lengthsRow(blob(stored, 0)) : []
                 sqlite3_reset(stored)
             }
             let offset = Int(rowid & Int64(DocumentSet.chunkSize - 1))
-            let expected = UInt8(projector_length_code(Int64(varints(blob(sizes, 1)).reduce(0, +))))
-            guard offset < codes.count, codes[offset] == expected else {
+            let expected = UInt16(projector_length_code(Int64(varints(blob(sizes, 1)).reduce(0, +))))
+            guard offset < known.count, known[offset] == expected else {
                 throw ProjectorError(.projectionFailed, "the length of document \(rowid) in \(spec.name) differs from the index")
             }
         }
+    }
+
+    /// A chunk's row of lengths, read.
+    static func lengthsRow(_ bytes: UnsafeRawBufferPointer) -> [UInt16] {
+        (0..<bytes.count / 2).map { UInt16(bytes[2 * $0]) | UInt16(bytes[2 * $0 + 1]) << 8 }
+    }
+
+    /// A chunk's row of lengths, to store.
+    static func lengthsBlob(_ lengths: [UInt16]) -> [UInt8] {
+        lengths.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
     }
 
     /// The SQLite varints of a record, in order (FTS5's size and averages records).

@@ -32,8 +32,8 @@ struct Postings {
 }
 
 /// bm25 top-k over document sets: every candidate scored from its terms' impacts and its
-/// length code by ``projector_score_chunk``, the best kept in a heap. Exhaustive (no window of
-/// recent documents), within a few percent of FTS5's own bm25 (the codes' steps).
+/// length by ``projector_score_chunk``, the best kept in a heap. Exhaustive (no window of
+/// recent documents), equal to FTS5's own bm25 for frequencies of up to 100 weight units.
 enum Ranker {
     /// The best `count` candidates, best first, each with its score (`terms`: each with the idf
     /// its document frequency gives).
@@ -41,7 +41,8 @@ enum Ranker {
         _ count: Int, of candidates: DocumentSet, terms: [(postings: Postings, idf: Double)], spec: SearchSpec, db: Database
     ) throws -> [(rowid: Int64, score: Double)] {
         guard count > 0, !candidates.isEmpty else { return [] }
-        let table = try bm25Table(spec: spec, db: db)
+        let factors = Self.factors(unit: DocumentSets.impactUnit(spec))
+        let average = try DocumentSets.averageLength(db)
         let lengths = try db.cachedStatement(sql: "SELECT lengths FROM \(DocumentSets.lengths) WHERE chunk = ?").sqliteStatement
         let storage = UnsafeMutablePointer<projector_hit>.allocate(capacity: count)
         defer { storage.deallocate() }
@@ -80,14 +81,13 @@ enum Ranker {
             }
             candidates.bitmaps[index].withUnsafeBufferPointer { candidateBits.update(from: $0.baseAddress!, count: DocumentSet.words) }
             sqlite3_bind_int64(lengths, 1, chunk)
-            let found = sqlite3_step(lengths) == SQLITE_ROW && sqlite3_column_bytes(lengths, 0) == Int32(DocumentSet.chunkSize)
-            let lengthCodes = found ? sqlite3_column_blob(lengths, 0)?.assumingMemoryBound(to: UInt8.self) : nil
+            let found = sqlite3_step(lengths) == SQLITE_ROW && sqlite3_column_bytes(lengths, 0) == Int32(2 * DocumentSet.chunkSize)
+            // Stored little-endian, as the machines this runs on are.
+            let lengthValues = found ? sqlite3_column_blob(lengths, 0)?.assumingMemoryBound(to: UInt16.self) : nil
             idf.withUnsafeBufferPointer { idfBuffer in
-                table.withUnsafeBufferPointer { tableBuffer in
-                    projector_score_chunk(
-                        chunk << DocumentSet.chunkShift, candidateBits, Int32(terms.count), bitPointers, impactPointers,
-                        idfBuffer.baseAddress, tableBuffer.baseAddress, lengthCodes, &top)
-                }
+                projector_score_chunk(
+                    chunk << DocumentSet.chunkShift, candidateBits, Int32(terms.count), bitPointers, impactPointers,
+                    idfBuffer.baseAddress, factors.scaled, factors.frequency, average, lengthValues, &top)
             }
             sqlite3_reset(lengths)
         }
@@ -95,26 +95,20 @@ enum Ranker {
         return (0..<Int(top.count)).map { (storage[$0].rowid, storage[$0].score) }
     }
 
-    /// The bm25 term factors for this index's lightest weight and average length, kept while
-    /// they hold (the average moves a little with every transaction).
-    static func bm25Table(spec: SearchSpec, db: Database) throws -> [Float] {
-        let base = DocumentSets.impactBase(spec)
-        // Rounded to 1/1000: a table is rebuilt when the average moves by a permille.
-        let average = (try DocumentSets.averageLength(db) * 1000).rounded() / 1000
-        if let cached = tables.withLock({ $0[TableKey(base: base, average: average)] }) { return cached }
-        var table = [Float](repeating: 0, count: 65_536)
-        table.withUnsafeMutableBufferPointer { projector_bm25_table($0.baseAddress, base, average) }
-        tables.withLock { tables in
-            if tables.count > 16 { tables.removeAll() }
-            tables[TableKey(base: base, average: average)] = table
+    /// bm25's per-impact factors for a unit, kept: a spec has one unit.
+    static func factors(unit: Double) -> (scaled: [Float], frequency: [Float]) {
+        if let cached = cache.withLock({ $0[unit] }) { return cached }
+        var scaled = [Float](repeating: 0, count: 256)
+        var frequency = [Float](repeating: 0, count: 256)
+        scaled.withUnsafeMutableBufferPointer { s in
+            frequency.withUnsafeMutableBufferPointer { projector_bm25_factors(s.baseAddress, $0.baseAddress, unit) }
         }
-        return table
+        cache.withLock { cache in
+            if cache.count > 16 { cache.removeAll() }
+            cache[unit] = (scaled, frequency)
+        }
+        return (scaled, frequency)
     }
 
-    private struct TableKey: Hashable {
-        let base: Double
-        let average: Double
-    }
-
-    private static let tables = Mutex<[TableKey: [Float]]>([:])
+    private static let cache = Mutex<[Double: (scaled: [Float], frequency: [Float])]>([:])
 }

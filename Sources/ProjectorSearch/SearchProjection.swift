@@ -37,9 +37,9 @@ public struct SearchProjection: Projection {
     }
 
     static func canonical(_ spec: SearchSpec) -> String {
-        // search/6: impacts and lengths for bm25 over the sets; search/5: no FTS5 prefix indexes,
+        // search/7: impacts and lengths for bm25 over the sets; search/5: no FTS5 prefix indexes,
         // open filter fields. Older stores rebuild themselves.
-        var parts = ["search/6", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
+        var parts = ["search/7", spec.name, "id=\(spec.id)", "tokenizer=\(spec.tokenizer.rawValue)"]
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))

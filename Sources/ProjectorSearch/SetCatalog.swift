@@ -128,7 +128,7 @@ struct KeyTable: Sendable {
     /// Each logged addition's impact code (0 for a removal).
     var logImpacts: [UInt8] = []
     /// The length code of each document added whole in this transaction.
-    var lengths: [(rowid: Int64, code: UInt8)] = []
+    var lengths: [(rowid: Int64, length: UInt16)] = []
     /// Untracked keys seen often enough for a set (repeats allowed).
     var candidates: [Int] = []
     var document = 0
@@ -341,12 +341,12 @@ struct KeyTable: Sendable {
 
     /// The distinct keys of a document: the set of all documents, its tokens' words and
     /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter
-    /// values, each with its impact code (`base`: see ``DocumentSets/impactBase(_:)``), and the
+    /// values, each with its impact code (`unit`: see ``DocumentSets/impactUnit(_:)``), and the
     /// document's length code. A pair that has no key yet is listed as `-(pair code) - 1`, for
     /// ``record`` to count. `texts`: each text field with its weight (a pair never spans two).
     mutating func touchedKeys(
         texts: [(text: String, weight: Double)], filters: [(name: String, value: String)], wholeDocument: Bool,
-        tokenizer: TextTokenizer, base: Double, into mapped: inout MappedKeys
+        tokenizer: TextTokenizer, unit: Double, into mapped: inout MappedKeys
     ) {
         document += 1
         let handle = map.handle
@@ -361,7 +361,7 @@ struct KeyTable: Sendable {
                     }
                 }
             }
-            mapped.length = UInt8(projector_length_code(Int64(projector_keys_length(handle))))
+            mapped.length = UInt16(projector_length_code(Int64(projector_keys_length(handle))))
         }
         for (name, value) in filters {
             guard let count = filterValueCounts[name, default: 0] else { continue }  // open: no sets
@@ -389,7 +389,7 @@ struct KeyTable: Sendable {
         if count > 0, let keys, let weights {
             for i in 0..<count {
                 mapped.keys.append(Int(keys[i]))
-                mapped.impacts.append(UInt8(projector_impact_code(Double(weights[i]), base)))
+                mapped.impacts.append(UInt8(projector_impact_code(Double(weights[i]), unit)))
             }
         }
         guard wholeDocument else { return }
@@ -401,7 +401,7 @@ struct KeyTable: Sendable {
         for i in 0..<pairs {
             let (first, second) = (Int(firsts![i]), Int(seconds![i]))
             let code = Self.pairCode(first, second)
-            let impact = UInt8(projector_impact_code(Double(pairWeights![i]), base))
+            let impact = UInt8(projector_impact_code(Double(pairWeights![i]), unit))
             // A pair with a set is kept exact whatever its words' frequency now.
             if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
                 mapped.keys.append(key)

@@ -244,16 +244,15 @@ import Testing
                         #expect(fast.hits.map(\.id) == slow.hits.prefix(20).map(\.id), "\(label)")
                         continue
                     }
-                    // Ranked from impacts, bm25 is FTS5's own within the codes' steps (6% of a
-                    // frequency, 5% of a length): each hit's exact score within 4% of what it
-                    // shows, and within 5% of the exact 20th best (among equal scores the order
-                    // may differ).
+                    // Ranked from impacts and lengths, bm25 is FTS5's own (scores are shown to
+                    // 1/1000): each hit's score is its exact score, and no better than the exact
+                    // 20th best is left out (among equal scores the order may differ).
                     let exact = Dictionary(slow.hits.map { ($0.id, $0.score) }, uniquingKeysWith: { a, _ in a })
                     let twentieth = slow.hits.prefix(20).last?.score ?? 0
                     for hit in fast.hits {
                         let score = try #require(exact[hit.id], "\(label) \(hit.id) not among FTS5's best 1000")
-                        #expect(abs(hit.score - score) <= 0.04 * abs(score) + 0.002, "\(label) \(hit.id): \(hit.score) vs \(score)")
-                        #expect(score >= twentieth * 0.95 - 0.002, "\(label) \(hit.id): \(score) below the 20th best \(twentieth)")
+                        #expect(abs(hit.score - score) <= 0.0015, "\(label) \(hit.id): \(hit.score) vs \(score)")
+                        #expect(score >= twentieth - 0.0015, "\(label) \(hit.id): \(score) below the 20th best \(twentieth)")
                     }
                 }
             }

@@ -78,17 +78,16 @@ void projector_keys_set_frequent(projector_keys *keys, int key);
 /// reported whatever their frequency, so a pair's set stays exact.
 void projector_keys_set_paired(projector_keys *keys, int key, int paired);
 
-/// A document's column-weighted frequency of a term (bm25's), quantized to a byte: 0 for none,
-/// else in steps of 6% from `base` (the lightest column's weight).
-int projector_impact_code(double frequency, double base);
-double projector_impact_value(int code, double base);
-/// A document's token count, quantized to a byte in steps of 5% (0 for no document).
+/// A document's column-weighted frequency of a term (bm25's) as a byte: 0 for none, exact
+/// multiples of `unit` (the weights' common divisor) up to 100, then steps of 4%.
+int projector_impact_code(double frequency, double unit);
+double projector_impact_value(int code, double unit);
+/// A document's token count as stored: exact up to 65,535.
 int projector_length_code(long long length);
-double projector_length_value(int code);
 
-/// bm25's term factor f(k1+1)/(f + k1(1-b+b·len/average)) for every impact and length code, at
-/// table[impact << 8 | length] (65,536 floats): a score is idf times a lookup per term.
-void projector_bm25_table(float *table, double base, double average);
+/// bm25's term factor f(k1+1)/(f + k1(1-b+b·len/average)), read per impact code: `scaled`
+/// holds f(k1+1), `frequency` f (256 floats each).
+void projector_bm25_factors(float *scaled, float *frequency, double unit);
 
 typedef struct {
     double score;
@@ -104,11 +103,11 @@ typedef struct {
 
 /// Scores the candidates of one chunk of 16,384 rowids from `base`: per term, its membership
 /// bits in the chunk (NULL: none there), its members' impact codes in rowid order and its idf;
-/// per rowid, its length code. Each candidate is offered to `top`.
+/// per rowid, its length (NULL: all unknown, as 0). Each candidate is offered to `top`.
 void projector_score_chunk(
     long long base, const uint64_t *candidates, int term_count, const uint64_t *const *term_bits,
-    const uint8_t *const *term_impacts, const double *idf, const float *table, const uint8_t *lengths,
-    projector_top *top);
+    const uint8_t *const *term_impacts, const double *idf, const float *scaled, const float *frequency,
+    double average, const uint16_t *lengths, projector_top *top);
 
 /// Sorts the kept hits, best first.
 void projector_top_sort(projector_top *top);

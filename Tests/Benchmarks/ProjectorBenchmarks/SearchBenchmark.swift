@@ -96,11 +96,12 @@ enum SearchBenchmark {
         let pool = host.runners[0].store.pool
         let index = SearchIndex(spec: spec, reader: pool)
         let classes = try await queryClasses(pool: pool, count: queriesPerClass)
-        report("class            docs-hit(median)  engine p50    p99   | raw bm25 p50    p99")
+        report("class            docs-hit(median)  engine p50    p99   | raw bm25 p50    p99 | top-10 agreement")
         for (name, requests) in classes where only?.contains(name) ?? true {
             var engine: [Double] = []
             var raw: [Double] = []
             var hits: [Int] = []
+            var agreements: [Double] = []
             var wrongTotals = 0
             for request in requests {
                 let t0 = ContinuousClock.now
@@ -112,14 +113,18 @@ enum SearchBenchmark {
                 let rawTotal = try await rawQuery(request, pool: pool)
                 raw.append(seconds(since: t1) * 1000)
                 if result.corrected != true, let rawTotal, rawTotal != result.total { wrongTotals += 1 }
+                if result.corrected != true, let agreement = try await agreement(result, request, pool: pool) {
+                    agreements.append(agreement)
+                }
             }
             // The engine's totals come from document sets; raw FTS5 counts every hit itself.
             if wrongTotals > 0 { report("  TOTALS DIFFER from raw FTS5 count(*) in \(wrongTotals) queries") }
             if let slowest = engine.indices.max(by: { engine[$0] < engine[$1] }), engine[slowest] > 10 {
                 report("  slowest: \(requests[slowest].query.debugDescription) \(String(format: "%.1f", engine[slowest])) ms, \(hits[slowest]) hits")
             }
-            report(String(format: "%-16@ %16d  %8.2f %8.2f | %8.2f %8.2f ms", name, percentile(hits.map(Double.init), 0.5).intValue,
-                          percentile(engine, 0.5), percentile(engine, 0.99), percentile(raw, 0.5), percentile(raw, 0.99)))
+            let agreed = agreements.isEmpty ? "-" : String(format: "%.2f", agreements.reduce(0, +) / Double(agreements.count))
+            report(String(format: "%-16@ %16d  %8.2f %8.2f | %8.2f %8.2f ms | %@", name, percentile(hits.map(Double.init), 0.5).intValue,
+                          percentile(engine, 0.5), percentile(engine, 0.99), percentile(raw, 0.5), percentile(raw, 0.99), agreed))
         }
     }
 
@@ -148,6 +153,38 @@ enum SearchBenchmark {
                     arguments: [match])
             }
             return total
+        }
+    }
+
+    /// The share of exhaustive FTS5 bm25's top 10 (the spec's weights) that the engine's top 10
+    /// holds, a hit tying FTS5's 10th score counting as in it (FTS5 orders ties arbitrarily);
+    /// nil for a query without words.
+    static func agreement(_ result: SearchResult, _ request: SearchRequest, pool: DatabasePool) async throws -> Double? {
+        guard let match = SearchQuery(parsing: request.query).matchExpression() else { return nil }
+        let filter = request.filters.first
+        return try await pool.read { db in
+            let join = " CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
+            let condition = filter == nil ? "" : " AND d.kind = ?"
+            var arguments: [(any DatabaseValueConvertible)?] = [match]
+            if let filter { arguments.append(filter.value) }
+            let top = try Row.fetchAll(
+                db,
+                sql: "SELECT d.doc_id, bm25(documents_fts, 10, 1, 1) AS s FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition) ORDER BY s LIMIT 10",
+                arguments: StatementArguments(arguments)
+            ).map { (id: $0[0] as String, score: $0[1] as Double) }
+            guard let tenth = top.last?.score else { return result.hits.isEmpty ? 1 : 0 }
+            let reference = Set(top.map(\.id))
+            let score = try db.makeStatement(
+                sql: "SELECT bm25(documents_fts, 10, 1, 1) FROM documents_fts\(join) WHERE documents_fts MATCH ? AND d.doc_id = ?")
+            var agreed = 0
+            for hit in result.hits.prefix(10) {
+                if reference.contains(hit.id) {
+                    agreed += 1
+                } else if top.count == 10, let s = try Double.fetchOne(score, arguments: [match, hit.id]), s <= tenth + 1e-9 * abs(tenth) {
+                    agreed += 1
+                }
+            }
+            return min(1, Double(agreed) / Double(top.count))
         }
     }
 
