@@ -644,7 +644,7 @@ def main():
     builds = [
         {"engine": "Projector", "size": size_on_disk(store),
          "build": "reused (--keep)" if t["import_s"] is None else f"import {t['import_s']:.1f} s + index {t['index_s']:.1f} s",
-         "note": "store: documents (text + filters) + FTS5 (prefix 2,3) + document sets"},
+         "note": "store: documents (text + filters) + FTS5 + document sets with impacts and lengths"},
         {"engine": "FTS5 naive", "size": fts.size, "build": f"{fts.build_s:.1f} s", "note": "contentful: holds the text"},
         {"engine": "tantivy", "size": tan.size, "build": f"{tan.build_s:.1f} s",
          "note": f"1 writer thread, {tan.segments} segment(s); only doc_id stored"},
