@@ -23,12 +23,15 @@ struct SeveralHostsTests {
             batchSize: 200
             """.write(toFile: directory + "/projector.yml", atomically: true, encoding: .utf8)
         // A primary key on the event id: an event applied twice would fail (and be dead-lettered).
+        // Each event also counts to 1,000, so that a host cannot finish before it is killed.
         try """
             name: applied
             kind: sql
             setup: CREATE TABLE applied(id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
             on:
-              Tick: INSERT INTO applied(id, position) VALUES (:id, :position)
+              Tick: >-
+                INSERT INTO applied(id, position) SELECT :id, :position
+                WHERE (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000) SELECT count(*) FROM c) > 0
             """.write(toFile: directory + "/projections/applied.yml", atomically: true, encoding: .utf8)
     }
 
