@@ -145,15 +145,16 @@ enum DocumentSets {
             arguments: [SearchQuery.quote(text) + (prefix ? "*" : ""), below])
     }
 
-    /// The average document length FTS5's bm25 uses (tokens over all text columns per row),
-    /// from the index's own averages record: a varint row count, then a total per column.
-    static func averageLength(_ db: Database) throws -> Double {
+    /// The row count and average document length FTS5's bm25 uses (tokens over all text
+    /// columns per row), from the index's own averages record: a varint row count, then a total
+    /// per column.
+    static func statistics(_ db: Database) throws -> (rows: Int, averageLength: Double) {
         guard let block = try Data.fetchOne(
             db.cachedStatement(sql: "SELECT block FROM \(SearchProjection.index)_data WHERE id = 1"))
-        else { return 1 }
+        else { return (0, 1) }
         let values = block.withUnsafeBytes { varints($0) }
-        guard let rows = values.first, rows > 0 else { return 1 }
-        return Double(values.dropFirst().reduce(0, +)) / Double(rows)
+        guard let rows = values.first, rows > 0 else { return (0, 1) }
+        return (Int(rows), Double(values.dropFirst().reduce(0, +)) / Double(rows))
     }
 
     /// The unit impact codes count in: the text fields' weights' greatest common divisor (to

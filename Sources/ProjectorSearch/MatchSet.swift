@@ -43,13 +43,14 @@ struct MatchSet {
         }
         var words: DocumentSet?
         for group in query.groups {
-            var alternatives = DocumentSet()
+            var alternatives: DocumentSet?
             for term in group {
                 guard let found = try postings(of: term) else { return nil }
                 terms.append(found)
-                alternatives = alternatives.union(found.set)
+                alternatives = alternatives.map { $0.union(found.set) } ?? found.set
             }
-            words = words.map { $0.intersection(alternatives) } ?? alternatives
+            let matched = alternatives ?? DocumentSet()
+            words = words.map { $0.intersection(matched) } ?? matched
         }
         guard var matching = try words ?? DocumentSets.load(DocumentSets.allKey, db: db) else { return nil }
         for term in query.excluded {

@@ -42,7 +42,7 @@ enum Ranker {
     ) throws -> [(rowid: Int64, score: Double)] {
         guard count > 0, !candidates.isEmpty else { return [] }
         let factors = Self.factors(unit: DocumentSets.impactUnit(spec))
-        let average = try DocumentSets.averageLength(db)
+        let average = try DocumentSets.statistics(db).averageLength
         let lengths = try db.cachedStatement(sql: "SELECT lengths FROM \(DocumentSets.lengths) WHERE chunk = ?").sqliteStatement
         let storage = UnsafeMutablePointer<projector_hit>.allocate(capacity: count)
         defer { storage.deallocate() }

@@ -76,7 +76,8 @@ extension SearchEngine {
             }
             return documents.newest(limit, skipping: offset).map { ($0, 0) }
         }
-        let rows = try DocumentSets.load(DocumentSets.allKey, db: db)?.count ?? documents.count
+        // FTS5's own row count, as its bm25 takes it (the set of all documents holds as many).
+        let rows = max(try DocumentSets.statistics(db).rows, documents.count)
         let terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(rows), Double($0.set.count))) }
         // Equal scores are ordered by the tie-break field: a few more than the page are kept so
         // that the page's last ones are the right ones among equals.

@@ -36,7 +36,8 @@ public enum SearchEngine {
         _ request: SearchRequest, spec: SearchSpec, db: Database, started: ContinuousClock.Instant,
         deadline: ContinuousClock.Instant?
     ) throws -> SearchResult {
-        if !request.raw { try SearchQuery.checkLimits(request.query) }
+        let query = SearchQuery(parsing: request.query)
+        if !request.raw { try SearchQuery.checkLimits(request.query, parsed: query) }
         let limit = min(max(request.limit, 0), maxLimit)
         let offset = min(max(request.offset, 0), maxOffset)
         let filters = try filterClause(request.filters, spec: spec)
@@ -51,7 +52,6 @@ public enum SearchEngine {
                 .invalidQuery, "'\(field)' is not a text field to highlight (text fields: \(spec.textFields.map(\.name).joined(separator: ", ")))")
         }
         guard request.crop >= 0 else { throw ProjectorError(.invalidQuery, "crop must not be negative") }
-        let query = SearchQuery(parsing: request.query)
         let match: String?
         if request.raw {
             match = try validatedRaw(request.query, db: db)

@@ -77,12 +77,13 @@ public struct SearchQuery: Sendable, Hashable {
 
     /// Refuses a query past the length or term limits, naming the limit: any text within them
     /// is a valid query.
-    public static func checkLimits(_ text: String) throws(ProjectorError) {
+    /// `parsed`: the text already parsed, when the caller has it.
+    public static func checkLimits(_ text: String, parsed: SearchQuery? = nil) throws(ProjectorError) {
         let length = text.count
         guard length <= maxLength else {
             throw ProjectorError(.invalidQuery, "q: at most \(maxLength) characters, found \(length)")
         }
-        let terms = SearchQuery(parsing: text).termCount
+        let terms = (parsed ?? SearchQuery(parsing: text)).termCount
         guard terms <= maxTerms else {
             throw ProjectorError(.invalidQuery, "q: at most \(maxTerms) terms, found \(terms)")
         }
