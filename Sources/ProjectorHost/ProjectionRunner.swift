@@ -167,8 +167,15 @@ public final class ProjectionRunner: Sendable {
                 let waitingAt = position
                 do {
                     try await cancelWhenGracefulShutdown { try await reader.log.waitForEvents(after: waitingAt) }
-                } catch {
+                } catch is CancellationError {
                     break
+                } catch {
+                    // A log busy for a moment (another process writing or checkpointing) is no
+                    // reason to stop: wait as after a failed read, then look again.
+                    if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                    failures += 1
+                    logger.warning("projection \(name) cannot wait on the log (try \(failures)): \(error)")
+                    try? await Task.sleep(for: .milliseconds(min(5_000, 50 * (1 << min(failures, 7)))))
                 }
                 continue
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Logging
 import ProjectorCore
 import ProjectorHost
@@ -230,5 +231,41 @@ import Testing
         running.cancel()
         _ = await running.result
         try await waitUntil { try await observer.status().first?.state == "stopped" }
+    }
+
+    /// A live runner whose wait on the log fails (a log busy for a moment) waits and looks
+    /// again: it used to leave its loop and project nothing more.
+    @Test func aFailedWaitOnTheLogDoesNotStopALiveRunner() async throws {
+        let log = LogFailingItsFirstWait(try makeLog())
+        let host = try makeHost(log, [BankAccountsProjection()])
+        let running = Task { try await host.run() }
+        defer { running.cancel() }
+        let runner = try #require(host.runner(named: "accounts"))
+        try await waitUntil { log.failed.withLock { $0 } }
+        _ = try await log.append([ProposedEvent(stream: "account-1", type: "Deposited", data: #"{"amount":5}"#)])
+        try await waitUntil { runner.current.position == 1 }
+    }
+}
+
+/// The embedded log, but its first wait for events fails as a busy database would.
+final class LogFailingItsFirstWait: EventLog, Sendable {
+    let log: SQLiteEventLog
+    let failed = Mutex(false)
+
+    init(_ log: SQLiteEventLog) { self.log = log }
+
+    func append(_ events: [ProposedEvent]) async throws -> [RecordedEvent] { try await log.append(events) }
+    func appendEach(_ events: [ProposedEvent]) async throws -> [AppendOutcome] { try await log.appendEach(events) }
+    func read(after position: Int64, limit: Int) async throws -> [RecordedEvent] { try await log.read(after: position, limit: limit) }
+    func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent] {
+        try await log.readStream(stream, fromVersion: version, limit: limit)
+    }
+    func head() async throws -> Int64 { try await log.head() }
+    func hasEvents(ofType type: String) async throws -> Bool { try await log.hasEvents(ofType: type) }
+    func waitForEvents(after position: Int64) async throws {
+        if failed.withLock({ done in defer { done = true }; return !done }) {
+            throw DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked")
+        }
+        try await log.waitForEvents(after: position)
     }
 }
