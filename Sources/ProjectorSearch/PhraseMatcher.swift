@@ -12,7 +12,8 @@ struct PhraseMatcher {
     private let prefixes: [Bool]
     private let stopAtFirst: Bool
     /// When set, the walk ends `window` tokens after the first window of that size holding every
-    /// phrase: no later window can hold more of them.
+    /// phrase (no later window can hold more of them), or ``patience`` tokens after every phrase
+    /// was seen somewhere, apart.
     private let window: Int?
     private var stopAt = Int.max
     /// Each phrase's latest occurrence's first token.
@@ -25,6 +26,11 @@ struct PhraseMatcher {
     private(set) var hits: [Hit] = []
     /// Every token's byte range in the text.
     private(set) var spans: [(start: Int32, end: Int32)] = []
+
+    /// How far past the point where every phrase has been seen a walk with a window goes on
+    /// looking for a window holding them all: terms far apart in a long page cost this much, not
+    /// the whole page.
+    static let patience = 1_000
 
     /// Phrases longer than 63 tokens are never found.
     init(phrases: [[String]], prefixes: [Bool], stopAtFirst: Bool = false, window: Int? = nil) {
@@ -65,9 +71,13 @@ struct PhraseMatcher {
                     stopped = true
                     return true
                 }
-                if let window, stopAt == .max {
+                if let window {
                     latest[p] = index - phrase.count + 1
-                    if latest.allSatisfy({ $0 > index - window }) { stopAt = index + window }
+                    if latest.allSatisfy({ $0 > index - window }) {
+                        stopAt = min(stopAt, index + window)
+                    } else if stopAt == .max, !latest.contains(Int.min) {
+                        stopAt = index + Self.patience
+                    }
                 }
             }
             partial[p] = advanced & ~whole

@@ -63,6 +63,22 @@ import Testing
         #expect(short?.highlights == ["name": "<mark>tart</mark>", "body": "Crème <mark>tart</mark>."])
     }
 
+    /// Terms far apart in a long field: the walk looks on for a window holding them all only so
+    /// far (``PhraseMatcher/patience`` tokens) past the point where each was seen.
+    @Test func aHighlightLooksForAllTermsTogetherOnlySoFarPastWhereEachWasSeen() async throws {
+        let fixture = try SearchFixture(SearchFixture.packages)
+        func filler(_ count: Int, _ tag: String) -> String { (1...count).map { "\(tag)\($0)" }.joined(separator: " ") }
+        let near = [filler(10, "a"), "alpha", filler(50, "b"), "omega", filler(500, "c"), "alpha omega", filler(10, "d")]
+        let far = [filler(10, "a"), "alpha", filler(50, "b"), "omega", filler(1_200, "c"), "alpha omega", filler(10, "d")]
+        try await fixture.add("near", ["name": "n", "body": near.joined(separator: " ")])
+        try await fixture.add("far", ["name": "f", "body": far.joined(separator: " ")])
+        let hits = try await fixture.search("alpha omega ").hits
+        let nearBody = try #require(hits.first { $0.id == "near" }?.highlights["body"])
+        #expect(nearBody.contains("<mark>alpha</mark> <mark>omega</mark>"), "found within the patience")
+        let farBody = try #require(hits.first { $0.id == "far" }?.highlights["body"])
+        #expect(farBody.contains("<mark>alpha</mark>") && !farBody.contains("<mark>alpha</mark> <mark>omega</mark>"))
+    }
+
     /// An application chooses what each hit carries; long values are cut at a word, highlights
     /// still come from the whole text, and a page of huge values stops at the size bound.
     @Test func answersCarryTheFieldsAskedForCroppedAndBounded() async throws {
