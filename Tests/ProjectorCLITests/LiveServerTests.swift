@@ -81,13 +81,14 @@ struct ServeExited: Error, CustomStringConvertible {
         let search = try await Self.get(server.url + "/v1/search/packages?q=text%20editor&facet=section")
         #expect(search.status == 200 && search.body.contains("<mark>"))
         // A request in flight when SIGTERM arrives is answered, then the process exits 0. The
-        // request waits 5 s on the server; SIGTERM follows after 1.5 s, time enough for it to
-        // arrive even on a loaded machine (after 300 ms it once had not yet connected).
-        let pending = Task { try await Self.get(server.url + "/v1/search/packages?q=vim&minPosition=999999&waitMs=5000") }
+        // request, sent whole on a connection of its own before the signal, waits 5 s on the
+        // server; SIGTERM follows once the server has had a moment to read it.
+        let pending = try RawConnection(port: server.port)
+        pending.send("GET /v1/search/packages?q=vim&minPosition=999999&waitMs=5000 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         try await Task.sleep(for: .milliseconds(1500))
         kill(server.process.processIdentifier, SIGTERM)
-        let drained = try await pending.value
-        #expect(drained.status == 503 && drained.body.contains("is behind"))
+        let drained = await pending.readUntilClosed(timeout: .seconds(20)) ?? ""
+        #expect(drained.hasPrefix("HTTP/1.1 503") && drained.contains("is behind"), "\(drained.prefix(300))")
         await server.process.exit()
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
     }

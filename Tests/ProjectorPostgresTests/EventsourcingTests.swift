@@ -44,11 +44,12 @@ struct EventsourcingTests {
         let out = Pipe()
         process.standardOutput = out
         try process.run()
-        let data = await Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        await withCheckedContinuation { continuation in
+        // Off the cooperative pool: a detached task would block one of its threads meanwhile.
+        let data = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
+                let data = out.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
-                continuation.resume()
+                continuation.resume(returning: data)
             }
         }
         #expect(process.terminationStatus == 0)

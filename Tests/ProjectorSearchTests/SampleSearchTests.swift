@@ -11,47 +11,42 @@ import Testing
 /// Searches over the bundled sample of real Debian events, with the example spec the
 /// quickstart uses.
 @Suite(.serialized) struct SampleSearchTests {
-    static let shared: (TemporaryFolder, SearchIndex) = {
+    /// Built once, by the first test that asks, without blocking a thread of the cooperative
+    /// pool (a blocked one of its two threads stalled every test running meanwhile).
+    static let shared = Task<(TemporaryFolder, SearchIndex), any Error> {
         let folder = TemporaryFolder()
-        let semaphore = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var index: SearchIndex!
-        Task {
-            let log = try! SQLiteEventLog(path: folder.file("events.sqlite"))
-            _ = try! await EventImporter(log: log).importLines(from: FileHandle(forReadingFrom: SampleData.eventsURL!))
-            let files = try! ProjectionCatalog.installExamples(into: folder.file("projections"))
-            let projection = try! ProjectionCatalog.spec(at: files.first { $0.hasSuffix("packages.yml") }!) as! SearchProjection
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            let host = try! ProjectorHost(log: log, projections: [projection], storesFolder: folder.file("stores"), logger: logger)
-            try! await host.catchUp()
-            index = SearchIndex(spec: projection.spec, reader: host.runners[0].store.pool)
-            semaphore.signal()
-        }
-        semaphore.wait()
-        return (folder, index)
-    }()
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        _ = try await EventImporter(log: log).importLines(from: FileHandle(forReadingFrom: SampleData.eventsURL!))
+        let files = try ProjectionCatalog.installExamples(into: folder.file("projections"))
+        let projection = try ProjectionCatalog.spec(at: files.first { $0.hasSuffix("packages.yml") }!) as! SearchProjection
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let host = try ProjectorHost(log: log, projections: [projection], storesFolder: folder.file("stores"), logger: logger)
+        try await host.catchUp()
+        return (folder, SearchIndex(spec: projection.spec, reader: host.runners[0].store.pool))
+    }
 
-    var index: SearchIndex { Self.shared.1 }
+    static func index() async throws -> SearchIndex { try await shared.value.1 }
 
     @Test(arguments: [("compresion ", "compression"), ("libary ", "library"), ("pyhton ", "python"),
                       ("documantation ", "documentation")])
     func typosAreCorrectedFromTheIndexVocabulary(typo: String, fixed: String) async throws {
-        let result = try await index.search(SearchRequest(query: typo))
+        let result = try await Self.index().search(SearchRequest(query: typo))
         #expect(result.suggestion == fixed)
         #expect(result.corrected == true && result.total > 0)
     }
 
     @Test func shortWordsAndKnownWordsAreLeftAlone() async throws {
-        #expect(try await index.search(SearchRequest(query: "pyt ")).suggestion == nil, "3 letters: no typo allowed")
-        #expect(try await index.search(SearchRequest(query: "python ")).suggestion == nil)
-        let noFix = try await index.search(SearchRequest(query: "compresion ", autocorrect: false))
+        #expect(try await Self.index().search(SearchRequest(query: "pyt ")).suggestion == nil, "3 letters: no typo allowed")
+        #expect(try await Self.index().search(SearchRequest(query: "python ")).suggestion == nil)
+        let noFix = try await Self.index().search(SearchRequest(query: "compresion ", autocorrect: false))
         #expect(noFix.total == 0 && noFix.suggestion == "compression" && noFix.corrected == nil)
     }
 
     @Test func htmlDocumentsAreSearchable() async throws {
-        let result = try await index.search(SearchRequest(query: "zlib usage example"))
+        let result = try await Self.index().search(SearchRequest(query: "zlib usage example"))
         #expect(result.total >= 0)
-        let docs = try await index.search(SearchRequest(query: "stylesheet ", limit: 50))
+        let docs = try await Self.index().search(SearchRequest(query: "stylesheet ", limit: 50))
         #expect(docs.hits.allSatisfy { !($0.highlights["page"] ?? "").contains("<script") })
     }
 
@@ -82,7 +77,7 @@ import Testing
         #expect(queries.count >= 100)
         for query in queries {
             do {
-                let result = try await index.search(SearchRequest(query: query, facets: ["section"]))
+                let result = try await Self.index().search(SearchRequest(query: query, facets: ["section"]))
                 #expect(result.total >= 0)
             } catch let error as ProjectorError where error.code == .invalidQuery && error.message.hasPrefix("q: at most") {
                 // Past the length or term limit: refused whole, naming the limit.
@@ -100,7 +95,7 @@ import Testing
             (String(repeating: "😀", count: 600), "q: at most 512 characters, found 600"),
         ] {
             await #expect {
-                _ = try await index.search(SearchRequest(query: query))
+                _ = try await Self.index().search(SearchRequest(query: query))
             } throws: { error in
                 (error as? ProjectorError)?.message == message && (error as? ProjectorError)?.code == .invalidQuery
             }
@@ -109,12 +104,13 @@ import Testing
         for query in [String(repeating: "漢", count: 512), String(repeating: "a", count: 512), String(repeating: "é", count: 500),
                       (0..<32).map { _ in "zqxjkvbw" }.joined(separator: " "), String(repeating: "👩‍👩‍👧", count: 100)] {
             let started = ContinuousClock.now
-            _ = try await index.search(SearchRequest(query: query))
+            _ = try await Self.index().search(SearchRequest(query: query))
             #expect(ContinuousClock.now - started < .seconds(2), "bounded: \(query.prefix(8))")
         }
     }
 
     @Test func aSearchPastItsDeadlineIsStoppedWithAClearError() async throws {
+        let index = try await Self.index()
         let spec = index.spec
         let error = try await index.reader.read { db -> ProjectorError? in
             do {
