@@ -1,9 +1,10 @@
 /// Polls `condition` until it holds; throws when `timeout` passes first.
 ///
 /// For tests of things that happen in another task or process (a live projection catching an
-/// append): they assert an outcome, never a duration.
+/// append): they assert an outcome, never a duration. The timeout is generous because CI runs
+/// every suite at once on two cores, where a test may wait tens of seconds for a thread.
 public func waitUntil(
-    timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool
+    timeout: Duration = .seconds(120), _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
