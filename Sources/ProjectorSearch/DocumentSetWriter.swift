@@ -227,7 +227,7 @@ final class DocumentKeys: @unchecked Sendable {
     let tokenizer: TextTokenizer
     let textFields: [(index: Int, weight: Double)]
     let filterFields: [(index: Int, name: String)]
-    /// The lightest text field's weight: impact codes count in steps from it.
+    /// The unit impact codes count in (``DocumentSets/impactUnit(_:)``).
     let unit: Double
 
     init(table: KeyTable, tokenizer: TextTokenizer, spec: SearchSpec) {

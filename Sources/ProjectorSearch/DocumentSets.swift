@@ -98,27 +98,22 @@ enum DocumentSets {
 
     /// The stored set of `key`, or nil when the key has none.
     static func load(_ key: String, db: Database) throws -> DocumentSet? {
-        guard let id = try id(of: key, db: db) else { return nil }
-        let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(rowid) FROM \(SearchProjection.documents)")) ?? 0
-        let statement = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE id = ?").sqliteStatement
-        var set = DocumentSet()
-        for chunk in 0...(last >> DocumentSet.chunkShift) {
-            sqlite3_bind_int64(statement, 1, rowID(chunk: chunk, key: id))
-            if sqlite3_step(statement) == SQLITE_ROW {
-                set.append(chunk: chunk, container: blob(statement, 0))
-            }
-            sqlite3_reset(statement)
-        }
-        return set
+        try load(key, impacts: false, db: db)?.set
     }
 
     /// The stored set of a word, prefix or pair with its members' impact codes, or nil when
     /// the key has none.
     static func loadWeighed(_ key: String, db: Database) throws -> Postings? {
+        try load(key, impacts: true, db: db)
+    }
+
+    /// A key's chunks in order, with their impacts when asked (filter values and the set of all
+    /// documents have none).
+    private static func load(_ key: String, impacts withImpacts: Bool, db: Database) throws -> Postings? {
         guard let id = try id(of: key, db: db) else { return nil }
         let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(rowid) FROM \(SearchProjection.documents)")) ?? 0
         let bits = try db.cachedStatement(sql: "SELECT bits FROM \(table) WHERE id = ?").sqliteStatement
-        let codes = try db.cachedStatement(sql: "SELECT impacts FROM \(impacts) WHERE id = ?").sqliteStatement
+        let codes = withImpacts ? try db.cachedStatement(sql: "SELECT impacts FROM \(impacts) WHERE id = ?").sqliteStatement : nil
         var set = DocumentSet()
         var impacts: [[UInt8]] = []
         for chunk in 0...(last >> DocumentSet.chunkShift) {
@@ -126,23 +121,15 @@ enum DocumentSets {
             sqlite3_bind_int64(bits, 1, row)
             if sqlite3_step(bits) == SQLITE_ROW {
                 set.append(chunk: chunk, container: blob(bits, 0))
-                sqlite3_bind_int64(codes, 1, row)
-                impacts.append(sqlite3_step(codes) == SQLITE_ROW ? Array(blob(codes, 0)) : [])
-                sqlite3_reset(codes)
+                if let codes {
+                    sqlite3_bind_int64(codes, 1, row)
+                    impacts.append(sqlite3_step(codes) == SQLITE_ROW ? Array(blob(codes, 0)) : [])
+                    sqlite3_reset(codes)
+                }
             }
             sqlite3_reset(bits)
         }
         return Postings(set: set, impacts: impacts)
-    }
-
-    /// What FTS5 itself finds for one word, prefix or phrase, in rowid order: where a set is
-    /// built from, what a rare word is answered with, and what verification compares a set to.
-    /// `below`: only rowids under it (FTS5 stops walking the doclists there).
-    static func indexed(_ text: String, prefix: Bool, below: Int64 = .max, db: Database) throws -> [Int64] {
-        let fts = SearchProjection.index
-        return try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT rowid FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid"),
-            arguments: [SearchQuery.quote(text) + (prefix ? "*" : ""), below])
     }
 
     /// The row count and average document length FTS5's bm25 uses (tokens over all text

@@ -36,13 +36,13 @@ struct Postings {
 /// recent documents), equal to FTS5's own bm25 for frequencies of up to 100 weight units.
 enum Ranker {
     /// The best `count` candidates, best first, each with its score (`terms`: each with the idf
-    /// its document frequency gives).
+    /// its document frequency gives; `average`: the index's average document length).
     static func top(
-        _ count: Int, of candidates: DocumentSet, terms: [(postings: Postings, idf: Double)], spec: SearchSpec, db: Database
+        _ count: Int, of candidates: DocumentSet, terms: [(postings: Postings, idf: Double)], average: Double, spec: SearchSpec,
+        db: Database
     ) throws -> [(rowid: Int64, score: Double)] {
         guard count > 0, !candidates.isEmpty else { return [] }
         let factors = Self.factors(unit: DocumentSets.impactUnit(spec))
-        let average = try DocumentSets.statistics(db).averageLength
         let lengths = try db.cachedStatement(sql: "SELECT lengths FROM \(DocumentSets.lengths) WHERE chunk = ?").sqliteStatement
         let storage = UnsafeMutablePointer<projector_hit>.allocate(capacity: count)
         defer { storage.deallocate() }

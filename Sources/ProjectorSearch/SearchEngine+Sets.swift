@@ -77,16 +77,20 @@ extension SearchEngine {
             return documents.newest(limit, skipping: offset).map { ($0, 0) }
         }
         // FTS5's own row count, as its bm25 takes it (the set of all documents holds as many).
-        let rows = max(try DocumentSets.statistics(db).rows, documents.count)
+        let statistics = try DocumentSets.statistics(db)
+        let rows = max(statistics.rows, documents.count)
         let terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(rows), Double($0.set.count))) }
         // Equal scores are ordered by the tie-break field: a few more than the page are kept so
         // that the page's last ones are the right ones among equals.
-        var ordered = try Ranker.top(depth + (spec.tieBreak == nil ? 0 : tieMargin), of: documents, terms: terms, spec: spec, db: db)
+        var ordered = try Ranker.top(
+            depth + (spec.tieBreak == nil ? 0 : tieMargin), of: documents, terms: terms, average: statistics.averageLength,
+            spec: spec, db: db)
         if let tieBreak = spec.tieBreak { ordered = try byScoreThenField(ordered, field: tieBreak, db: db) }
         // A document named exactly as the query comes first, wherever its score puts it.
         let named = try exactNameMatches(query, spec: spec, db: db).filter { documents.contains($0) }
         if !named.isEmpty {
-            let first = try Ranker.top(named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, spec: spec, db: db)
+            let first = try Ranker.top(named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, average: statistics.averageLength,
+                spec: spec, db: db)
             ordered = first + ordered.filter { hit in !named.contains(hit.rowid) }
         }
         return Array(ordered.dropFirst(offset).prefix(limit))
