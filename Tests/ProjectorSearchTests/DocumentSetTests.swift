@@ -231,12 +231,13 @@ import Testing
                     let excluded = SearchEngine.exclusion(query)
                     let clause = try SearchEngine.filterClause(filter, spec: spec)
                     let sets = try #require(try MatchSet.resolve(query, filters: filter, spec: spec, db: db), "\(text)")
-                    let fast = try SearchEngine.run(
-                        sets, match: match, excluded: excluded, query: query, request: request, limit: 20, offset: 0,
-                        filters: clause, spec: spec, db: db)
-                    let slow = try SearchEngine.run(
-                        match: match, query: query, excluded: excluded, request: request, limit: 1000, offset: 0,
-                        filters: clause, spec: spec, db: db)
+                    func plan(limit: Int) -> QueryPlan {
+                        QueryPlan(
+                            request: request, spec: spec, query: query, match: match, excluded: excluded, limit: limit, offset: 0,
+                            filters: clause)
+                    }
+                    let fast = try SearchEngine.answer(plan(limit: 20), from: sets, db: db)
+                    let slow = try SearchEngine.answerByFTS5(plan(limit: 1000), db: db)
                     let label = "\(text.debugDescription) \(filter.map(\.value))"
                     #expect(fast.total == slow.total, "\(label)")
                     #expect(fast.facets == slow.facets, "\(label)")

@@ -16,34 +16,28 @@ extension SearchEngine {
     static let maxFacetSets = 100
 
     /// Sets first; FTS5 alone for raw syntax, a term without tokens, or an index without sets.
-    static func answer(
-        match: String?, query: SearchQuery, excluded: String?, request: SearchRequest, limit: Int, offset: Int,
-        filters: Filters, spec: SearchSpec, db: Database
-    ) throws -> SearchResult {
+    static func answer(_ plan: QueryPlan, db: Database) throws -> SearchResult {
         // Sets answer only once the store passed verification (a first build reaching the head,
         // or a rebuild): until then FTS5 alone is exact, if slower.
-        if !request.raw, (try? ProjectionStore.isVerified(spec.name, db)) == true,
-            let sets = try MatchSet.resolve(query, filters: request.filters, spec: spec, db: db)
+        if !plan.request.raw, (try? ProjectionStore.isVerified(plan.spec.name, db)) == true,
+            let sets = try MatchSet.resolve(plan.query, filters: plan.request.filters, spec: plan.spec, db: db)
         {
-            return try run(
-                sets, match: match, excluded: excluded, query: query, request: request, limit: limit, offset: offset,
-                filters: filters, spec: spec, db: db)
+            return try answer(plan, from: sets, db: db)
         }
-        return try run(
-            match: match, query: query, excluded: excluded, request: request, limit: limit, offset: offset,
-            filters: filters, spec: spec, db: db)
+        return try answerByFTS5(plan, db: db)
     }
 
-    static func run(
-        _ sets: MatchSet, match: String?, excluded: String?, query: SearchQuery, request: SearchRequest, limit: Int,
-        offset: Int, filters: Filters, spec: SearchSpec, db: Database
-    ) throws -> SearchResult {
+    /// The answer from `sets`: the total and facets by set algebra, the page ranked from impacts.
+    static func answer(_ plan: QueryPlan, from sets: MatchSet, db: Database) throws -> SearchResult {
+        let (request, spec, query, match, limit, offset, filters) = (
+            plan.request, plan.spec, plan.query, plan.match, plan.limit, plan.offset, plan.filters
+        )
         var result = SearchResult(
             index: spec.name, query: request.query, total: sets.documents.count, tookMs: 0, hits: [], facets: [:],
             suggestion: nil, corrected: nil, truncated: nil)
         var ordered: [(rowid: Int64, score: Double)] = []
         if result.total > 0, limit > 0, offset < result.total {
-            ordered = try rank(sets, match: match, query: query, limit: limit, offset: offset, spec: spec, result: &result, db: db)
+            ordered = try rank(sets, plan, db: db)
         }
         let page = try hits(
             ordered, match: match, highlighter: Highlighter(query: query, spec: spec, db: db), request: request, spec: spec, db: db)
@@ -53,7 +47,7 @@ extension SearchEngine {
             if let counts = try facetCounts(facet, in: sets.documents, spec: spec, db: db) {
                 result.facets[facet] = counts
             } else {
-                let (join, arguments) = matchSQL(match: match, excluded: excluded)
+                let (join, arguments) = matchSQL(match: match, excluded: plan.excluded)
                 result.facets[facet] = try facetCounts(
                     facet, matchJoin: join, filters: filters, arguments: StatementArguments(arguments + filters.arguments), db: db)
             }
@@ -63,13 +57,11 @@ extension SearchEngine {
 
     /// The page's documents in order, with their scores: by bm25 over every match (an exact
     /// name match first), or, without words, by the tie-break field or newest first.
-    static func rank(
-        _ sets: MatchSet, match: String?, query: SearchQuery, limit: Int, offset: Int, spec: SearchSpec,
-        result: inout SearchResult, db: Database
-    ) throws -> [(rowid: Int64, score: Double)] {
+    static func rank(_ sets: MatchSet, _ plan: QueryPlan, db: Database) throws -> [(rowid: Int64, score: Double)] {
+        let (spec, query, limit, offset) = (plan.spec, plan.query, plan.limit, plan.offset)
         let documents = sets.documents
         let depth = offset + limit
-        guard match != nil, !sets.terms.isEmpty else {
+        guard plan.match != nil, !sets.terms.isEmpty else {
             // No words: browse, by the tie-break field or newest first.
             if let tieBreak = spec.tieBreak {
                 return Array(try byTieBreak(tieBreak, documents: documents, window: nil, count: depth, db: db).dropFirst(offset))

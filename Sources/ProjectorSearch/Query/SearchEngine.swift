@@ -58,19 +58,16 @@ public enum SearchEngine {
         } else {
             match = query.matchExpression(prefixes: spec.tokenizer != .trigram)
         }
-        var result = try answer(
-            match: match, query: query, excluded: request.raw ? nil : exclusion(query), request: request, limit: limit,
-            offset: offset, filters: filters, spec: spec, db: db)
+        let plan = QueryPlan(
+            request: request, spec: spec, query: query, match: match, excluded: request.raw ? nil : exclusion(query),
+            limit: limit, offset: offset, filters: filters)
+        var result = try answer(plan, db: db)
         if !request.raw, result.total < 3,
             let suggestion = try Suggester.suggest(for: query, spec: spec, db: db, deadline: deadline)
         {
             result.suggestion = suggestion
             if result.total == 0, request.autocorrect {
-                let fixed = SearchQuery(parsing: suggestion)
-                var corrected = try answer(
-                    match: fixed.matchExpression(prefixes: spec.tokenizer != .trigram), query: fixed,
-                    excluded: exclusion(fixed), request: request, limit: limit, offset: offset, filters: filters,
-                    spec: spec, db: db)
+                var corrected = try answer(plan.asking(SearchQuery(parsing: suggestion)), db: db)
                 if corrected.total > 0 {
                     corrected.suggestion = suggestion
                     corrected.corrected = true
@@ -123,16 +120,17 @@ public enum SearchEngine {
         return trimmed
     }
 
-    static func run(
-        match: String?, query: SearchQuery, excluded: String?, request: SearchRequest, limit: Int, offset: Int,
-        filters: Filters, spec: SearchSpec, db: Database
-    ) throws -> SearchResult {
+    /// The answer by FTS5 alone: exact, but ranking walks every hit.
+    static func answerByFTS5(_ plan: QueryPlan, db: Database) throws -> SearchResult {
+        let (request, spec, query, match, limit, offset, filters) = (
+            plan.request, plan.spec, plan.query, plan.match, plan.limit, plan.offset, plan.filters
+        )
         let fts = SearchProjection.index
         var result = SearchResult(
             index: spec.name, query: request.query, total: 0, tookMs: 0, hits: [], facets: [:], suggestion: nil,
             corrected: nil, truncated: nil)
         let tieBreak = spec.tieBreak.map { ", d.\($0.quotedDatabaseIdentifier) DESC" } ?? ""
-        let (matchJoin, matchArguments) = matchSQL(match: match, excluded: excluded)
+        let (matchJoin, matchArguments) = matchSQL(match: match, excluded: plan.excluded)
         let whereArguments = StatementArguments(matchArguments + filters.arguments)
         result.total = try total(match: match, query: query, matchJoin: matchJoin, filters: filters, arguments: whereArguments, db: db)
         var ordered: [(rowid: Int64, score: Double)] = []
