@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ProjectorReports", targets: ["ProjectorReports"]),
         .library(name: "ProjectorPostgres", targets: ["ProjectorPostgres"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
+        .library(name: "ProjectorSpecs", targets: ["ProjectorSpecs"]),
         .library(name: "ProjectorServer", targets: ["ProjectorServer"]),
         .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
         // For applications' own packages: typed events from their Schemas/, and new projections.
@@ -97,29 +98,49 @@ let package = Package(
         ),
         // Test support shared by the test targets (and by applications testing projections).
         .target(name: "ProjectorTesting", swiftSettings: swiftSettings),
-        // The host: runners, the shared batch reader, configuration, built-in projections.
+        // The runtime host: runners, the shared batch reader, generations, dead letters, status,
+        // import, leases. Runs any Projection; knows nothing of spec files.
         .target(
             name: "ProjectorHost",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports",
+                "ProjectorCore", "ProjectorSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The spec layer: projector.yml, spec files and their schemas, the registry of projection
+        // kinds (sql, search, ...), the catalog, `validate` and the folder watcher.
+        .target(
+            name: "ProjectorSpecs",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings,
+            plugins: ["ProjectorSchemaPlugin"]
+        ),
+        // What `serve --demo` brings: sample events, example specs, a Swift projection.
+        .target(
+            name: "ProjectorDemo",
+            dependencies: ["ProjectorCore", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [
                 .copy("Resources/sample-events.ndjson"), .copy("Resources/course-events.ndjson"),
                 .copy("Resources/examples"),
             ],
-            swiftSettings: swiftSettings,
-            plugins: ["ProjectorSchemaPlugin"]
+            swiftSettings: swiftSettings
         ),
         // HTTP: the API, metrics and the web page (Hummingbird 2).
         .target(
             name: "ProjectorServer",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost", "ProjectorSpecs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -137,7 +158,8 @@ let package = Package(
         .executableTarget(
             name: "projector",
             dependencies: [
-                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorServer", "ProjectorPostgres",
+                "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo", "ProjectorSearch",
+                "ProjectorServer", "ProjectorPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -152,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorSearchTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -165,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorHostTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -175,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorServerTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorServer",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo", "ProjectorSearch", "ProjectorServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -189,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorPostgresTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorPostgres", "ProjectorHost",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorPostgres", "ProjectorHost", "ProjectorSpecs",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "ProjectorCLITests",
             dependencies: [
-                "ProjectorTesting", "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost",
+                "ProjectorTesting", "projector", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -216,7 +238,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
+                "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// A generation counter closes the race between "check the head" and "start waiting": a waiter
 /// passes the generation it saw before checking, and returns at once if it has moved since.
-public final class ChangeNotifier: Sendable {
+package final class ChangeNotifier: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]

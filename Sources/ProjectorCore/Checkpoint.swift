@@ -40,4 +40,6 @@ public enum ProjectionState: String, Hashable, Sendable, Codable, CaseIterable {
     case rebuilding
     case failed
     case stopped
+    /// Status only: a transaction has run longer than the host's `stallAfter`.
+    case stalled
 }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Hand-written because Foundation's ISO8601DateFormatter costs microseconds per call on Linux,
 /// which an import of millions of events would feel.
-public enum EventTime {
+package enum EventTime {
     /// `text` normalised to `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), or nil when it is not a valid time.
     /// Accepts a `T` or space separator, optional fraction, and `Z` or a `±HH:MM` offset.
     public static func normalized(_ text: String) -> String? {

@@ -1,5 +1,5 @@
 /// Validation of the JSON objects events carry (`data`, `metadata`).
-public enum JSONObjectText {
+package enum JSONObjectText {
     /// Returns `text` as compact JSON if it is one JSON object; throws naming `field` otherwise.
     public static func validated(_ text: String, field: String) throws -> String {
         var copy = text

@@ -1,5 +1,5 @@
 /// JSON string quoting without Foundation's encoder (hot path of every export and search answer).
-public enum JSONString {
+package enum JSONString {
     /// `value` as a JSON string literal, quotes included.
     public static func quote(_ value: String) -> String {
         var needsEscape = false

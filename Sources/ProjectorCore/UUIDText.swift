@@ -2,7 +2,7 @@ public import Foundation
 
 /// UUID text without Foundation's sprintf/sscanf: ids are formatted and parsed once per event
 /// on the log's hot paths (append, read), where Foundation's versions showed in profiles.
-public enum UUIDText {
+package enum UUIDText {
     private static let hex = Array("0123456789abcdef".utf8)
 
     /// Lowercase `8-4-4-4-12` text.

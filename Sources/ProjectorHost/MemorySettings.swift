@@ -6,7 +6,7 @@ import Glibc
 
 /// glibc malloc settings for a long-running host; the `projector` tool applies them at start,
 /// an application embedding the host may.
-public enum MemorySettings {
+package enum MemorySettings {
     /// A fixed mmap threshold (128 KB): glibc otherwise raises it after each large block is
     /// freed, and a catch-up's batch-sized arrays then stay in the heap, fragmented across the
     /// threads' arenas (peak RSS of a catch-up of the Debian corpus: 235 -> 194 MB, same speed).

@@ -23,7 +23,7 @@ public final class ProjectionRunner: Sendable {
     private let live = Mutex(Checkpoint(name: "", position: 0, fingerprint: "", state: .stopped, updatedAt: ""))
     private let building: Mutex<Bool>
     /// Signalled whenever the checkpoint moves (read-your-writes waiters wait on it).
-    public let progress = ChangeNotifier()
+    package let progress = ChangeNotifier()
     /// Set when the background check of a first build failed: the runner stops.
     private let failedVerification = Mutex(false)
     /// When the transaction in flight started (nil: none), to tell a stalled projection.
@@ -89,7 +89,7 @@ public final class ProjectionRunner: Sendable {
             let message =
                 "definition of '\(projection.name)' changed since its store was built (fingerprint "
                 + "\(checkpoint.fingerprint.prefix(12)) → \(projection.fingerprint.prefix(12))); "
-                + "run `projector rebuild \(projection.name)`"
+                + "it needs a rebuild"
             try await markFailed(message)
             throw ProjectorError(.projectionFailed, message)
         }
@@ -346,7 +346,7 @@ public final class ProjectionRunner: Sendable {
                     logger.error("projection \(name) stopped at a poison event: \(message)")
                     return nil
                 }
-                logger.error("projection \(name) skipped a poison event (see `projector dead-letters \(name)`): \(message)")
+                logger.error("projection \(name) skipped a poison event, kept as a dead letter: \(message)")
             }
             position = event.position
         }
@@ -394,7 +394,7 @@ public final class ProjectionRunner: Sendable {
                     checkpoint.position = event.position
                 } else {
                     checkpoint.state = .failed
-                    checkpoint.lastError = message + "; fix the cause, then `projector redrive \(name)`"
+                    checkpoint.lastError = message + "; fix the cause, then redrive it"
                 }
                 checkpoint.updatedAt = EventTime.now()
                 try ProjectionStore.save(checkpoint, db)

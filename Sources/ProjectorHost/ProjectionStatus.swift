@@ -1,4 +1,4 @@
-import ProjectorCore
+public import ProjectorCore
 import GRDB
 import ProjectorSQLite
 
@@ -10,7 +10,7 @@ public struct ProjectionStatus: Codable, Sendable, Equatable {
     public var position: Int64
     public var head: Int64
     public var lag: Int64
-    public var state: String
+    public var state: ProjectionState
     public var eventsPerSecond: Double
     public var deadLetters: Int
     public var lastError: String?
@@ -26,13 +26,13 @@ public struct ProjectionStatus: Codable, Sendable, Equatable {
         public var eventsPerSecond: Double
         /// Seconds left at the current rate; nil before there is a rate.
         public var etaSeconds: Double?
-        /// rebuilding, or failed (with the error in `lastError` of the rebuild).
-        public var state: String
+        /// `rebuilding`, or `failed` (with the error in `lastError` of the rebuild).
+        public var state: ProjectionState
         public var lastError: String?
     }
 
     public init(
-        name: String, kind: String, fingerprint: String, position: Int64, head: Int64, state: String,
+        name: String, kind: String, fingerprint: String, position: Int64, head: Int64, state: ProjectionState,
         eventsPerSecond: Double, deadLetters: Int = 0, lastError: String? = nil, rebuild: RebuildProgress? = nil
     ) {
         self.name = name
@@ -50,9 +50,6 @@ public struct ProjectionStatus: Codable, Sendable, Equatable {
 }
 
 extension ProjectorHost {
-    /// The state status reports for a stalled projection.
-    public static let stalled = "stalled"
-
     /// Status of every projection, read from the stores (so it is true across processes).
     public func status() async throws -> [ProjectionStatus] {
         let head = try await log.head()
@@ -70,15 +67,15 @@ extension ProjectorHost {
                     percent: head == 0 ? 100 : (Double(next.position) / Double(head) * 1000).rounded() / 10,
                     eventsPerSecond: (next.eventsPerSecond * 10).rounded() / 10,
                     etaSeconds: next.eventsPerSecond > 0 ? (left / next.eventsPerSecond).rounded() : nil,
-                    state: next.state == .failed ? "failed" : "rebuilding", lastError: next.lastError)
+                    state: next.state == .failed ? .failed : .rebuilding, lastError: next.lastError)
             }
             let stale = stored.map { $0.fingerprint != runner.projection.fingerprint && $0.fingerprint != Checkpoint.notSetUp } ?? false
-            var state = stored == nil ? "stopped" : checkpoint.state.rawValue
+            var state = stored == nil ? .stopped : checkpoint.state
             if [.live, .catchingUp].contains(checkpoint.state), !FileLock.isHeld(runner.store.runningLockPath) {
-                state = ProjectionState.stopped.rawValue  // its host is gone
+                state = .stopped  // its host is gone
             }
-            if let age = runner.transactionAge, age > stallAfter { state = Self.stalled }
-            if rebuild != nil && (stale || state == "stopped") { state = "rebuilding" }
+            if let age = runner.transactionAge, age > stallAfter { state = .stalled }
+            if rebuild != nil && (stale || state == .stopped) { state = .rebuilding }
             result.append(
                 ProjectionStatus(
                     name: runner.name, kind: runner.projection.kind, fingerprint: runner.projection.fingerprint,

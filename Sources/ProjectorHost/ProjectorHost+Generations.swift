@@ -223,12 +223,12 @@ extension ProjectorHost {
         guard registeredRunner(name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
         let pointer = self.pointer(name)
         guard let lock = FileLock(path: pointer.file + ".lock") else {
-            throw ProjectorError(.unavailable, "a rebuild of '\(name)' is running: cancel it first (`projector rebuild \(name) --cancel`)")
+            throw ProjectorError(.unavailable, "a rebuild of '\(name)' is running: cancel it first")
         }
         defer { withExtendedLifetime(lock) {} }
         let generations = pointer.read()
         guard generations.next == nil else {
-            throw ProjectorError(.unavailable, "a rebuild of '\(name)' is pending: cancel it first (`projector rebuild \(name) --cancel`)")
+            throw ProjectorError(.unavailable, "a rebuild of '\(name)' is pending: cancel it first")
         }
         guard let previous = generations.previous, FileManager.default.fileExists(atPath: pointer.path(previous)) else {
             throw ProjectorError(.notFound, "'\(name)' has no previous generation to roll back to")

@@ -23,15 +23,19 @@ public final class ProjectorHost: Service, Sendable {
         public var leases: (any ProjectionLeases)?
         /// A projection whose transaction has run this long is reported `stalled`, not live.
         public var stallAfter: Duration
+        /// How often a live host looks for swaps, rebuilds and redrives other processes made
+        /// to its stores (``refresh()``).
+        public var refreshInterval: Duration
 
         public init(
             batchSize: Int = 1000, retryBackoff: Duration = .milliseconds(100), leases: (any ProjectionLeases)? = nil,
-            stallAfter: Duration = .seconds(30)
+            stallAfter: Duration = .seconds(30), refreshInterval: Duration = .seconds(1)
         ) {
             self.batchSize = batchSize
             self.retryBackoff = retryBackoff
             self.leases = leases
             self.stallAfter = stallAfter
+            self.refreshInterval = refreshInterval
         }
     }
 
@@ -59,6 +63,7 @@ public final class ProjectorHost: Service, Sendable {
     let backoff: Duration
     let leases: (any ProjectionLeases)?
     let stallAfter: Duration
+    let refreshInterval: Duration
     private let registered: Mutex<[ProjectionRunner]>
     /// Runners building a next generation in this process, by projection name.
     let builds = Mutex<[String: ProjectionRunner]>([:])
@@ -85,6 +90,7 @@ public final class ProjectorHost: Service, Sendable {
         self.backoff = configuration.retryBackoff
         self.leases = configuration.leases
         self.stallAfter = configuration.stallAfter
+        self.refreshInterval = configuration.refreshInterval
         let runners = try projections.map { projection in
             ProjectionRunner(
                 projection: projection,
@@ -171,7 +177,8 @@ public final class ProjectorHost: Service, Sendable {
     }
 
     /// Runs the selected runners (all when `only` is nil) until they reach `until` (nil: forever).
-    /// Running all of them live, it follows ``update(_:)``: added runners start, removed ones stop.
+    /// Running all of them live, it follows ``update(_:)`` (added runners start, removed ones
+    /// stop) and what other processes do to its stores (``refresh()``).
     public func run(only: Set<String>?, until target: Int64?) async throws {
         let selected = try select(only)
         guard only == nil, target == nil else {
@@ -201,10 +208,23 @@ public final class ProjectorHost: Service, Sendable {
                     }
                 }
             }
+            group.addTask { await self.refreshUntilShutdown() }
             sync()
             for await _ in changes.cancelOnGracefulShutdown() {
                 sync()
             }
+        }
+    }
+
+    /// Calls ``refresh()`` every `refreshInterval` until graceful shutdown or cancellation.
+    private func refreshUntilShutdown() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: self.refreshInterval) }
+            } catch {
+                return
+            }
+            await refresh()
         }
     }
 

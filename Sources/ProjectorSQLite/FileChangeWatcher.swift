@@ -6,7 +6,7 @@ import Foundation
 /// appends from other processes without polling (an idle host sleeps). Linux inotify on the
 /// folder, so a file deleted and made again (SQLite's WAL) is still seen; elsewhere it reports
 /// that it cannot watch and callers keep polling.
-public final class FileChangeWatcher: @unchecked Sendable {
+package final class FileChangeWatcher: @unchecked Sendable {
     private let source: (any DispatchSourceRead)?
 
     /// Watches `folder` for writes to the files named `names`; nil when this platform or file

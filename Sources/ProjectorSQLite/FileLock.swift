@@ -2,7 +2,7 @@ import Foundation
 
 /// An advisory lock on a file (`flock`), held until released or until the process dies: so
 /// after a crash (even SIGKILL) the next process can take over at once.
-public final class FileLock: @unchecked Sendable {
+package final class FileLock: @unchecked Sendable {
     private let descriptor: Int32
 
     /// Takes the lock without waiting; nil when another process (or open file) holds it in a

@@ -6,7 +6,7 @@ import GRDBSQLite
 ///
 /// Steps are deterministic (the same statement on the same data always takes the same number),
 /// so a projection's budget fails the same event in every rebuild; the deadline is for requests.
-public final class SQLiteBudget: @unchecked Sendable {
+package final class SQLiteBudget: @unchecked Sendable {
     /// Why the last statement was stopped.
     public enum Exhausted: Sendable, Equatable { case steps, deadline }
 

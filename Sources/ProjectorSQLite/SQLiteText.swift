@@ -3,7 +3,7 @@ import GRDBSQLite
 /// Text in and out of SQLite's C API, for the hot paths that bind and read through it on GRDB's
 /// cached statements (the log's appends and reads, SQL and search projections): one place for
 /// the pointer handling instead of a copy in each.
-public enum SQLiteText {
+package enum SQLiteText {
     /// SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 

@@ -14,13 +14,13 @@ public import Prometheus
 /// stops accepting, drains the requests in flight, and the host commits its transactions.
 public struct ProjectorServer: Sendable {
     public let host: ProjectorHost
-    public let configuration: ProjectorConfiguration
+    public let settings: ServerSettings
     /// Where /metrics reads from; the serve command bootstraps swift-metrics with it.
     public let registry: PrometheusCollectorRegistry
 
-    public init(host: ProjectorHost, configuration: ProjectorConfiguration, registry: PrometheusCollectorRegistry) {
+    public init(host: ProjectorHost, settings: ServerSettings, registry: PrometheusCollectorRegistry) {
         self.host = host
-        self.configuration = configuration
+        self.settings = settings
         self.registry = registry
     }
 
@@ -36,7 +36,7 @@ public struct ProjectorServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
-        let routes = Routes(host: host, configuration: configuration, registry: registry)
+        let routes = Routes(host: host, adminToken: settings.adminToken, registry: registry)
         host.addWarmer { name, generation in await routes.warm(name, generation) }
         /// GET, and HEAD answered by the same handler without the body.
         func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
@@ -72,10 +72,10 @@ public struct ProjectorServer: Sendable {
             // request does not arrive whole in time by the guard.
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionGuard(requestTimeout: .init(configuration.serverRequestTimeout))],
-                    idleTimeout: .init(configuration.serverIdleTimeout))),
+                    additionalChannelHandlers: [ConnectionGuard(requestTimeout: .init(settings.requestTimeout))],
+                    idleTimeout: .init(settings.idleTimeout))),
             configuration: .init(
-                address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: "projector"),
+                address: .hostname(settings.host, port: settings.port), serverName: "projector"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
     }

@@ -7,12 +7,13 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorSpecs
 import Prometheus
 
 /// The handlers behind ``ProjectorServer``'s routes.
 struct Routes: Sendable {
     let host: ProjectorHost
-    let configuration: ProjectorConfiguration
+    let adminToken: String?
     let registry: PrometheusCollectorRegistry
     let cache = ResultCache()
 
@@ -112,7 +113,7 @@ struct Routes: Sendable {
         // The common case answers from memory; a changed spec's next generation may still be
         // building, and then the live one is read by the spec it was built from.
         if runner.current.fingerprint == projection.fingerprint { return (runner, projection.spec) }
-        return (runner, try await ProjectionCatalog.specAsBuilt(projection.spec, store: runner.store) ?? projection.spec)
+        return (runner, try await SearchKind.specAsBuilt(projection.spec, store: runner.store) ?? projection.spec)
     }
 
     func indexNames() -> [String] {
@@ -245,8 +246,8 @@ struct Routes: Sendable {
 
     func health() async throws -> Response {
         let status = try await host.status()
-        let live = status.allSatisfy { $0.state == "live" }
-        let states = status.map { "\(JSONString.quote($0.name)):\(JSONString.quote($0.state))" }.joined(separator: ",")
+        let live = status.allSatisfy { $0.state == .live }
+        let states = status.map { "\(JSONString.quote($0.name)):\(JSONString.quote($0.state.rawValue))" }.joined(separator: ",")
         return JSONBody.response(
             status: live ? .ok : .serviceUnavailable,
             json: "{\"live\":\(live),\"projections\":{\(states)}}")
@@ -258,7 +259,7 @@ struct Routes: Sendable {
             Gauge(label: "projector_lag_events", dimensions: dimensions).record(item.lag)
             Gauge(label: "projector_position", dimensions: dimensions).record(item.position)
             Gauge(label: "projector_dead_letters", dimensions: dimensions).record(item.deadLetters)
-            Gauge(label: "projector_live", dimensions: dimensions).record(item.state == "live" ? 1 : 0)
+            Gauge(label: "projector_live", dimensions: dimensions).record(item.state == .live ? 1 : 0)
             Gauge(label: "projector_rebuild_percent", dimensions: dimensions).record(item.rebuild?.percent ?? 0)
         }
         return Response(
@@ -288,7 +289,7 @@ struct Routes: Sendable {
 
     /// Admin routes need `Authorization: Bearer $PROJECTOR_ADMIN_TOKEN`, and are closed without one.
     func authorize(_ request: Request) throws {
-        guard let token = configuration.adminToken else {
+        guard let token = adminToken else {
             throw APIError(.forbidden, "admin routes are closed: start the server with PROJECTOR_ADMIN_TOKEN set")
         }
         // The scheme is case-insensitive (RFC 9110); the token is compared in constant time.

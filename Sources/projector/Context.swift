@@ -3,13 +3,18 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorSpecs
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (default: ./projector.yml, or env PROJECTOR_CONFIG).")
     var config: String?
+
+    /// The Swift projections compiled into this binary, run beside the specs.
+    static var builtIn: [any Projection<Database>] { [BankAccountsProjection()] }
 
     func configuration() throws -> ProjectorConfiguration {
         try ProjectorConfiguration.load(explicitPath: config)
@@ -33,7 +38,7 @@ struct GlobalOptions: ParsableArguments {
     func host(_ configuration: ProjectorConfiguration, log: any EventLog, demo: Bool = false) throws -> ProjectorHost {
         var logger = Logger(label: "projector")
         logger.logLevel = ProcessInfo.processInfo.environment["PROJECTOR_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let catalog = ProjectionCatalog.load(configuration)
+        let catalog = ProjectionCatalog.load(configuration, builtIn: Self.builtIn)
         for problem in catalog.problems { Terminal.error(problem) }
         return try ProjectorHost(
             log: log, projections: catalog.projections, storesFolder: configuration.stores,

@@ -1,5 +1,6 @@
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import ProjectorPostgres
 import ProjectorSQLite
 

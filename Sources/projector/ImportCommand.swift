@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import Synchronization
 
 struct ImportCommand: AsyncParsableCommand {

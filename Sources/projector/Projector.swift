@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 
 /// `projector`: the command-line front end of the projector host.
 @main

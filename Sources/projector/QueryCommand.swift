@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import ProjectorSQLite
 
 struct QueryCommand: AsyncParsableCommand {
@@ -22,7 +23,7 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let names = ProjectionCatalog.load(configuration).projections.map(\.name)
+        let names = ProjectionCatalog.load(configuration, builtIn: GlobalOptions.builtIn).projections.map(\.name)
         guard names.contains(name) else {
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
         }

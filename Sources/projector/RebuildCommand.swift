@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import ProjectorSQLite
 
 struct RebuildCommand: AsyncParsableCommand {
@@ -88,7 +89,12 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let host = try global.host(configuration, log: try global.log(configuration))
-        let generations = try host.rollback(name)
+        let generations: StoreGenerations
+        do {
+            generations = try host.rollback(name)
+        } catch let error as ProjectorError where error.code == .unavailable {
+            throw ProjectorError(.unavailable, "\(error.message) (`projector rebuild \(name) --cancel`)")
+        }
         Terminal.note("\(name): \(generations.live) is live again (\(generations.previous ?? "-") kept as previous)")
     }
 }

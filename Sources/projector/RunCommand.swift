@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorServer
+import ProjectorSpecs
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -31,43 +33,28 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs the host inside a ServiceGroup so signals shut it down gracefully. Running every
-/// projection live, it also re-reads the projections folder when it changes and on SIGHUP.
+/// Runs the host until a signal; running every projection live, it also re-reads the
+/// projections folder when it changes and on SIGHUP.
 enum HostRunner {
     static func run(
         host: ProjectorHost, configuration: ProjectorConfiguration, only: Set<String>?, once: Bool,
         extra: [any Service] = []
     ) async throws {
         let logger = Logger(label: "projector")
-        let work = ClosureService {
-            if once {
-                try await host.catchUp(only: only)
-            } else {
-                try await host.run(only: only, until: nil)
-            }
-        }
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(
-            service: work, successTerminationBehavior: .gracefullyShutdownGroup,
-            failureTerminationBehavior: .gracefullyShutdownGroup)]
+        var services = extra
         if !once && only == nil {
-            let watcher = ProjectionFolderWatcher(host: host, configuration: configuration, logger: logger)
+            let watcher = ProjectionFolderWatcher(
+                host: host, configuration: configuration, builtIn: GlobalOptions.builtIn, logger: logger)
             let hangups = ClosureService {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     logger.notice("SIGHUP: re-reading \(configuration.projections)")
                     await watcher.reload()
                 }
             }
-            let added: [any Service] = [watcher, hangups]
-            for service in added {
-                services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
-            }
+            services += [watcher, hangups]
         }
-        services += extra.map { .init(service: $0) }
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // A transaction in flight gets this long to commit; then its statements are interrupted.
-        configuration.maximumGracefulShutdownDuration = .seconds(5)
         ShutdownWatchdog.arm(after: .seconds(10))
-        try await ServiceGroup(configuration: configuration).run()
+        try await host.runUntilSignalled(alongside: services, only: only, once: once, logger: logger)
     }
 }
 
@@ -102,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { configuration.serverHost = host }
         let log = try global.log(configuration)
         if demo {
-            for file in try ProjectionCatalog.installExamples(into: configuration.projections) {
+            for file in try SampleData.installExamples(into: configuration.projections) {
                 Terminal.note("demo: wrote the example spec \(file)")
             }
             try await SampleImport.run(into: log)
@@ -110,7 +97,10 @@ struct ServeCommand: AsyncParsableCommand {
         let projectorHost = try global.host(configuration, log: log)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let server = ProjectorServer(host: projectorHost, configuration: configuration, registry: registry)
+        let settings = ServerSettings(
+            host: configuration.serverHost, port: configuration.serverPort, idleTimeout: configuration.serverIdleTimeout,
+            requestTimeout: configuration.serverRequestTimeout, adminToken: configuration.adminToken)
+        let server = ProjectorServer(host: projectorHost, settings: settings, registry: registry)
         var logger = Logger(label: "projector")
         logger.logLevel = .warning
         let runners = projectorHost.runners.count

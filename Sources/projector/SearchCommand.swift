@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import ProjectorSQLite
 import ProjectorSearch
 
@@ -51,7 +52,7 @@ struct SearchCommand: AsyncParsableCommand {
         let configuration = try global.configuration()
         let current = try ProjectionCatalog.searchSpec(named: index, configuration)
         let store = try global.existingStore(index, configuration)
-        guard let spec = try await ProjectionCatalog.specAsBuilt(current, store: store) else {
+        guard let spec = try await SearchKind.specAsBuilt(current, store: store) else {
             throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
         }
         if spec != current, !json {

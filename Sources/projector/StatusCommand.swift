@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,17 +28,25 @@ struct StatusCommand: AsyncParsableCommand {
 
     static func printTable(_ status: [ProjectionStatus]) async throws {
         let rows = status.map { item in
-            [item.name, item.kind, item.state, String(item.position), String(item.head), String(item.lag),
+            [item.name, item.kind, item.state.rawValue, String(item.position), String(item.head), String(item.lag),
              Format.rate(item.eventsPerSecond), String(item.deadLetters), rebuildText(item.rebuild),
              item.lastError ?? item.rebuild?.lastError ?? ""]
         }
         TablePrinter.print(
             header: ["NAME", "KIND", "STATE", "POSITION", "HEAD", "LAG", "EVENTS/S", "DEAD", "REBUILD", "LAST ERROR"], rows: rows)
+        for item in status { if let hint = hint(item) { Terminal.note("\(item.name): \(hint)") } }
+    }
+
+    /// The command that moves a projection on, for one that waits on its user.
+    static func hint(_ item: ProjectionStatus) -> String? {
+        guard item.state == .failed, item.rebuild == nil else { return nil }
+        if item.lastError?.hasSuffix("it needs a rebuild") == true { return "run `projector rebuild \(item.name)`" }
+        return "fix the cause, then run `projector redrive \(item.name)` (`projector dead-letters \(item.name)` shows the events)"
     }
 
     static func rebuildText(_ rebuild: ProjectionStatus.RebuildProgress?) -> String {
         guard let rebuild else { return "" }
-        if rebuild.state == "failed" { return "failed at \(rebuild.position)" }
+        if rebuild.state == .failed { return "failed at \(rebuild.position)" }
         let eta = rebuild.etaSeconds.map { ", ETA \(Format.duration($0))" } ?? ""
         return String(format: "%.1f%%", rebuild.percent) + eta
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProjectorHost
+import ProjectorSpecs
 
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let findings = await ProjectValidator.validate(explicitPath: global.config) {
+        let findings = await ProjectValidator.validate(explicitPath: global.config, builtIn: GlobalOptions.builtIn) {
             try EventLogFactory.open($0, readOnly: true)
         }
         for finding in findings {

@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 
@@ -66,7 +68,7 @@ import Testing
         // index, three SQL reports and the Swift accounts projection.
         let sample = try String(contentsOf: try #require(SampleData.eventsURL), encoding: .utf8)
         #expect(try await cli.run("import", "-", input: sample).status == 0)
-        _ = try ProjectionCatalog.installExamples(into: folder.file("projections"))
+        _ = try SampleData.installExamples(into: folder.file("projections"))
         let course = try String(contentsOf: try #require(SampleData.courseEventsURL), encoding: .utf8)
             .split(separator: "\n")
         var kills = 0
@@ -102,7 +104,7 @@ import Testing
         try "stores: fresh\n".write(toFile: folder.file("fresh.yml"), atomically: true, encoding: .utf8)
         #expect(try await cli.run("run", "--once", "--config", "fresh.yml").status == 0)
         let head = try await SQLiteEventLog(path: folder.file(".projector/events.sqlite")).head()
-        let projections = try ProjectionCatalog.specFiles(in: folder.file("projections")).map(ProjectionCatalog.spec(at:))
+        let projections = try ProjectionCatalog.specFiles(in: folder.file("projections")).map { try ProjectionCatalog.spec(at: $0) }
         for name in ["accounts", "packages", "releases", "course-durations", "student-emails"] {
             let survived = ProjectorHost.storePath(folder.file(".projector/stores"), name)
             let fresh = ProjectorHost.storePath(folder.file("fresh"), name)

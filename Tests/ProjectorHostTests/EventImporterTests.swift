@@ -1,5 +1,6 @@
 import Foundation
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import Synchronization

@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 
@@ -18,14 +20,14 @@ import Testing
             _ = try await EventImporter(log: log).importLines(from: try FileHandle(forReadingFrom: url))
         }
         let examples = folder.file("projections")
-        _ = try ProjectionCatalog.installExamples(into: examples)
-        let projections = try ProjectionCatalog.specFiles(in: examples).map(ProjectionCatalog.spec(at:))
+        _ = try SampleData.installExamples(into: examples)
+        let projections = try ProjectionCatalog.specFiles(in: examples).map { try ProjectionCatalog.spec(at: $0) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let host = try ProjectorHost(log: log, projections: projections, storesFolder: folder.file("stores"), logger: logger)
         try await host.catchUp()
         for status in try await host.status() {
-            #expect(status.state != "failed", "\(status.name): \(status.lastError ?? "")")
+            #expect(status.state != .failed, "\(status.name): \(status.lastError ?? "")")
         }
         return host
     }

@@ -2,6 +2,8 @@ import Foundation
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorDemo
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 
@@ -14,7 +16,7 @@ import Testing
     }
 
     func validate() async -> [ProjectValidator.Finding] {
-        await ProjectValidator.validate(environment: [:], workingDirectory: folder.path)
+        await ProjectValidator.validate(environment: [:], workingDirectory: folder.path, builtIn: [BankAccountsProjection()])
     }
 
     func errors(_ findings: [ProjectValidator.Finding]) -> [String] {
@@ -107,7 +109,7 @@ import Testing
         for (name, text) in specs { try spec(name, text) }
         let refusedByValidate = Set(await validate().filter { $0.level == .error }.map { ($0.file as NSString).lastPathComponent })
         let configuration = try ProjectorConfiguration.load(environment: [:], workingDirectory: folder.path)
-        let loaded = ProjectionCatalog.load(configuration)
+        let loaded = ProjectionCatalog.load(configuration, builtIn: [BankAccountsProjection()])
         let refusedByHost = Set(loaded.problems.map { ($0.prefix { $0 != ":" } as NSString).lastPathComponent })
         #expect(refusedByValidate == Set(specs.keys).subtracting(["good.yml"]))
         #expect(refusedByHost == refusedByValidate)

@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorSpecs
 import ProjectorTesting
 import ServiceLifecycle
 import Testing
@@ -35,10 +37,11 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let host = try ProjectorHost(
-            log: log, projections: ProjectionCatalog.load(configuration).projections, storesFolder: configuration.stores,
+            log: log, projections: ProjectionCatalog.load(configuration, builtIn: [BankAccountsProjection()]).projections,
+            storesFolder: configuration.stores,
             configuration: .init(batchSize: 100), logger: logger)
         let watcher = ProjectionFolderWatcher(
-            host: host, configuration: configuration, interval: .milliseconds(20), logger: logger)
+            host: host, configuration: configuration, builtIn: [BankAccountsProjection()], interval: .milliseconds(20), logger: logger)
         let group = ServiceGroup(services: [host, watcher], logger: logger)
         try await withThrowingTaskGroup { tasks in
             tasks.addTask { try await group.run() }

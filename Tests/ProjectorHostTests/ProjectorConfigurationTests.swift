@@ -1,6 +1,7 @@
 import Foundation
 import ProjectorCore
 import ProjectorHost
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ProjectorDemo
 import Synchronization
 import Logging
 import ProjectorCore
@@ -54,7 +55,7 @@ import Testing
         #expect(checkpoint.position == 74)
         #expect(checkpoint.state == .failed)
         #expect(checkpoint.lastError?.contains("boom at 75") == true)
-        #expect(checkpoint.lastError?.contains("projector redrive fragile") == true)
+        #expect(checkpoint.lastError?.contains("then redrive it") == true)
         let positions = try await rows(fragile, "SELECT position FROM applied ORDER BY seq").map { Int64.fromDatabaseValue($0[0])! }
         #expect(positions == Array(1...74), "each event once: the failed transactions left nothing behind")
         let parked = try await host.deadLetters("fragile")
@@ -62,7 +63,7 @@ import Testing
         let accounts = try #require(host.runner(named: "accounts"))
         #expect(try await accounts.store.checkpoint()?.position == 120, "the failure did not stop the other projection")
         let status = try await host.status()
-        #expect(status.first { $0.name == "fragile" }?.state == "failed")
+        #expect(status.first { $0.name == "fragile" }?.state == .failed)
         #expect(status.first { $0.name == "fragile" }?.lag == 46)
         #expect(status.first { $0.name == "fragile" }?.deadLetters == 1)
     }
@@ -223,14 +224,14 @@ import Testing
             log: log, projections: [slow], storesFolder: folder.file("stores"),
             configuration: .init(stallAfter: .milliseconds(300)), logger: logger)
         let running = Task { try await host.run(only: nil, until: nil) }
-        try await waitUntil { try await host.status().first?.state == "stalled" }
-        try await waitUntil { try await host.status().first?.state == "live" }
+        try await waitUntil { try await host.status().first?.state == .stalled }
+        try await waitUntil { try await host.status().first?.state == .live }
         // Another process's view: live while the host runs, stopped once it has gone.
         let observer = try makeHost(log, [slow])
-        #expect(try await observer.status().first?.state == "live")
+        #expect(try await observer.status().first?.state == .live)
         running.cancel()
         _ = await running.result
-        try await waitUntil { try await observer.status().first?.state == "stopped" }
+        try await waitUntil { try await observer.status().first?.state == .stopped }
     }
 
     /// A live runner whose wait on the log fails (a log busy for a moment) waits and looks

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorTesting

@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 
@@ -132,7 +134,7 @@ import Testing
         try await host.catchUp()
         let status = try await host.status()
         let failed = try #require(status.first { $0.name == "strict" })
-        #expect(failed.state == "failed")
+        #expect(failed.state == .failed)
         #expect(failed.position == 0, "stopped before the poison event; nothing of it written")
         #expect(failed.deadLetters == 1)
         let error = failed.lastError ?? ""
@@ -174,7 +176,7 @@ import Testing
         let host = try host(log, [seeded])
         try await host.catchUp()
         let status = try #require(try await host.status().first)
-        #expect(status.state == "failed" && status.position == 0)
+        #expect(status.state == .failed && status.position == 0)
         #expect(status.lastError?.contains("spec.yml: setup: ran past its budget of 1,000,000 SQLite steps") == true, "\(status)")
     }
 
@@ -198,7 +200,7 @@ import Testing
         try await host.catchUp()
         let status = try await host.status()
         let spun = try #require(status.first { $0.name == "spinning" })
-        #expect(spun.position == 3 && spun.deadLetters == 1 && spun.state != "failed")
+        #expect(spun.position == 3 && spun.deadLetters == 1 && spun.state != .failed)
         let letters = try await host.runner(named: "spinning")!.store.pool.read { try ProjectionStore.deadLetters($0) }
         #expect(letters.map(\.event.position) == [2])
         #expect(letters.first?.error.contains("spec.yml: on.Spin: event 2 (Spin in stream 'acc-1'): the statement ran past its budget of 1,000,000 SQLite steps (limits.steps)") == true)

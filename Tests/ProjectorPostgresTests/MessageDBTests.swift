@@ -6,6 +6,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorPostgres
 import ProjectorSQLite
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 

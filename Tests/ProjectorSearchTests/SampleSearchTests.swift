@@ -2,9 +2,11 @@ import Foundation
 import GRDB
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorSpecs
 import ProjectorTesting
 import Testing
 
@@ -17,7 +19,7 @@ import Testing
         let folder = TemporaryFolder()
         let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
         _ = try await EventImporter(log: log).importLines(from: FileHandle(forReadingFrom: SampleData.eventsURL!))
-        let files = try ProjectionCatalog.installExamples(into: folder.file("projections"))
+        let files = try SampleData.installExamples(into: folder.file("projections"))
         let projection = try ProjectionCatalog.spec(at: files.first { $0.hasSuffix("packages.yml") }!) as! SearchProjection
         var logger = Logger(label: "test")
         logger.logLevel = .critical

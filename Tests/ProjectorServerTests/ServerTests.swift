@@ -6,6 +6,7 @@ import HTTPTypes
 import Logging
 import Metrics
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
@@ -31,9 +32,7 @@ struct ServerFixture {
     let server: ProjectorServer
 
     init(token: String? = "s3cret") async throws {
-        let environment = token.map { ["PROJECTOR_ADMIN_TOKEN": $0] } ?? [:]
-        let configuration = try ProjectorConfiguration.load(environment: environment, workingDirectory: folder.path)
-        log = try SQLiteEventLog(path: configuration.log.description.replacingOccurrences(of: "sqlite:", with: ""))
+        log = try SQLiteEventLog(path: folder.file("events.sqlite"))
         let spec = try SearchSpec([
             "name": "docs", "kind": "search", "id": "$.stream",
             "fields": [
@@ -44,9 +43,9 @@ struct ServerFixture {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         host = try ProjectorHost(
-            log: log, projections: [SearchProjection(spec: spec), BankAccountsProjection()], storesFolder: configuration.stores,
+            log: log, projections: [SearchProjection(spec: spec), BankAccountsProjection()], storesFolder: folder.file("stores"),
             configuration: .init(batchSize: 100, retryBackoff: .milliseconds(1)), logger: logger)
-        server = ProjectorServer(host: host, configuration: configuration, registry: sharedRegistry)
+        server = ProjectorServer(host: host, settings: ServerSettings(adminToken: token), registry: sharedRegistry)
         var events: [ProposedEvent] = []
         for number in 0..<30 {
             events.append(ProposedEvent(

@@ -1,5 +1,6 @@
 import CRawIndexer
 import Foundation
+import ProjectorSpecs
 import Synchronization
 import GRDB
 import GRDBSQLite

@@ -5,6 +5,7 @@ import ProjectorHost
 import ProjectorPostgres
 import ProjectorReports
 import ProjectorSQLite
+import ProjectorSpecs
 
 /// Issue 6's benchmark, against a real PostgreSQL server:
 /// - catch-up: the package-report spec over a corpus from the PostgreSQL log and from the

@@ -8,6 +8,7 @@ import ProjectorHost
 import ProjectorReports
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorSpecs
 
 /// Issue 5's benchmark: rebuilds (new generation from 0, verified, swapped) of a search index
 /// and a SQL projection against raw C loops doing the same writes in the same process; four

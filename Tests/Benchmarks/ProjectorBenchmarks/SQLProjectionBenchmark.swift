@@ -6,6 +6,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorReports
 import ProjectorSQLite
+import ProjectorSpecs
 
 /// Issue 4's benchmark: a `kind: sql` spec over a corpus through the host, against a raw C loop
 /// that reads the same batches and executes the same statements with the same bindings, in the

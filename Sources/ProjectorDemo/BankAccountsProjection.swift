@@ -1,7 +1,7 @@
 public import GRDB
 public import ProjectorCore
 
-/// The built-in Swift example: balances per account from `Deposited` and `Withdrawn` events
+/// The demo's Swift projection: balances per account from `Deposited` and `Withdrawn` events
 /// (amount in `data.amount`, account = the stream).
 ///
 /// It shows the whole protocol: a name, a fingerprint, the event types it wants, `setUp` and

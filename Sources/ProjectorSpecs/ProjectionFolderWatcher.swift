@@ -1,33 +1,40 @@
 import Dispatch
 import Foundation
+public import GRDB
 public import Logging
+public import ProjectorCore
+public import ProjectorHost
 public import ServiceLifecycle
 import Synchronization
 
 /// Re-reads the projections folder while the host runs: every `interval` when a spec file was
-/// added, changed or removed, and at once on ``reload()`` (the CLI calls it on SIGHUP). Each
-/// tick also lets the host follow what other processes did to its stores (``ProjectorHost/refresh()``).
+/// added, changed or removed, and at once on ``reload()`` (the CLI calls it on SIGHUP).
 ///
 /// Polling a folder listing once a second is cheap and works the same on every platform and
 /// file system (inotify does not see network mounts).
 public final class ProjectionFolderWatcher: Service, Sendable {
     public let host: ProjectorHost
     public let configuration: ProjectorConfiguration
+    public let kinds: ProjectionKinds
+    /// The application's Swift projections, kept beside the specs on every reload.
+    public let builtIn: [any Projection<Database>]
     public let interval: Duration
     private let logger: Logger
     private let last = Mutex<(signature: [String], problems: Set<String>)>(([], []))
 
     public init(
-        host: ProjectorHost, configuration: ProjectorConfiguration, interval: Duration = .seconds(1),
-        logger: Logger = Logger(label: "projector")
+        host: ProjectorHost, configuration: ProjectorConfiguration, kinds: ProjectionKinds = .standard,
+        builtIn: [any Projection<Database>] = [], interval: Duration = .seconds(1), logger: Logger = Logger(label: "projector")
     ) {
         self.host = host
         self.configuration = configuration
+        self.kinds = kinds
+        self.builtIn = builtIn
         self.interval = interval
         self.logger = logger
         // What the host was started with: only what differs from it is news.
         let signature = Self.signature(of: configuration.projections)
-        let problems = Set(ProjectionCatalog.load(configuration).problems)
+        let problems = Set(ProjectionCatalog.load(configuration, kinds: kinds, builtIn: builtIn).problems)
         last.withLock { $0 = (signature, problems) }
     }
 
@@ -40,7 +47,6 @@ public final class ProjectionFolderWatcher: Service, Sendable {
             }
             let signature = Self.signature(of: configuration.projections)
             if last.withLock({ $0.signature != signature }) { await reload() }
-            await host.refresh()
         }
     }
 
@@ -50,9 +56,11 @@ public final class ProjectionFolderWatcher: Service, Sendable {
     @discardableResult
     public func reload() async -> ProjectorHost.Changes {
         let signature = Self.signature(of: configuration.projections)
-        let configuration = self.configuration
+        let (configuration, kinds, builtIn) = (self.configuration, self.kinds, self.builtIn)
         let catalog = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: ProjectionCatalog.load(configuration)) }
+            DispatchQueue.global().async {
+                continuation.resume(returning: ProjectionCatalog.load(configuration, kinds: kinds, builtIn: builtIn))
+            }
         }
         let fresh = last.withLock { state -> [String] in
             let fresh = catalog.problems.filter { !state.problems.contains($0) }
@@ -63,7 +71,7 @@ public final class ProjectionFolderWatcher: Service, Sendable {
         do {
             let changes = try host.update(catalog.projections)
             for name in changes.added { logger.notice("projection \(name) added: building it from position 0") }
-            for name in changes.changed { logger.notice("projection \(name) changed: run `projector rebuild \(name)`") }
+            for name in changes.changed { logger.notice("projection \(name) changed: it runs again once rebuilt") }
             for name in changes.removed { logger.notice("projection \(name) removed: stopped, its store is kept") }
             return changes
         } catch {

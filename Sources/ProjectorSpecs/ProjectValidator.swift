@@ -1,7 +1,6 @@
 public import Foundation
+public import GRDB
 public import ProjectorCore
-import ProjectorReports
-import ProjectorSearch
 import ProjectorSQLite
 
 /// `projector validate`: the configuration and every spec file, checked against the JSON
@@ -34,6 +33,7 @@ public enum ProjectValidator {
     public static func validate(
         explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
         workingDirectory: String = FileManager.default.currentDirectoryPath,
+        kinds: ProjectionKinds = .standard, builtIn: [any Projection<Database>] = [],
         openLog: (ProjectorConfiguration) throws -> (any EventLog)? = embeddedLog
     ) async -> [Finding] {
         let configuration: ProjectorConfiguration
@@ -59,49 +59,43 @@ public enum ProjectValidator {
             findings.append(Finding(level: .ok, file: "(no projector.yml)", message: "defaults: log \(configuration.log)"))
         }
 
-        var valid: [(file: String, projection: any ProjectionDescription)] = []
+        var valid: [(file: String, description: SpecDescription)] = []
         var names: [String: String] = [:]
         for file in ProjectionCatalog.specFiles(in: configuration.projections) {
             let shown = shownPath(file, workingDirectory)
-            let values: [String: Any]
+            let spec: SpecFile
+            let kind: any ProjectionKind
             do {
-                values = try YAMLDocument.mapping(at: file, shownPath: shown, code: .invalidSpec, expected: "a mapping with name, kind, …")
+                spec = try ProjectionCatalog.read(file, shownPath: shown)
+                kind = try kinds.kind(of: SpecFile(path: shown, values: spec.values))
             } catch {
                 findings.append(Finding(level: .error, file: shown, message: strip("\(error)", shown)))
                 continue
             }
-            let schema: String
-            switch values["kind"] as? String {
-            case "search": schema = "search-projection.schema.json"
-            case "sql": schema = "sql-projection.schema.json"
-            case let other:
-                findings.append(Finding(level: .error, file: shown, message: "kind: must be search or sql\(other.map { ", found '\($0)'" } ?? " (missing)")"))
-                continue
-            }
-            let problems = (try? JSONSchemaValidator(schemaFile: schema).problems(values)) ?? ["(schema \(schema) missing from this build)"]
+            let problems = (try? JSONSchemaValidator(schema: kind.schema).problems(spec.values)) ?? ["(the \(kind.name) schema is missing from this build)"]
             guard problems.isEmpty else {
                 findings += problems.map { Finding(level: .error, file: shown, message: $0) }
                 continue
             }
             do {
-                let projection = try ProjectionCatalog.spec(at: file)
-                try ProjectionCatalog.checkNameIsFree(projection.name, file: file)
+                let projection = try kind.projection(from: spec)
+                try ProjectionCatalog.checkNameIsFree(projection.name, file: file, builtIn: builtIn)
                 if let other = names[projection.name] {
                     findings.append(Finding(level: .error, file: shown, message: "name: '\(projection.name)' is already used by \(other)"))
                     continue
                 }
                 names[projection.name] = shown
-                valid.append((shown, projection as! any ProjectionDescription))
+                valid.append((shown, kind.describe(projection)))
             } catch {
                 findings.append(Finding(level: .error, file: shown, message: strip(strip("\(error)", file), shown)))
             }
         }
 
         let log = (try? openLog(configuration)) ?? nil
-        for (file, projection) in valid {
-            findings.append(Finding(level: .ok, file: file, message: projection.summary))
+        for (file, description) in valid {
+            findings.append(Finding(level: .ok, file: file, message: description.summary))
             guard let log else { continue }
-            for (field, type) in projection.eventFields {
+            for (field, type) in description.eventTypes {
                 if (try? await log.hasEvents(ofType: type)) == false {
                     findings.append(Finding(level: .warning, file: file, message: "\(field): no \(type) event in the log (yet): a typo?"))
                 }
@@ -116,7 +110,7 @@ public enum ProjectValidator {
     static func schemaProblems(at path: String, shown: String, schema: String, code: ProjectorError.Code) -> [String] {
         do {
             let values = try YAMLDocument.mapping(at: path, shownPath: shown, code: code, expected: "a mapping", allowEmpty: true)
-            return try JSONSchemaValidator(schemaFile: schema).problems(values)
+            return try JSONSchemaValidator(schema: GeneratedSchemas.byFile[schema] ?? "").problems(values)
         } catch {
             return [strip("\(error)", shown)]
         }
@@ -132,26 +126,3 @@ public enum ProjectValidator {
     }
 }
 
-/// What validate says about a spec it accepted.
-protocol ProjectionDescription {
-    var summary: String { get }
-    /// The event types the spec names, with the field that names each.
-    var eventFields: [(field: String, type: String)] { get }
-}
-
-extension SQLProjection: ProjectionDescription {
-    var summary: String {
-        let statements = spec.handlers.map(\.statements.count).reduce(0, +)
-        return "sql: \(spec.handlers.count) event type\(spec.handlers.count == 1 ? "" : "s"), \(statements) statement\(statements == 1 ? "" : "s") prepared"
-    }
-    var eventFields: [(field: String, type: String)] { spec.handlers.map { ("on.\($0.eventType)", $0.eventType) } }
-}
-
-extension SearchProjection: ProjectionDescription {
-    var summary: String {
-        "search: \(spec.textFields.count) text field\(spec.textFields.count == 1 ? "" : "s"), \(spec.filterFields.count) filter field\(spec.filterFields.count == 1 ? "" : "s"), \(spec.eventTypes.map { "\($0.count) event types" } ?? "all events")"
-    }
-    var eventFields: [(field: String, type: String)] {
-        ((spec.eventTypes ?? []).sorted().map { ("events", $0) }) + spec.deleteTypes.sorted().map { ("delete", $0) }
-    }
-}

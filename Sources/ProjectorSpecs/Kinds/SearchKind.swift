@@ -1,0 +1,41 @@
+public import GRDB
+public import ProjectorCore
+public import ProjectorSearch
+public import ProjectorSQLite
+import Yams
+
+/// `kind: search`: an FTS5 index with document sets, ranked by bm25.
+public struct SearchKind: ProjectionKind {
+    public init() {}
+
+    public var name: String { "search" }
+
+    public var schema: String { GeneratedSchemas.byFile["search-projection.schema.json"] ?? "" }
+
+    public func projection(from spec: SpecFile) throws -> any Projection<Database> {
+        SearchProjection(spec: try SearchSpec(spec.values, file: spec.path))
+    }
+
+    public func describe(_ projection: any Projection<Database>) -> SpecDescription {
+        guard let spec = (projection as? SearchProjection)?.spec else { return SpecDescription(summary: "search", eventTypes: []) }
+        let events = spec.eventTypes.map { plural($0.count, "event type") } ?? "all events"
+        return SpecDescription(
+            summary: "search: \(plural(spec.textFields.count, "text field")), \(plural(spec.filterFields.count, "filter field")), \(events)",
+            eventTypes: (spec.eventTypes ?? []).sorted().map { ("events", $0) } + spec.deleteTypes.sorted().map { ("delete", $0) })
+    }
+
+    /// The spec an index's store was built from: `current` when the fingerprints match, else the
+    /// definition the store keeps (while a changed spec's next generation is built); nil when
+    /// neither fits. Read back with the YAML reader of spec files, so it yields the same fingerprint.
+    public static func specAsBuilt(_ current: SearchSpec, store: ProjectionStore) async throws -> SearchSpec? {
+        let name = current.name
+        let (built, source) = try await store.pool.read { db in
+            (try ProjectionStore.checkpoint(name, db)?.fingerprint, try ProjectionStore.definition(name, db))
+        }
+        if built == nil || built == SearchProjection(spec: current).fingerprint { return current }
+        guard let source, let values = (try? Yams.load(yaml: source)) as? [String: Any],
+            let old = try? SearchSpec(values, file: "\(name) (as built)"), SearchProjection(spec: old).fingerprint == built
+        else { return nil }
+        return old
+    }
+}
