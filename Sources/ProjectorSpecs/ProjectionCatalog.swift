@@ -54,7 +54,14 @@ public enum ProjectionCatalog {
     /// Reads one spec file into its projection, by the kind it names.
     public static func spec(at file: String, kinds: ProjectionKinds = .standard) throws -> any Projection<Database> {
         let spec = try read(file, shownPath: file)
-        return try kinds.kind(of: spec).projection(from: spec)
+        let kind = try kinds.kind(of: spec)
+        let projection = try kind.projection(from: spec)
+        // The kind's own checks name the problem best; its schema then refuses what they let
+        // through, so the host refuses exactly what `validate` does.
+        if let problem = try JSONSchemaValidator(schema: kind.schema).problems(spec.values).first {
+            throw ProjectorError(.invalidSpec, "\(file): \(problem)")
+        }
+        return projection
     }
 
     /// A spec file's top-level mapping; errors name `shownPath`.
