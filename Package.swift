@@ -174,7 +174,8 @@ let package = Package(
         .testTarget(
             name: "ProjectorSearchTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost", "ProjectorSpecs",
+                "ProjectorDemo",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -197,7 +198,8 @@ let package = Package(
         .testTarget(
             name: "ProjectorServerTests",
             dependencies: [
-                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo", "ProjectorSearch", "ProjectorServer",
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
+                "ProjectorSearch", "ProjectorServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -238,7 +240,8 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "ProjectorBenchmarks",
             dependencies: [
-                "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch", "ProjectorReports", "ProjectorPostgres",
+                "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch",
+                "ProjectorReports", "ProjectorPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

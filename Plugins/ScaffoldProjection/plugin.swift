@@ -40,7 +40,9 @@ struct ScaffoldProjection: CommandPlugin {
             }
             let files = Templates(name: name, module: target.name)
             let root = context.package.directoryURL
-            try write(files.schema, to: root.appending(path: "Schemas/\(files.snake.replacingOccurrences(of: "_", with: "-"))-recorded.schema.json"))
+            try write(
+                files.schema,
+                to: root.appending(path: "Schemas/\(files.snake.replacingOccurrences(of: "_", with: "-"))-recorded.schema.json"))
             try write(files.projection, to: target.directoryURL.appending(path: "\(name)Projection.swift"))
             try write(files.test, to: root.appending(path: "Tests/\(target.name)Tests/\(name)ProjectionTests.swift"))
         }

@@ -56,7 +56,8 @@ package enum EventTime {
             return nil
         }
         guard i == b.count else { return nil }
-        var seconds = daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60
+        var seconds =
+            daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60
             + min(second, 59)
         seconds -= offsetMinutes * 60
         return format(epochMilliseconds: Int64(seconds) * 1000 + Int64(millis))

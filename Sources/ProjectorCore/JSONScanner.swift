@@ -72,7 +72,10 @@ struct JSONScanner {
                 guard let next = peek() else { throw failure("unterminated object") }
                 index += 1
                 if next == UInt8(ascii: "}") { break }
-                guard next == UInt8(ascii: ",") else { index -= 1; throw failure("expected ',' or '}'") }
+                guard next == UInt8(ascii: ",") else {
+                    index -= 1
+                    throw failure("expected ',' or '}'")
+                }
             }
         }
         skipWhitespace()
@@ -99,7 +102,10 @@ struct JSONScanner {
                 guard let next = peek() else { throw failure("unterminated array") }
                 index += 1
                 if next == UInt8(ascii: "]") { break }
-                guard next == UInt8(ascii: ",") else { index -= 1; throw failure("expected ',' or ']'") }
+                guard next == UInt8(ascii: ",") else {
+                    index -= 1
+                    throw failure("expected ',' or ']'")
+                }
             }
         }
         skipWhitespace()
@@ -126,7 +132,10 @@ struct JSONScanner {
         case UInt8(ascii: "{"):
             index += 1
             skipInnerWhitespace()
-            if peek() == UInt8(ascii: "}") { index += 1; return .object }
+            if peek() == UInt8(ascii: "}") {
+                index += 1
+                return .object
+            }
             if refusesDuplicateKeys {
                 if openKeys.count < depth { openKeys.append(contentsOf: repeatElement(OpenObject(), count: depth - openKeys.count)) }
                 openKeys[depth - 1].keys.removeAll(keepingCapacity: true)
@@ -147,12 +156,18 @@ struct JSONScanner {
                 guard let next = peek() else { throw failure("unterminated object") }
                 index += 1
                 if next == UInt8(ascii: "}") { return .object }
-                guard next == UInt8(ascii: ",") else { index -= 1; throw failure("expected ',' or '}'") }
+                guard next == UInt8(ascii: ",") else {
+                    index -= 1
+                    throw failure("expected ',' or '}'")
+                }
             }
         case UInt8(ascii: "["):
             index += 1
             skipInnerWhitespace()
-            if peek() == UInt8(ascii: "]") { index += 1; return .array }
+            if peek() == UInt8(ascii: "]") {
+                index += 1
+                return .array
+            }
             while true {
                 skipInnerWhitespace()
                 _ = try value(depth: depth + 1)
@@ -160,7 +175,10 @@ struct JSONScanner {
                 guard let next = peek() else { throw failure("unterminated array") }
                 index += 1
                 if next == UInt8(ascii: "]") { return .array }
-                guard next == UInt8(ascii: ",") else { index -= 1; throw failure("expected ',' or ']'") }
+                guard next == UInt8(ascii: ",") else {
+                    index -= 1
+                    throw failure("expected ',' or ']'")
+                }
             }
         case UInt8(ascii: "\""):
             try skipString()
@@ -216,7 +234,10 @@ struct JSONScanner {
         index += 1  // opening quote
         while index < bytes.count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") { index += 1; return }
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return
+            }
             if byte == UInt8(ascii: "\\") {
                 try skipEscape()
                 continue
@@ -276,11 +297,12 @@ struct JSONScanner {
             var value: UInt32 = 0
             for offset in 0..<4 {
                 let byte = slice[at + offset]
-                let digit: UInt8 = switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-                default: byte - UInt8(ascii: "A") + 10
-                }
+                let digit: UInt8 =
+                    switch byte {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+                    default: byte - UInt8(ascii: "A") + 10
+                    }
                 value = value << 4 | UInt32(digit)
             }
             return value

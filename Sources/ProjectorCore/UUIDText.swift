@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// UUID text without Foundation's sprintf/sscanf: ids are formatted and parsed once per event
 /// on the log's hot paths (append, read), where Foundation's versions showed in profiles.
@@ -43,8 +43,11 @@ package enum UUIDText {
                 b += 1
                 i += 2
             }
-            return UUID(uuid: (value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7],
-                               value[8], value[9], value[10], value[11], value[12], value[13], value[14], value[15]))
+            return UUID(
+                uuid: (
+                    value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7],
+                    value[8], value[9], value[10], value[11], value[12], value[13], value[14], value[15]
+                ))
         }
     }
 

@@ -185,8 +185,9 @@ public final class ProjectionRunner: Sendable {
             let end = taken.events.last?.position ?? last.position
             let state: ProjectionState = isBuilding ? .rebuilding : (end >= taken.head ? .live : .catchingUp)
             do {
-                try await commit(events, from: position, to: end, state: state, scanned: taken.events.count,
-                                 started: started)
+                try await commit(
+                    events, from: position, to: end, state: state, scanned: taken.events.count,
+                    started: started)
                 position = end
                 if state == .live { verifyWhenLive() }
             } catch let error as ProjectorError where error.code == .staleCheckpoint {
@@ -334,9 +335,11 @@ public final class ProjectionRunner: Sendable {
                 }
             } while failure != nil && tries < policy.tries
             if let failure {
-                let message = "event \(event.position) (\(event.type) in stream '\(event.stream)') failed \(tries) time\(tries == 1 ? "" : "s"): \(failure)"
+                let message =
+                    "event \(event.position) (\(event.type) in stream '\(event.stream)') failed \(tries) time\(tries == 1 ? "" : "s"): \(failure)"
                 do {
-                    try await deadLetter(event, error: "\(failure)", tries: tries, from: position, skip: policy.then == .skip, message: message)
+                    try await deadLetter(
+                        event, error: "\(failure)", tries: tries, from: position, skip: policy.then == .skip, message: message)
                 } catch {
                     logger.error("projection \(name) cannot record a dead letter: \(error)")
                     try? await markFailed("\(message); recording it as a dead letter failed: \(error)")

@@ -1,5 +1,5 @@
-public import ProjectorCore
 import GRDB
+public import ProjectorCore
 import ProjectorSQLite
 
 /// One projection as `projector status` and `GET /v1/projections` report it.

@@ -204,7 +204,11 @@ public final class ProjectorHost: Service, Sendable {
                     let task = Task { await self.superviseHeld(runner, until: nil) }
                     running[ObjectIdentifier(runner)] = task
                     group.addTask {
-                        await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+                        await withTaskCancellationHandler {
+                            await task.value
+                        } onCancel: {
+                            task.cancel()
+                        }
                     }
                 }
             }

@@ -19,7 +19,9 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
     let session: PostgresSession
     private let pollInterval: Duration
 
-    public init(location: PostgresLocation, pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "projector.eventsourcing")) {
+    public init(
+        location: PostgresLocation, pollInterval: Duration = .milliseconds(500), logger: Logger = Logger(label: "projector.eventsourcing")
+    ) {
         self.location = location
         let name = location.table ?? "stored_events"
         table = "\(location.schema ?? "public").\(name)"
@@ -58,7 +60,8 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
 
     public func read(after position: Int64, limit: Int) async throws -> [RecordedEvent] {
         try await fetch(
-            "SELECT \(unescaped: columns) FROM \(unescaped: table) WHERE notification_id > \(position) ORDER BY notification_id LIMIT \(limit)")
+            "SELECT \(unescaped: columns) FROM \(unescaped: table) WHERE notification_id > \(position) ORDER BY notification_id LIMIT \(limit)"
+        )
     }
 
     public func readStream(_ stream: String, fromVersion version: Int64, limit: Int) async throws -> [RecordedEvent] {

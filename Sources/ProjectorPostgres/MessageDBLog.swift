@@ -28,7 +28,9 @@ public final class MessageDBLog: EventLog, Sendable {
     /// Highest position known safe, and observed marks waiting for their writers to end.
     private let marks = Mutex<(safe: Int64, pending: [(mark: Int64, writers: Set<String>)])>((0, []))
 
-    public init(location: PostgresLocation, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "projector.messagedb")) {
+    public init(
+        location: PostgresLocation, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "projector.messagedb")
+    ) {
         self.location = location
         table = "\(location.schema ?? "message_store").\(location.table ?? "messages")"
         self.pollInterval = pollInterval

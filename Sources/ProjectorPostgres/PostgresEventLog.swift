@@ -369,7 +369,10 @@ public final class PostgresEventLog: EventLog, Sendable {
         let rows = try await client.query(
             PostgresQuery(unsafeSQL: "\(selectEvents) WHERE e.id = ANY($1::uuid[])", binds: try Self.binds(ids)), logger: Self.quiet)
         var found: [UUID: RecordedEvent] = [:]
-        for try await row in rows { let event = try Self.event(row); found[event.id] = event }
+        for try await row in rows {
+            let event = try Self.event(row)
+            found[event.id] = event
+        }
         return found
     }
 

@@ -1,7 +1,7 @@
 public import GRDB
 import GRDBSQLite
-import ProjectorSQLite
 public import ProjectorCore
+import ProjectorSQLite
 
 /// A reporting projection from a ``SQLSpec``: the setup's tables, written by the handlers'
 /// statements with each event bound as parameters, in the host's transaction.

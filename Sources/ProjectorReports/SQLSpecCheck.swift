@@ -103,7 +103,8 @@ enum SQLSpecCheck {
                         guard name.hasPrefix(":"), SQLSpecCheck.parameters.contains(String(name.dropFirst())) else {
                             throw ProjectorError(
                                 .invalidSpec,
-                                "\(label): unknown parameter \(name) (known: \(SQLSpecCheck.parameters.map { ":" + $0 }.joined(separator: " ")))")
+                                "\(label): unknown parameter \(name) (known: \(SQLSpecCheck.parameters.map { ":" + $0 }.joined(separator: " ")))"
+                            )
                         }
                     }
                 }
@@ -174,7 +175,8 @@ private func authorize(
     case SQLITE_CREATE_TEMP_TABLE, SQLITE_CREATE_TEMP_INDEX, SQLITE_CREATE_TEMP_VIEW, SQLITE_CREATE_TEMP_TRIGGER,
         SQLITE_DROP_TEMP_TABLE, SQLITE_DROP_TEMP_INDEX, SQLITE_DROP_TEMP_VIEW, SQLITE_DROP_TEMP_TRIGGER:
         return scratch.refuse(
-            "TEMP tables, views and triggers are not allowed: they vanish when the store is closed, so a restarted projection would differ from a rebuilt one")
+            "TEMP tables, views and triggers are not allowed: they vanish when the store is closed, so a restarted projection would differ from a rebuilt one"
+        )
     case SQLITE_CREATE_TABLE, SQLITE_CREATE_INDEX, SQLITE_CREATE_VIEW, SQLITE_CREATE_TRIGGER, SQLITE_CREATE_VTABLE,
         SQLITE_DROP_TABLE, SQLITE_DROP_INDEX, SQLITE_DROP_VIEW, SQLITE_DROP_TRIGGER, SQLITE_DROP_VTABLE,
         SQLITE_ALTER_TABLE:

@@ -164,7 +164,12 @@ public final class ProjectionStore: Sendable {
         if concurrently {
             try await pool.read { db in try check(db) }
         } else {
-            try await pool.writeWithoutTransaction { db in try db.inTransaction(.deferred) { try check(db); return .commit } }
+            try await pool.writeWithoutTransaction { db in
+                try db.inTransaction(.deferred) {
+                    try check(db)
+                    return .commit
+                }
+            }
         }
         try await pool.write { [name] db in
             try db.execute(sql: "UPDATE \(Self.checkpointTable) SET verified = 1 WHERE name = ?", arguments: [name])
@@ -250,7 +255,10 @@ public final class ProjectionStore: Sendable {
             let sql: String = row["sql"] ?? ""
             if sql.range(of: "USING fts5(", options: .caseInsensitive) != nil {
                 do {
-                    try db.execute(sql: "INSERT INTO \(name.quotedDatabaseIdentifier)(\(name.quotedDatabaseIdentifier), rank) VALUES ('integrity-check', 1)")
+                    try db.execute(
+                        sql:
+                            "INSERT INTO \(name.quotedDatabaseIdentifier)(\(name.quotedDatabaseIdentifier), rank) VALUES ('integrity-check', 1)"
+                    )
                 } catch {
                     throw ProjectorError(.projectionFailed, "FTS5 index \(name) failed its integrity check: \(error)")
                 }

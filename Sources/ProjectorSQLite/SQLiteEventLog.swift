@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-import Synchronization
 public import ProjectorCore
+import Synchronization
 
 /// The embedded event log: one SQLite file in WAL mode, the default source of truth.
 ///
@@ -145,9 +145,10 @@ public final class SQLiteEventLog: EventLog, Sendable {
             if let cached = versions[key] {
                 current = cached
             } else {
-                current = try Int64.fetchOne(
-                    db.cachedStatement(sql: "SELECT max(version) FROM events WHERE stream = ?"),
-                    arguments: [event.stream]) ?? 0
+                current =
+                    try Int64.fetchOne(
+                        db.cachedStatement(sql: "SELECT max(version) FROM events WHERE stream = ?"),
+                        arguments: [event.stream]) ?? 0
             }
             guard event.expectedVersion.accepts(current) else {
                 return .rejected(.wrongExpectedVersion(stream: event.stream, expected: event.expectedVersion, actual: current))

@@ -79,7 +79,9 @@ public struct StoreGenerations: Codable, Sendable, Equatable {
 
         /// Deletes a generation's files (the database and its WAL and shared memory).
         public func remove(_ file: String) {
-            for suffix in ["", "-wal", "-shm", ProjectionStore.runningSuffix] { try? FileManager.default.removeItem(atPath: path(file) + suffix) }
+            for suffix in ["", "-wal", "-shm", ProjectionStore.runningSuffix] {
+                try? FileManager.default.removeItem(atPath: path(file) + suffix)
+            }
         }
     }
 }

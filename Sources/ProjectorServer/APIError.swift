@@ -45,7 +45,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             if error.status == .notFound, let allowed = Self.allowedMethods(for: request.uri.path), !allowed.isEmpty {
                 throw APIError(
-                    .methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path) (allowed: \(allowed.joined(separator: ", ")))",
+                    .methodNotAllowed,
+                    "\(request.method) is not allowed on \(request.uri.path) (allowed: \(allowed.joined(separator: ", ")))",
                     headers: [.allow: allowed.joined(separator: ", ")])
             }
             throw APIError(error.status, error.body ?? error.status.reasonPhrase)

@@ -51,7 +51,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let body = ByteBuffer(string: "{\"error\":\(JSONString.quote(message))}")
         let head = HTTPResponse(
             status: status,
-            headerFields: [.contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes), .connection: "close"])
+            headerFields: [
+                .contentType: "application/json; charset=utf-8", .contentLength: String(body.readableBytes), .connection: "close",
+            ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }

@@ -1,10 +1,10 @@
 public import Hummingbird
-public import NIOCore
 public import Logging
-public import ServiceLifecycle
 import Metrics
+import NIOCore
 public import ProjectorHost
 public import Prometheus
+public import ServiceLifecycle
 
 /// The HTTP face of a running host (Hummingbird 2), per `Schemas/openapi.yaml`: search with
 /// read-your-writes, projections and their status, events, rebuild and redrive for admins,

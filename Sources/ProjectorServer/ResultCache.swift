@@ -48,7 +48,11 @@ final class ResultCache: Sendable {
     /// The cache key: the generation's file, the position it has applied, the request.
     static func key(path: String, position: Int64, _ request: SearchRequest) -> String {
         let filters = request.filters.map { "\($0.field):\($0.value)" }
-        return "\(path)|\(position)|\(request.query)|\(request.limit)|\(request.offset)|\(filters)|\(request.facets)|\(request.raw)|\(request.autocorrect)|\(request.fields ?? ["*"])|\(request.highlight ?? ["*"])|\(request.crop)"
+        let parts: [Any] = [
+            path, position, request.query, request.limit, request.offset, filters, request.facets, request.raw, request.autocorrect,
+            request.fields ?? ["*"], request.highlight ?? ["*"], request.crop,
+        ]
+        return parts.map { "\($0)" }.joined(separator: "|")
     }
 
     func remember(_ request: SearchRequest, index: String, took: Duration) {

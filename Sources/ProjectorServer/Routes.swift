@@ -1,7 +1,7 @@
 import Foundation
-import Hummingbird
-import HTTPTypes
 import GRDB
+import HTTPTypes
+import Hummingbird
 import Metrics
 import ProjectorCore
 import ProjectorHost
@@ -164,7 +164,9 @@ struct Routes: Sendable {
         let started = try host.requestRebuild(name)
         return JSONBody.response(
             status: .accepted,
-            json: "{\"name\":\(JSONString.quote(name)),\"rebuild\":\"\(started ? "started" : "already running")\",\"status\":\"/v1/projections/\(name)\"}")
+            json:
+                "{\"name\":\(JSONString.quote(name)),\"rebuild\":\"\(started ? "started" : "already running")\",\"status\":\"/v1/projections/\(name)\"}"
+        )
     }
 
     func redrive(_ request: Request, _ context: some RequestContext) async throws -> Response {
@@ -273,7 +275,8 @@ struct Routes: Sendable {
             headers: [
                 .contentType: "text/html; charset=utf-8",
                 // No inline script may run: indexed text can never become code on this page.
-                .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+                .contentSecurityPolicy:
+                    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
                 .xContentTypeOptions: "nosniff",
             ],
             body: .init(byteBuffer: ByteBuffer(string: WebPage.html)))

@@ -167,8 +167,10 @@ struct JSONSchemaValidator {
     }
 
     static func article(_ type: String) -> String {
-        ["object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number", "number": "a number",
-         "boolean": "true or false", "null": "null"][type] ?? type
+        [
+            "object": "a mapping", "array": "a list", "string": "text", "integer": "a whole number", "number": "a number",
+            "boolean": "true or false", "null": "null",
+        ][type] ?? type
     }
 
     static func describe(_ value: Any) -> String {

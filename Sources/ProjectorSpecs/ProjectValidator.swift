@@ -52,7 +52,8 @@ public enum ProjectValidator {
         if let file = configuration.file {
             let absolute = file.hasPrefix("/") ? file : workingDirectory + "/" + file
             let problems = schemaProblems(at: absolute, shown: file, schema: "projector-config.schema.json", code: .invalidConfiguration)
-            findings += problems.isEmpty
+            findings +=
+                problems.isEmpty
                 ? [Finding(level: .ok, file: file, message: "log \(configuration.log), projections in \(configuration.projections)")]
                 : problems.map { Finding(level: .error, file: file, message: $0) }
         } else {
@@ -72,7 +73,10 @@ public enum ProjectValidator {
                 findings.append(Finding(level: .error, file: shown, message: strip("\(error)", shown)))
                 continue
             }
-            let problems = (try? JSONSchemaValidator(schema: kind.schema).problems(spec.values)) ?? ["(the \(kind.name) schema is missing from this build)"]
+            let problems =
+                (try? JSONSchemaValidator(schema: kind.schema).problems(spec.values)) ?? [
+                    "(the \(kind.name) schema is missing from this build)"
+                ]
             guard problems.isEmpty else {
                 findings += problems.map { Finding(level: .error, file: shown, message: $0) }
                 continue
@@ -102,7 +106,10 @@ public enum ProjectValidator {
             }
         }
         if valid.isEmpty && !findings.contains(where: { $0.file != configuration.file && $0.level == .error }) {
-            findings.append(Finding(level: .warning, file: shownPath(configuration.projections, workingDirectory), message: "no spec files (*.yml, *.yaml, *.json)"))
+            findings.append(
+                Finding(
+                    level: .warning, file: shownPath(configuration.projections, workingDirectory),
+                    message: "no spec files (*.yml, *.yaml, *.json)"))
         }
         return findings
     }
@@ -125,4 +132,3 @@ public enum ProjectValidator {
         message.hasPrefix(file + ": ") ? String(message.dropFirst(file.count + 2)) : message
     }
 }
-

@@ -159,12 +159,14 @@ public struct ProjectorConfiguration: Sendable, Equatable {
             let knownServer = ["host", "port", "idleTimeout", "requestTimeout"]
             if let unknown = server.keys.sorted().first(where: { !knownServer.contains($0) }) {
                 throw ProjectorError(
-                    .invalidConfiguration, "\(where_): unknown key 'server.\(unknown)' (known: \(knownServer.sorted().joined(separator: ", ")))")
+                    .invalidConfiguration,
+                    "\(where_): unknown key 'server.\(unknown)' (known: \(knownServer.sorted().joined(separator: ", ")))")
             }
             func seconds(_ key: String) throws -> Duration? {
                 guard let value = server[key] else { return nil }
                 guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number > 0, number <= 3600 else {
-                    throw ProjectorError(.invalidConfiguration, "\(where_): server.\(key) must be a number of seconds above 0 and at most 3600")
+                    throw ProjectorError(
+                        .invalidConfiguration, "\(where_): server.\(key) must be a number of seconds above 0 and at most 3600")
                 }
                 return .milliseconds(Int64(number * 1000))
             }

@@ -45,7 +45,10 @@ enum YAMLDocument {
             count += 1
             switch next {
             case .mapping(let mapping):
-                for pair in mapping { pending.append(pair.key); pending.append(pair.value) }
+                for pair in mapping {
+                    pending.append(pair.key)
+                    pending.append(pair.value)
+                }
             case .sequence(let sequence): pending.append(contentsOf: sequence)
             case .scalar, .alias: break
             }

@@ -76,7 +76,8 @@ func swiftType(_ schema: [String: Any], at path: String, file: String) throws ->
         return ("[\(element.type)\(element.nullable ? "?" : "")]", nullable)
     default:
         throw GeneratorError(
-            file: file, message: "\(path): type \(types[0]) is not supported in event schemas (use string, integer, number, boolean or array)")
+            file: file,
+            message: "\(path): type \(types[0]) is not supported in event schemas (use string, integer, number, boolean or array)")
     }
 }
 

@@ -30,7 +30,8 @@ struct GlobalOptions: ParsableArguments {
         if case .sqlite(let path) = configuration.log, !FileManager.default.fileExists(atPath: path) {
             throw ProjectorError(
                 .notFound,
-                "no event log at \(path): append or import events first, or check the log setting\(configuration.file.map { " in \($0)" } ?? "")")
+                "no event log at \(path): append or import events first, or check the log setting\(configuration.file.map { " in \($0)" } ?? "")"
+            )
         }
         return try EventLogFactory.open(configuration, readOnly: true)
     }

@@ -1,8 +1,8 @@
 import ProjectorCore
 import ProjectorHost
-import ProjectorSpecs
 import ProjectorPostgres
 import ProjectorSQLite
+import ProjectorSpecs
 
 /// Opens the log a configuration names. It lives in the command-line tool, not in ProjectorHost,
 /// so applications embedding the host build PostgresNIO only when they use it.

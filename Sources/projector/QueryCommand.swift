@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorHost
-import ProjectorSpecs
 import ProjectorSQLite
+import ProjectorSpecs
 
 struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +47,8 @@ struct QueryCommand: AsyncParsableCommand {
             }
         } catch let error as DatabaseError {
             if budget.exhausted != nil {
-                throw ProjectorError(.budgetExceeded, "the query ran past its \(Format.duration(timeout)) limit (--timeout) and was stopped")
+                throw ProjectorError(
+                    .budgetExceeded, "the query ran past its \(Format.duration(timeout)) limit (--timeout) and was stopped")
             }
             throw ProjectorError(.invalidQuery, "SQL error: \(error.message ?? "\(error)")")
         }

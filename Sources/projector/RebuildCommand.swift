@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import ProjectorCore
 import ProjectorHost
-import ProjectorSpecs
 import ProjectorSQLite
+import ProjectorSpecs
 
 struct RebuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,7 +62,10 @@ struct RebuildCommand: AsyncParsableCommand {
             guard let result = results[name] else { continue }
             if result.swapped {
                 let tables = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) rows" }.joined(separator: ", ")
-                Terminal.note("rebuilt \(name) to position \(result.checkpoint.position) in \(Format.duration(seconds))\(tables.isEmpty ? "" : ": \(tables)"); the previous generation is kept for `projector rollback \(name)`")
+                Terminal.note(
+                    "rebuilt \(name) to position \(result.checkpoint.position) in \(Format.duration(seconds))"
+                        + "\(tables.isEmpty ? "" : ": \(tables)"); the previous generation is kept for `projector rollback \(name)`"
+                )
             } else {
                 failed.append("\(name): \(result.checkpoint.lastError ?? "interrupted")")
             }

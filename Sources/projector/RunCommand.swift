@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import ProjectorCore
 import ProjectorDemo
 import ProjectorHost
 import ProjectorServer
 import ProjectorSpecs
-import Metrics
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -109,7 +109,8 @@ struct ServeCommand: AsyncParsableCommand {
         let closed = configuration.adminToken == nil ? " (admin routes closed: no PROJECTOR_ADMIN_TOKEN)" : ""
         let application = server.application(logger: logger) { port in
             Terminal.note(
-                "projector: \(runners) projection\(runners == 1 ? "" : "s"), log \(logText); listening on http://\(address):\(port)/\(closed)")
+                "projector: \(runners) projection\(runners == 1 ? "" : "s"), log \(logText); listening on http://\(address):\(port)/\(closed)"
+            )
         }
         try await HostRunner.run(host: projectorHost, configuration: configuration, only: nil, once: false, extra: [application])
     }

@@ -3,9 +3,9 @@ import Foundation
 import GRDB
 import ProjectorCore
 import ProjectorHost
-import ProjectorSpecs
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorSpecs
 
 struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -53,7 +53,8 @@ struct SearchCommand: AsyncParsableCommand {
         let current = try ProjectionCatalog.searchSpec(named: index, configuration)
         let store = try global.existingStore(index, configuration)
         guard let spec = try await SearchKind.specAsBuilt(current, store: store) else {
-            throw ProjectorError(.unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
+            throw ProjectorError(
+                .unavailable, "the store of '\(index)' was built from another version of its spec: run `projector rebuild \(index)`")
         }
         if spec != current, !json {
             Terminal.note("\(index): the spec changed; answering from the live index built by the previous spec until the rebuild swaps in")
@@ -83,8 +84,10 @@ enum SearchView {
             output.line("Did you mean \"\(suggestion)\"?")
         }
         let shown = result.hits.count
-        output.line("\(result.total) \(result.total == 1 ? "match" : "matches") in \(result.index) (\(result.tookMs) ms)"
-            + (shown > 0 ? ", showing \(shown)" : "") + (result.truncated == true ? " (the answer's size bound cut the page short)" : ""))
+        output.line(
+            "\(result.total) \(result.total == 1 ? "match" : "matches") in \(result.index) (\(result.tookMs) ms)"
+                + (shown > 0 ? ", showing \(shown)" : "")
+                + (result.truncated == true ? " (the answer's size bound cut the page short)" : ""))
         for (number, hit) in result.hits.enumerated() {
             let heading = spec.titleField(of: hit)
             let title = heading.flatMap { hit.highlights[$0] ?? hit.fields[$0].map(escape) } ?? escape(hit.id)
@@ -110,7 +113,8 @@ enum SearchView {
     /// Highlight HTML to terminal text: marks in bold yellow (or [brackets] without a terminal).
     static func render(_ html: String, color: Bool) -> String {
         let flat = html.replacingOccurrences(of: "\n", with: " ")
-        let marked = flat
+        let marked =
+            flat
             .replacingOccurrences(of: "<mark>", with: color ? "\u{1B}[1;33m" : "[")
             .replacingOccurrences(of: "</mark>", with: color ? "\u{1B}[0m" : "]")
         return marked.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")

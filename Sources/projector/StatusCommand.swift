@@ -28,9 +28,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     static func printTable(_ status: [ProjectionStatus]) async throws {
         let rows = status.map { item in
-            [item.name, item.kind, item.state.rawValue, String(item.position), String(item.head), String(item.lag),
-             Format.rate(item.eventsPerSecond), String(item.deadLetters), rebuildText(item.rebuild),
-             item.lastError ?? item.rebuild?.lastError ?? ""]
+            [
+                item.name, item.kind, item.state.rawValue, String(item.position), String(item.head), String(item.lag),
+                Format.rate(item.eventsPerSecond), String(item.deadLetters), rebuildText(item.rebuild),
+                item.lastError ?? item.rebuild?.lastError ?? "",
+            ]
         }
         TablePrinter.print(
             header: ["NAME", "KIND", "STATE", "POSITION", "HEAD", "LAG", "EVENTS/S", "DEAD", "REBUILD", "LAST ERROR"], rows: rows)
@@ -55,10 +57,12 @@ struct StatusCommand: AsyncParsableCommand {
 /// Aligned plain-text tables for terminals.
 enum TablePrinter {
     static func print(header: [String], rows: [[String]], maxWidth: Int = 60) {
-        let clipped = rows.map { $0.map { cell in
-            let flat = cell.replacingOccurrences(of: "\n", with: " ")
-            return flat.count > maxWidth ? String(flat.prefix(maxWidth - 1)) + "…" : flat
-        } }
+        let clipped = rows.map {
+            $0.map { cell in
+                let flat = cell.replacingOccurrences(of: "\n", with: " ")
+                return flat.count > maxWidth ? String(flat.prefix(maxWidth - 1)) + "…" : flat
+            }
+        }
         var widths = header.map(\.count)
         for row in clipped { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {

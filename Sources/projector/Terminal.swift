@@ -103,6 +103,7 @@ enum Format {
         if seconds < 1 { return String(format: "%.2f s", seconds) }
         if seconds < 60 { return String(format: "%.1f s", seconds) }
         let total = Int(seconds.rounded())
-        return total < 3600 ? "\(total / 60)m\(String(format: "%02d", total % 60))s" : "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
+        return total < 3600
+            ? "\(total / 60)m\(String(format: "%02d", total % 60))s" : "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
     }
 }

@@ -28,7 +28,9 @@ struct ValidateCommand: AsyncParsableCommand {
         let errors = findings.filter { $0.level == .error }.count
         let warnings = findings.filter { $0.level == .warning }.count
         let files = Set(findings.map(\.file)).count
-        print("\(files) file\(files == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+        print(
+            "\(files) file\(files == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
+        )
         if errors > 0 { throw ExitCode(1) }
     }
 }

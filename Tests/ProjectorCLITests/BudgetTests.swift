@@ -20,7 +20,9 @@ import Testing
         try writeSpec("spin", "name: spin\nkind: sql\nsetup: CREATE TABLE t AS \(Self.forever);\non: { Deposited: 'SELECT 1' }\n")
         let status = try await cli.run("status")
         #expect(status.status == 0)
-        #expect(status.stderr.contains("projections/spin.yml: setup: ran past its budget of 100,000,000 SQLite steps (limits.steps)"), "\(status.stderr)")
+        #expect(
+            status.stderr.contains("projections/spin.yml: setup: ran past its budget of 100,000,000 SQLite steps (limits.steps)"),
+            "\(status.stderr)")
         #expect(status.stdout.contains("accounts"))
         let validate = try await cli.run("validate")
         #expect(validate.status == 1 && validate.stdout.contains("spin.yml: setup: ran past its budget"))
@@ -29,7 +31,9 @@ import Testing
     }
 
     @Test func aSignalStopsAHandlerThatNeverEndsWithinSeconds() async throws {
-        try writeSpec("spin", """
+        try writeSpec(
+            "spin",
+            """
             name: spin
             kind: sql
             limits: { steps: 1000000000000 }

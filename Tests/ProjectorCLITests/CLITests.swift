@@ -93,11 +93,11 @@ import Testing
     @Test func validateNamesFileAndHandlerAndExitsOneOnErrors() async throws {
         try FileManager.default.createDirectory(atPath: folder.file("projections"), withIntermediateDirectories: true)
         try """
-            name: totals
-            kind: sql
-            setup: CREATE TABLE totals(stream TEXT PRIMARY KEY, n INTEGER);
-            on: { Deposited: "UPDATE totals SET m = 1 WHERE stream = :stream" }
-            """.write(toFile: folder.file("projections/totals.yml"), atomically: true, encoding: .utf8)
+        name: totals
+        kind: sql
+        setup: CREATE TABLE totals(stream TEXT PRIMARY KEY, n INTEGER);
+        on: { Deposited: "UPDATE totals SET m = 1 WHERE stream = :stream" }
+        """.write(toFile: folder.file("projections/totals.yml"), atomically: true, encoding: .utf8)
         let bad = try await cli.run("validate")
         #expect(bad.status == 1)
         #expect(bad.stdout.contains("error   projections/totals.yml: on.Deposited: no such column: m"), "\(bad.stdout)")
@@ -149,8 +149,10 @@ import Testing
         // Whatever was committed is consistent: the balances add up to the checkpoint exactly.
         let store = try ProjectionStore(name: "accounts", path: folder.file(".projector/stores/accounts.sqlite"), readOnly: true)
         let (position, total) = try await store.pool.read { db in
-            (try ProjectionStore.checkpoint("accounts", db)!.position,
-             try Int64.fetchOne(db, sql: "SELECT coalesce(sum(balance), 0) FROM accounts")!)
+            (
+                try ProjectionStore.checkpoint("accounts", db)!.position,
+                try Int64.fetchOne(db, sql: "SELECT coalesce(sum(balance), 0) FROM accounts")!
+            )
         }
         #expect(position == total)
         #expect(try await store.checkpoint()?.state == .stopped || position == 20_000)
@@ -192,7 +194,8 @@ import Testing
         #expect(try await cli.run("import", "inbox").stderr == "error: inbox: is a folder, not a file of event lines\n")
         try await cli.run("append", "account-1", "Deposited", #"{"amount": 5}"#)
         try await cli.run("run", "--once")
-        #expect(try await cli.run("query", "accounts", "SELECT 1; SELECT 2").stderr == "error: one statement at a time: found more than one\n")
+        #expect(
+            try await cli.run("query", "accounts", "SELECT 1; SELECT 2").stderr == "error: one statement at a time: found more than one\n")
         let forever = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT max(n) FROM c"
         let stopped = try await cli.run("query", "accounts", forever, "--timeout", "0.5")
         #expect(stopped.status == 1 && stopped.stderr == "error: the query ran past its 0.50 s limit (--timeout) and was stopped\n")

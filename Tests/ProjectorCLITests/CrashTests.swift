@@ -42,7 +42,9 @@ import Testing
         return try await store.pool.write { db in
             _ = try ProjectionStore.verify(db)
             let tables = try Row.fetchAll(
-                db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projector_%'")
+                db,
+                sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'projector_%'"
+            )
             var result: [String: [[DatabaseValue]]] = [:]
             let virtual = tables.filter { (($0["sql"] as String?) ?? "").contains("VIRTUAL TABLE") }.map { $0["name"] as String }
             for table in tables {
@@ -119,7 +121,8 @@ import Testing
                 #expect(a[table] == b[table], "\(name).\(table) differs from a from-zero build (seed \(seed))")
             }
         }
-        #expect(FileManager.default.fileExists(atPath: folder.file(".projector/stores/packages.generations.json")),
-                "the rebuilds went live at least once")
+        #expect(
+            FileManager.default.fileExists(atPath: folder.file(".projector/stores/packages.generations.json")),
+            "the rebuilds went live at least once")
     }
 }

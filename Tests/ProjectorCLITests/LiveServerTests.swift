@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import ProjectorTesting
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The server process ended before it listened.
 struct ServeExited: Error, CustomStringConvertible {
@@ -123,9 +124,11 @@ struct ServeExited: Error, CustomStringConvertible {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_BROWSER_TESTS"] == "1"))
     func theWebPageInHeadlessChromium() async throws {
         // An event whose title would run script if the page ever treated indexed text as HTML.
-        #expect(try await cli.run("append", "probe-1", "ProbeWritten", #"{"title":"injectionprobe <img src=x onerror=alert(1)>"}"#).status == 0)
+        #expect(
+            try await cli.run("append", "probe-1", "ProbeWritten", #"{"title":"injectionprobe <img src=x onerror=alert(1)>"}"#).status == 0)
         let server = try await startServer()
-        let artifacts = ProcessInfo.processInfo.environment["PROJECTOR_ARTIFACTS"] ?? Self.repository.appendingPathComponent(".ci/artifacts").path
+        let artifacts =
+            ProcessInfo.processInfo.environment["PROJECTOR_ARTIFACTS"] ?? Self.repository.appendingPathComponent(".ci/artifacts").path
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let screenshot = artifacts + "/web-page.png"
         let result = try await Self.runTool(

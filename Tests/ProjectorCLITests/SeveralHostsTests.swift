@@ -7,7 +7,8 @@ import ProjectorTesting
 import Testing
 
 /// Several `projector run` processes over one PostgreSQL log (`PROJECTOR_TEST_POSTGRES`).
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_TEST_POSTGRES"] != nil, "needs PROJECTOR_TEST_POSTGRES (.ci/run sets it)"))
+@Suite(
+    .enabled(if: ProcessInfo.processInfo.environment["PROJECTOR_TEST_POSTGRES"] != nil, "needs PROJECTOR_TEST_POSTGRES (.ci/run sets it)"))
 struct SeveralHostsTests {
     let folder = TemporaryFolder()
     let total = 30_000
@@ -17,19 +18,19 @@ struct SeveralHostsTests {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
         try FileManager.default.createDirectory(atPath: directory + "/projections", withIntermediateDirectories: true)
         try """
-            log: \(url)\(url.contains("?") ? "&" : "?")schema=\(schema)
-            coordination: \(coordination)
-            stores: \(stores)
-            batchSize: 200
-            """.write(toFile: directory + "/projector.yml", atomically: true, encoding: .utf8)
+        log: \(url)\(url.contains("?") ? "&" : "?")schema=\(schema)
+        coordination: \(coordination)
+        stores: \(stores)
+        batchSize: 200
+        """.write(toFile: directory + "/projector.yml", atomically: true, encoding: .utf8)
         // A primary key on the event id: an event applied twice would fail (and be dead-lettered).
         try """
-            name: applied
-            kind: sql
-            setup: CREATE TABLE applied(id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
-            on:
-              Tick: INSERT INTO applied(id, position) VALUES (:id, :position)
-            """.write(toFile: directory + "/projections/applied.yml", atomically: true, encoding: .utf8)
+        name: applied
+        kind: sql
+        setup: CREATE TABLE applied(id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
+        on:
+          Tick: INSERT INTO applied(id, position) VALUES (:id, :position)
+        """.write(toFile: directory + "/projections/applied.yml", atomically: true, encoding: .utf8)
     }
 
     func checkpoint(_ stores: String) async -> Int64 {

@@ -5,7 +5,8 @@ import Testing
 @Suite struct EventLineParserTests {
     @Test func readsAFullLine() throws {
         let event = try EventLineParser.parse(
-            #"{"position":9,"id":"0b5e5f3c-9a8f-4c39-8d5c-0c6d1f0f7a11","stream":"patient-42","version":3,"type":"PatientAdmitted","data":{"ward": "B", "bed":[1, 2]},"metadata":{"tenant":"north"},"time":"2026-11-27T05:40:49.123Z","expectedVersion":2}"#)
+            #"{"position":9,"id":"0b5e5f3c-9a8f-4c39-8d5c-0c6d1f0f7a11","stream":"patient-42","version":3,"type":"PatientAdmitted","data":{"ward": "B", "bed":[1, 2]},"metadata":{"tenant":"north"},"time":"2026-11-27T05:40:49.123Z","expectedVersion":2}"#
+        )
         #expect(event.stream == "patient-42")
         #expect(event.type == "PatientAdmitted")
         #expect(event.data == #"{"ward":"B","bed":[1,2]}"#, "whitespace outside strings is compacted")
@@ -45,10 +46,12 @@ import Testing
     }
 
     @Test func expectedVersionForms() throws {
-        #expect(try EventLineParser.parse(#"{"stream":"s","type":"t","data":{},"expectedVersion":"no-stream"}"#)
-            .expectedVersion == .noStream)
-        #expect(try EventLineParser.parse(#"{"stream":"s","type":"t","data":{},"expectedVersion":0}"#)
-            .expectedVersion == .noStream)
+        #expect(
+            try EventLineParser.parse(#"{"stream":"s","type":"t","data":{},"expectedVersion":"no-stream"}"#)
+                .expectedVersion == .noStream)
+        #expect(
+            try EventLineParser.parse(#"{"stream":"s","type":"t","data":{},"expectedVersion":0}"#)
+                .expectedVersion == .noStream)
         #expect(try EventLineParser.parse(#"{"stream":"s","type":"t","data":{}}"#).expectedVersion == .any)
     }
 

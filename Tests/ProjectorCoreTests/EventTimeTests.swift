@@ -14,8 +14,10 @@ import Testing
         #expect(EventTime.normalized(input) == expected)
     }
 
-    @Test(arguments: ["", "yesterday", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T05:40:49",
-                      "2026-11-27T25:00:00Z", "2026-11-27T05:40:49.Z", "2026-11-27T05:40:49Zjunk"])
+    @Test(arguments: [
+        "", "yesterday", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-27T05:40:49",
+        "2026-11-27T25:00:00Z", "2026-11-27T05:40:49.Z", "2026-11-27T05:40:49Zjunk",
+    ])
     func rejectsWhatIsNotATime(input: String) {
         #expect(EventTime.normalized(input) == nil)
     }

@@ -6,7 +6,8 @@ import Testing
     static let event = RecordedEvent(
         position: 7, id: UUID(uuidString: "0195B2A4-8A7C-7000-8000-000000000007")!, stream: "doc-1", version: 3,
         type: "DocumentRevised",
-        data: #"{"title":"Caf\u00e9 \"menus\"","n":42,"ok":true,"none":null,"tags":["a",2,"b"],"nested":{"deep":{"x":"y"}},"title":"last wins","odd key":"spaced"}"#,
+        data:
+            #"{"title":"Caf\u00e9 \"menus\"","n":42,"ok":true,"none":null,"tags":["a",2,"b"],"nested":{"deep":{"x":"y"}},"title":"last wins","odd key":"spaced"}"#,
         metadata: #"{"tenant":"acme","user":{"name":"Ana"}}"#, time: "2026-11-27T05:40:49.123Z", tenant: "acme")
 
     static let paths = [

@@ -3,8 +3,8 @@ import ProjectorCore
 import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
-import Synchronization
 import ProjectorTesting
+import Synchronization
 import Testing
 
 @Suite struct EventImporterTests {

@@ -55,7 +55,9 @@ import Testing
             let enrolled = events.filter { $0.type == "StudentEnrolled" && $0.data["course"] as? String == course }.count
             let completed = events.filter { $0.type == "CourseCompleted" && $0.data["course"] as? String == course }.count
             let row: [Int] = try await fetch(
-                host, "course-durations", "SELECT enrolled FROM course_durations WHERE course = '\(course)' UNION ALL SELECT completed FROM course_durations WHERE course = '\(course)'")
+                host, "course-durations",
+                "SELECT enrolled FROM course_durations WHERE course = '\(course)' UNION ALL SELECT completed FROM course_durations WHERE course = '\(course)'"
+            )
             #expect(row == [enrolled, completed], "\(course)")
         }
         let negative: [Int] = try await fetch(host, "course-durations", "SELECT count(*) FROM enrolments WHERE days < 0")

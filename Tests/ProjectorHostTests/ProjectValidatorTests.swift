@@ -1,8 +1,8 @@
 import Foundation
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
-import ProjectorDemo
 import ProjectorSpecs
 import ProjectorTesting
 import Testing
@@ -24,14 +24,18 @@ import Testing
     }
 
     @Test func schemaErrorsNameFileAndField() async throws {
-        try spec("bad.yml", """
+        try spec(
+            "bad.yml",
+            """
             name: Bad
             kind: sql
             setup: ""
             on: { Deposited: 42, Other: [] }
             extra: 1
             """)
-        try spec("search.yml", """
+        try spec(
+            "search.yml",
+            """
             name: docs
             kind: search
             id: $.stream
@@ -50,7 +54,9 @@ import Testing
     @Test func sqlThatDoesNotPrepareIsAnErrorAndAnUnseenEventTypeAWarning() async throws {
         let log = try SQLiteEventLog(path: folder.file(".projector/events.sqlite"))
         _ = try await log.append([ProposedEvent(stream: "a", type: "Deposited", data: #"{"amount":1}"#)])
-        try spec("sums.yml", """
+        try spec(
+            "sums.yml",
+            """
             name: sums
             kind: sql
             setup: CREATE TABLE sums(stream TEXT PRIMARY KEY, total INTEGER);
@@ -58,7 +64,9 @@ import Testing
               Deposited: INSERT INTO sums VALUES (:stream, :data ->> '$.amount') ON CONFLICT(stream) DO UPDATE SET total = total + excluded.total
               Depositted: UPDATE sums SET totl = 0 WHERE stream = :stream
             """)
-        try spec("fine.yml", """
+        try spec(
+            "fine.yml",
+            """
             name: fine
             kind: sql
             setup: CREATE TABLE t(stream TEXT);
@@ -67,7 +75,9 @@ import Testing
         let findings = await validate()
         #expect(errors(findings) == ["projections/sums.yml: on.Depositted: no such column: totl"])
         #expect(findings.contains(.init(level: .ok, file: "projections/fine.yml", message: "sql: 2 event types, 2 statements prepared")))
-        #expect(findings.contains(.init(level: .warning, file: "projections/fine.yml", message: "on.Refunded: no Refunded event in the log (yet): a typo?")))
+        #expect(
+            findings.contains(
+                .init(level: .warning, file: "projections/fine.yml", message: "on.Refunded: no Refunded event in the log (yet): a typo?")))
         #expect(!findings.contains { $0.level == .warning && $0.message.contains("on.Deposited") })
     }
 
@@ -102,7 +112,8 @@ import Testing
             "builtin.yml": "name: accounts\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'SELECT 1' }\n",
             "temp.yml": "name: temp\nkind: sql\nsetup: CREATE TEMP TABLE t(a);\non: { A: 'SELECT 1' }\n",
             "vacuum.yml": "name: vacuum\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: VACUUM }\n",
-            "spin.yml": "name: spin\nkind: sql\nlimits: { steps: 100000 }\nsetup: CREATE TABLE t AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c;\non: { A: 'SELECT 1' }\n",
+            "spin.yml":
+                "name: spin\nkind: sql\nlimits: { steps: 100000 }\nsetup: CREATE TABLE t AS WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT n FROM c;\non: { A: 'SELECT 1' }\n",
             "field.yml": "name: field\nkind: search\nid: $.stream\nfields: { documents_fts: $.data.x }\n",
             "good.yml": "name: good\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 'INSERT INTO t VALUES (:stream)' }\n",
         ]
@@ -114,7 +125,10 @@ import Testing
         #expect(refusedByValidate == Set(specs.keys).subtracting(["good.yml"]))
         #expect(refusedByHost == refusedByValidate)
         #expect(loaded.projections.map(\.name).sorted() == ["accounts", "good"])
-        #expect(loaded.problems.contains { $0.hasSuffix("builtin.yml: name: 'accounts' is the built-in accounts projection's name: choose another") })
+        #expect(
+            loaded.problems.contains {
+                $0.hasSuffix("builtin.yml: name: 'accounts' is the built-in accounts projection's name: choose another")
+            })
         #expect(loaded.problems.contains { $0.hasSuffix("field.yml: fields.documents_fts: 'documents_fts' is reserved") })
     }
 

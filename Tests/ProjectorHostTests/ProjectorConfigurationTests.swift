@@ -20,10 +20,10 @@ import Testing
     @Test func relativePathsAreRelativeToTheConfigFilesFolder() throws {
         try FileManager.default.createDirectory(atPath: folder.file("conf"), withIntermediateDirectories: true)
         try """
-            log: sqlite:data/log.sqlite
-            stores: /var/tmp/stores
-            server: { port: 9090 }
-            """.write(toFile: folder.file("conf/projector.yml"), atomically: true, encoding: .utf8)
+        log: sqlite:data/log.sqlite
+        stores: /var/tmp/stores
+        server: { port: 9090 }
+        """.write(toFile: folder.file("conf/projector.yml"), atomically: true, encoding: .utf8)
         let configuration = try ProjectorConfiguration.load(
             explicitPath: "conf/projector.yml", environment: ["PROJECTOR_ADMIN_TOKEN": "s3cret"],
             workingDirectory: folder.path)
@@ -35,13 +35,23 @@ import Testing
 
     @Test func postgresLogsAndStoresReadInPlace() throws {
         let cases: [(String, ProjectorConfiguration.LogLocation, String)] = [
-            ("postgres://app:pw@db:5433/events?schema=es", .postgres(url: "postgres://app:pw@db:5433/events?schema=es"),
-             "postgres://app:***@db:5433/events?schema=es"),
-            ("eventsourcing+postgres://db/app?table=dogschool_events", .eventsourcingPostgres(url: "postgres://db/app?table=dogschool_events"),
-             "eventsourcing+postgres://db/app?table=dogschool_events"),
-            ("eventsourcing+sqlite:app.sqlite?table=events", .eventsourcingSQLite(path: folder.path + "/app.sqlite", table: "events"),
-             "eventsourcing+sqlite:\(folder.path)/app.sqlite?table=events"),
-            ("messagedb+postgres://db/message_store", .messageDB(url: "postgres://db/message_store"), "messagedb+postgres://db/message_store"),
+            (
+                "postgres://app:pw@db:5433/events?schema=es", .postgres(url: "postgres://app:pw@db:5433/events?schema=es"),
+                "postgres://app:***@db:5433/events?schema=es"
+            ),
+            (
+                "eventsourcing+postgres://db/app?table=dogschool_events",
+                .eventsourcingPostgres(url: "postgres://db/app?table=dogschool_events"),
+                "eventsourcing+postgres://db/app?table=dogschool_events"
+            ),
+            (
+                "eventsourcing+sqlite:app.sqlite?table=events", .eventsourcingSQLite(path: folder.path + "/app.sqlite", table: "events"),
+                "eventsourcing+sqlite:\(folder.path)/app.sqlite?table=events"
+            ),
+            (
+                "messagedb+postgres://db/message_store", .messageDB(url: "postgres://db/message_store"),
+                "messagedb+postgres://db/message_store"
+            ),
         ]
         for (text, expected, shown) in cases {
             try "log: \(text)\ncoordination: \(expected.postgresURL == nil ? "local" : "shared")"

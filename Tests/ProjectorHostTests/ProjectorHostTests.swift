@@ -1,12 +1,12 @@
 import Foundation
 import GRDB
-import ProjectorDemo
-import Synchronization
 import Logging
 import ProjectorCore
+import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorTesting
+import Synchronization
 import Testing
 
 @Suite struct ProjectorHostTests {
@@ -44,9 +44,11 @@ import Testing
     @Test func aPoisonEventStopsOnlyItsProjectionAndNoFailedTransactionLeavesAWrite() async throws {
         let log = try makeLog()
         try await appendBankEvents(log, count: 120)
-        let host = try makeHost(log, [
-            RecordingProjection(name: "fragile", failAt: 75, errorPolicy: .init(tries: 2, then: .stop)), BankAccountsProjection(),
-        ])
+        let host = try makeHost(
+            log,
+            [
+                RecordingProjection(name: "fragile", failAt: 75, errorPolicy: .init(tries: 2, then: .stop)), BankAccountsProjection(),
+            ])
         try await host.catchUp()
         let fragile = try #require(host.runner(named: "fragile"))
         let checkpoint = try #require(try await fragile.store.checkpoint())
@@ -87,8 +89,9 @@ import Testing
         #expect(recorded.count == 600)
         #expect(recorded == replayed, "same events, same order, each once")
         let balances = "SELECT account, balance, deposits, withdrawals, last_position FROM accounts ORDER BY account"
-        #expect(try await rows(resumed.runner(named: "accounts")!, balances)
-            == rows(fresh.runner(named: "accounts")!, balances))
+        #expect(
+            try await rows(resumed.runner(named: "accounts")!, balances)
+                == rows(fresh.runner(named: "accounts")!, balances))
     }
 
     @Test func behindTheHeadSeveralBatchesShareATransactionAtTheHeadEachCommitsAtOnce() async throws {
@@ -264,7 +267,10 @@ final class LogFailingItsFirstWait: EventLog, Sendable {
     func head() async throws -> Int64 { try await log.head() }
     func hasEvents(ofType type: String) async throws -> Bool { try await log.hasEvents(ofType: type) }
     func waitForEvents(after position: Int64) async throws {
-        if failed.withLock({ done in defer { done = true }; return !done }) {
+        if failed.withLock({ done in
+            defer { done = true }
+            return !done
+        }) {
             throw DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked")
         }
         try await log.waitForEvents(after: position)

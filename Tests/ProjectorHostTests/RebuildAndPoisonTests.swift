@@ -72,7 +72,9 @@ struct PickyProjection: Projection {
     }
 
     func seen(_ host: ProjectorHost) async throws -> [Int64] {
-        try await host.runner(named: "flaky")!.store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT position FROM seen ORDER BY position") }
+        try await host.runner(named: "flaky")!.store.pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT position FROM seen ORDER BY position")
+        }
     }
 
     @Test func aPoisonEventIsParkedTheOthersGoOnAndARedriveAfterTheFixAppliesItOnce() async throws {
@@ -120,10 +122,12 @@ struct PickyProjection: Projection {
         let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
         _ = try await log.append(events(500))
         // Three fast projections and a slow one: the fast ones must not run off and read alone.
-        let host = try host(log, [
-            BankAccountsProjection(name: "a"), BankAccountsProjection(name: "b"), BankAccountsProjection(name: "c"),
-            RecordingProjection(name: "slow", pausePerBatch: .milliseconds(20)),
-        ], batchSize: 25)
+        let host = try host(
+            log,
+            [
+                BankAccountsProjection(name: "a"), BankAccountsProjection(name: "b"), BankAccountsProjection(name: "c"),
+                RecordingProjection(name: "slow", pausePerBatch: .milliseconds(20)),
+            ], batchSize: 25)
         try await host.catchUp()
         let before = await host.reader.reads
         let results = try await host.rebuild(["a", "b", "c", "slow"])

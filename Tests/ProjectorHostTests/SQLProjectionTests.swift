@@ -86,7 +86,10 @@ import Testing
         ("on: { A: 'INSERT INTO t VALUES (:stream' }", "spec.yml: on.A: incomplete input"),
         ("on: { A: [ 'INSERT INTO t VALUES (:stream)', 'UPDATE t SET a = 1 WHERE b = 2' ] }", "spec.yml: on.A[1]: no such column: b"),
         ("on: { A: \"ATTACH 'other.sqlite' AS other\" }", "on.A: ATTACH/DETACH is not allowed"),
-        ("on: { A: 'UPDATE projector_checkpoint SET position = 0' }", "on.A: 'projector_checkpoint': tables starting with projector_ belong to the host"),
+        (
+            "on: { A: 'UPDATE projector_checkpoint SET position = 0' }",
+            "on.A: 'projector_checkpoint': tables starting with projector_ belong to the host"
+        ),
         ("on: { A: 'PRAGMA journal_mode = DELETE' }", "on.A: PRAGMA is not allowed"),
         ("on: { A: 'COMMIT' }", "on.A: transactions are the host's"),
         ("on: { A: 'DROP TABLE t' }", "on.A: handlers may not change the schema"),
@@ -122,7 +125,8 @@ import Testing
             ProposedEvent(stream: "acc-1", type: "Deposited", data: #"{"amount":5}"#),
             ProposedEvent(stream: "acc-1", type: "Opened", data: #"{"note":"no owner"}"#),
         ])
-        let strict = try spec("""
+        let strict = try spec(
+            """
             name: strict
             kind: sql
             setup: CREATE TABLE owners(account TEXT, owner TEXT NOT NULL);
@@ -154,7 +158,8 @@ import Testing
 
     @Test func aSetupThatNeverEndsIsStoppedByItsBudgetNamingFileAndSetting() {
         let started = ContinuousClock.now
-        let error = specError("name: r\nkind: sql\nlimits: { steps: 2000000 }\nsetup: CREATE TABLE t AS \(Self.forever);\non: { A: 'SELECT 1' }\n")
+        let error = specError(
+            "name: r\nkind: sql\nlimits: { steps: 2000000 }\nsetup: CREATE TABLE t AS \(Self.forever);\non: { A: 'SELECT 1' }\n")
         #expect(error.hasSuffix("/spec.yml: setup: ran past its budget of 2,000,000 SQLite steps (limits.steps)"), "\(error)")
         #expect(ContinuousClock.now - started < .seconds(5))
     }
@@ -187,7 +192,8 @@ import Testing
             ProposedEvent(stream: "acc-1", type: "Spin", data: "{}"),
             ProposedEvent(stream: "acc-1", type: "Deposited", data: #"{"amount":7}"#),
         ])
-        let spinning = try spec("""
+        let spinning = try spec(
+            """
             name: spinning
             kind: sql
             limits: { steps: 1000000 }
@@ -203,7 +209,10 @@ import Testing
         #expect(spun.position == 3 && spun.deadLetters == 1 && spun.state != .failed)
         let letters = try await host.runner(named: "spinning")!.store.pool.read { try ProjectionStore.deadLetters($0) }
         #expect(letters.map(\.event.position) == [2])
-        #expect(letters.first?.error.contains("spec.yml: on.Spin: event 2 (Spin in stream 'acc-1'): the statement ran past its budget of 1,000,000 SQLite steps (limits.steps)") == true)
+        #expect(
+            letters.first?.error.contains(
+                "spec.yml: on.Spin: event 2 (Spin in stream 'acc-1'): the statement ran past its budget of 1,000,000 SQLite steps (limits.steps)"
+            ) == true)
         #expect(letters.first?.tries == 1, "one try: an exhausted budget is not retried")
         let amounts = try await host.runner(named: "spinning")!.store.pool.read { try Int.fetchAll($0, sql: "SELECT x FROM t ORDER BY x") }
         #expect(amounts == [5, 7])
@@ -215,7 +224,9 @@ import Testing
         let plain = try spec(base).fingerprint
         #expect(try spec(base + "limits: { steps: 100000000 }\n").fingerprint == plain)
         #expect(try spec(base + "limits: { steps: 5000 }\n").fingerprint != plain)
-        #expect(specError(base + "limits: { steps: 10 }\n").contains("spec.yml: limits.steps: must be a whole number of SQLite steps per statement from 1,000"))
+        #expect(
+            specError(base + "limits: { steps: 10 }\n").contains(
+                "spec.yml: limits.steps: must be a whole number of SQLite steps per statement from 1,000"))
         #expect(specError(base + "limits: { fuel: 10 }\n").contains("spec.yml: limits.fuel: unknown key (known: steps)"))
     }
 }

@@ -72,12 +72,12 @@ struct MessageDBTests {
         let log = try await install()
         let spec = folder.file("messages.yml")
         try """
-            name: messages
-            kind: sql
-            setup: CREATE TABLE messages(id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
-            on:
-              Tick: INSERT INTO messages(id, position) VALUES (:id, :position)
-            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        name: messages
+        kind: sql
+        setup: CREATE TABLE messages(id TEXT PRIMARY KEY, position INTEGER NOT NULL UNIQUE);
+        on:
+          Tick: INSERT INTO messages(id, position) VALUES (:id, :position)
+        """.write(toFile: spec, atomically: true, encoding: .utf8)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let host = try ProjectorHost(

@@ -84,7 +84,9 @@ struct PostgresEventLogTests {
                 }
             }
             lines += try await log.read(after: 0, limit: 100).filter { $0.id == ids[2] || $0.id == ids[3] || $0.id == ids[0] }.map(\.line)
-            lines += try await log.read(after: 1, limit: 2).map { "read \($0.position) \($0.stream) \($0.version) \($0.data) \($0.tenant ?? "-")" }
+            lines += try await log.read(after: 1, limit: 2).map {
+                "read \($0.position) \($0.stream) \($0.version) \($0.data) \($0.tenant ?? "-")"
+            }
             lines += try await log.readStream("a", fromVersion: 2, limit: 10).map { "stream \($0.position) \($0.version) \($0.data)" }
             lines.append("head \(try await log.head())")
             lines.append("types \(try await log.hasEvents(ofType: "Tick")) \(try await log.hasEvents(ofType: "Nope"))")
@@ -116,9 +118,10 @@ struct PostgresEventLogTests {
                             if writer >= 6 {
                                 // Projector's own appends, four transactions' worth at a time.
                                 if t % 4 == 0 {
-                                    _ = try await log.append((0..<4).flatMap { k in
-                                        (1...perTransaction).map { self.tick("w\(writer)-t\(t + k)", $0) }
-                                    })
+                                    _ = try await log.append(
+                                        (0..<4).flatMap { k in
+                                            (1...perTransaction).map { self.tick("w\(writer)-t\(t + k)", $0) }
+                                        })
                                 }
                                 continue
                             }

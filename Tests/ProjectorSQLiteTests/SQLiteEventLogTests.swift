@@ -33,7 +33,9 @@ import Testing
         // (found by schemathesis: the version cache once mixed them up).
         let log = try makeLog()
         let (composed, decomposed) = ("caf\u{E9}", "cafe\u{301}")
-        _ = try await log.append([ProposedEvent(stream: composed, type: "T", data: "{}"), ProposedEvent(stream: composed, type: "T", data: "{}")])
+        _ = try await log.append([
+            ProposedEvent(stream: composed, type: "T", data: "{}"), ProposedEvent(stream: composed, type: "T", data: "{}"),
+        ])
         let mixed = try await log.append([
             ProposedEvent(stream: decomposed, type: "T", data: "{}"), ProposedEvent(stream: composed, type: "T", data: "{}"),
             ProposedEvent(stream: decomposed, type: "T", data: "{}"),

@@ -3,9 +3,10 @@ import GRDB
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
-@testable import ProjectorSearch
 import ProjectorTesting
 import Testing
+
+@testable import ProjectorSearch
 
 /// Document sets are a second index: these tests hold them to the first (FTS5 and the
 /// documents table), through inserts, revisions, filter-only changes and deletes.
@@ -51,7 +52,8 @@ import Testing
         let rowids: [Int64] = [-3, size + 1, -(2 * size + 7), 3, size + 2, -(size + 1), 2 * size + 7]
         let groups = DocumentSetWriter.byChunk(rowids.map(op))
         #expect(groups.map(\.chunk) == [0, 1, 2])
-        #expect(groups.map(\.operations) == [[-3, 3], [size + 1, size + 2, -(size + 1)], [-(2 * size + 7), 2 * size + 7]].map { $0.map(op) })
+        #expect(
+            groups.map(\.operations) == [[-3, 3], [size + 1, size + 2, -(size + 1)], [-(2 * size + 7), 2 * size + 7]].map { $0.map(op) })
         #expect(groups[1].operations.map(SetOperation.impact) == [7, 7, 0])
     }
 
@@ -122,9 +124,16 @@ import Testing
                 let text = String(key.dropFirst(2))
                 let expected: [Int64] =
                     switch key.prefix(2) {
-                    case "w:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
-                    case "p:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text) + "*"])
-                    case "g:": try Int64.fetchAll(db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
+                    case "w:":
+                        try Int64.fetchAll(
+                            db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
+                    case "p:":
+                        try Int64.fetchAll(
+                            db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?",
+                            arguments: [SearchQuery.quote(text) + "*"])
+                    case "g:":
+                        try Int64.fetchAll(
+                            db, sql: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?", arguments: [SearchQuery.quote(text)])
                     case "f:":
                         try Int64.fetchAll(
                             db, sql: "SELECT rowid FROM documents WHERE \(text.prefix { $0 != "\u{1}" }) = ?",

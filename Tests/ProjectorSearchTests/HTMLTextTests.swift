@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct HTMLTextTests {
     @Test func scriptStyleAndHeadAreDropped() {
-        let text = HTMLText.text("""
+        let text = HTMLText.text(
+            """
             <html><head><title>T</title><style>p { color: red }</style></head>
             <body><script>alert("x")</script><p>visible</p><noscript>nojs</noscript></body></html>
             """)

@@ -4,9 +4,10 @@ import Logging
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
-@testable import ProjectorSearch
 import ProjectorTesting
 import Testing
+
+@testable import ProjectorSearch
 
 /// Phrase totals come from pair sets for frequent words: held to FTS5's own phrase listing
 /// through random upserts of whole documents and of single fields (merges), filter-only changes
@@ -20,18 +21,23 @@ import Testing
         }
     }
 
-    static let words = ["the", "of", "and", "tool", "for", "a", "to", "make", "this", "package", "provides", "by",
-                        "library", "data", "files", "text", "editor", "night", "train", "common"]
+    static let words = [
+        "the", "of", "and", "tool", "for", "a", "to", "make", "this", "package", "provides", "by",
+        "library", "data", "files", "text", "editor", "night", "train", "common",
+    ]
 
     @Test(arguments: [3, 17, 101]) func phraseTotalsAndPairSetsMatchFTS5ThroughMergesAndDeletes(seed: UInt64) async throws {
         let folder = TemporaryFolder()
         let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        let spec = try SearchSpec([
-            "name": "docs", "kind": "search", "id": "$.stream",
-            "fields": ["title": ["path": "$.data.title", "weight": 5], "body": ["path": "$.data.body"],
-                       "section": ["path": "$.data.section", "filter": true]],
-            "delete": ["Removed"],
-        ], file: "docs.yml")
+        let spec = try SearchSpec(
+            [
+                "name": "docs", "kind": "search", "id": "$.stream",
+                "fields": [
+                    "title": ["path": "$.data.title", "weight": 5], "body": ["path": "$.data.body"],
+                    "section": ["path": "$.data.section", "filter": true],
+                ],
+                "delete": ["Removed"],
+            ], file: "docs.yml")
         // Small thresholds: words are frequent and pairs get sets after a few dozen documents.
         let projection = SearchProjection(spec: spec, catalog: SetCatalog(thresholds: .init(documents: 16, share: 64, pairShare: 8)))
         var logger = Logger(label: "test")
@@ -75,7 +81,9 @@ import Testing
                         arguments: [SearchQuery.quote(String(key.dropFirst(2)))])
                     let stored = try DocumentSets.load(key, db: db).map { $0.newest(.max).sorted() } ?? []
                     let missing = Set(listed).subtracting(stored).sorted().prefix(5)
-                    #expect(stored == listed, "round \(round): \(key): \(stored.count) documents, FTS5 lists \(listed.count) (missing \(missing)…)")
+                    #expect(
+                        stored == listed,
+                        "round \(round): \(key): \(stored.count) documents, FTS5 lists \(listed.count) (missing \(missing)…)")
                 }
                 try DocumentSets.verify(spec: spec, db: db)
             }

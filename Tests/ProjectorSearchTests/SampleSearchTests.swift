@@ -30,8 +30,10 @@ import Testing
 
     static func index() async throws -> SearchIndex { try await shared.value.1 }
 
-    @Test(arguments: [("compresion ", "compression"), ("libary ", "library"), ("pyhton ", "python"),
-                      ("documantation ", "documentation")])
+    @Test(arguments: [
+        ("compresion ", "compression"), ("libary ", "library"), ("pyhton ", "python"),
+        ("documantation ", "documentation"),
+    ])
     func typosAreCorrectedFromTheIndexVocabulary(typo: String, fixed: String) async throws {
         let result = try await Self.index().search(SearchRequest(query: typo))
         #expect(result.suggestion == fixed)
@@ -103,8 +105,10 @@ import Testing
             }
         }
         // Typo correction of words no vocabulary holds, in any script, within the limits.
-        for query in [String(repeating: "漢", count: 512), String(repeating: "a", count: 512), String(repeating: "é", count: 500),
-                      (0..<32).map { _ in "zqxjkvbw" }.joined(separator: " "), String(repeating: "👩‍👩‍👧", count: 100)] {
+        for query in [
+            String(repeating: "漢", count: 512), String(repeating: "a", count: 512), String(repeating: "é", count: 500),
+            (0..<32).map { _ in "zqxjkvbw" }.joined(separator: " "), String(repeating: "👩‍👩‍👧", count: 100),
+        ] {
             let started = ContinuousClock.now
             _ = try await Self.index().search(SearchRequest(query: query))
             #expect(ContinuousClock.now - started < .seconds(2), "bounded: \(query.prefix(8))")

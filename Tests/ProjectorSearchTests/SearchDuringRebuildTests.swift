@@ -20,9 +20,10 @@ final class Progress: Sendable {
         let count = 3_000
         var events: [ProposedEvent] = []
         for number in 0..<count {
-            events.append(ProposedEvent(
-                stream: "package-\(number)", type: "Published",
-                data: #"{"name":"tool\#(number)","body":"a common tool number \#(number)","section":"s\#(number % 7)"}"#))
+            events.append(
+                ProposedEvent(
+                    stream: "package-\(number)", type: "Published",
+                    data: #"{"name":"tool\#(number)","body":"a common tool number \#(number)","section":"s\#(number % 7)"}"#))
         }
         _ = try await fixture.log.append(events)
         try await fixture.host.catchUp()

@@ -4,8 +4,8 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
-import Synchronization
 import ProjectorTesting
+import Synchronization
 import Testing
 
 @Suite struct SearchEngineTests {
@@ -98,7 +98,9 @@ import Testing
         #expect(none.hits.first.map { $0.fields.isEmpty && $0.highlights.isEmpty } == true)
         for bad in [SearchRequest(query: "x", fields: ["nope"]), SearchRequest(query: "x", highlight: ["section"])] {
             await #expect { _ = try await fixture.index.search(bad) } throws: { error in
-                (error as? ProjectorError).map { $0.code == .invalidQuery && $0.message.contains("nope") || $0.message.contains("'section' is not a text field") } == true
+                (error as? ProjectorError).map {
+                    $0.code == .invalidQuery && $0.message.contains("nope") || $0.message.contains("'section' is not a text field")
+                } == true
             }
         }
 
@@ -115,7 +117,9 @@ import Testing
 
     @Test func htmlFieldsAreIndexedAsText() async throws {
         let fixture = try SearchFixture(SearchFixture.packages)
-        try await fixture.add("doc", ["name": "manual", "html": "<head><title>t</title></head><script>secretword()</script><p>first</p><p>second&amp;third</p>"])
+        try await fixture.add(
+            "doc",
+            ["name": "manual", "html": "<head><title>t</title></head><script>secretword()</script><p>first</p><p>second&amp;third</p>"])
         #expect(try await fixture.search("secretword ").total == 0, "script text is not indexed")
         #expect(try await fixture.search("firstsecond ").total == 0, "blocks are separate words")
         #expect(try await fixture.search("second ").total == 1)
@@ -149,13 +153,14 @@ import Testing
         let projection = SearchProjection(spec: try SearchSpec(SearchFixture.packages, file: "test.yml"))
         let events = (1...1_200).map { position -> RecordedEvent in
             let stream = "pkg-\(position * 7 % 40)"
-            let (type, data): (String, String) = switch position % 9 {
-            case 0: ("Removed", "{}")
-            case 1, 4: ("Changed", #"{"body":"revised text \#(position) compression"}"#)
-            case 2: ("Changed", #"{"section":"s\#(position % 3)"}"#)
-            case 3: ("Published", #"{"name":"tool\#(position % 50)","html":"<p>page \#(position)</p><script>x()</script>"}"#)
-            default: ("Published", #"{"name":"lib\#(position % 60)","body":"library \#(position)\u0007 bell","section":"libs"}"#)
-            }
+            let (type, data): (String, String) =
+                switch position % 9 {
+                case 0: ("Removed", "{}")
+                case 1, 4: ("Changed", #"{"body":"revised text \#(position) compression"}"#)
+                case 2: ("Changed", #"{"section":"s\#(position % 3)"}"#)
+                case 3: ("Published", #"{"name":"tool\#(position % 50)","html":"<p>page \#(position)</p><script>x()</script>"}"#)
+                default: ("Published", #"{"name":"lib\#(position % 60)","body":"library \#(position)\u0007 bell","section":"libs"}"#)
+                }
             return RecordedEvent(
                 position: Int64(position), id: UUID(), stream: stream, version: 1, type: type, data: data,
                 time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + Int64(position)))
@@ -166,10 +171,14 @@ import Testing
                 try projection.setUp(db)
                 for batch in batches { try projection.apply(batch, db) }
                 try db.execute(sql: "INSERT INTO documents_fts(documents_fts, rank) VALUES ('integrity-check', 1)")
-                let documents = try Row.fetchAll(db, sql: "SELECT doc_id, CAST(position AS TEXT), name, body, page, section, updated FROM documents ORDER BY doc_id")
-                    .map { row in (0..<7).map { row[$0] as String? } }
+                let documents = try Row.fetchAll(
+                    db, sql: "SELECT doc_id, CAST(position AS TEXT), name, body, page, section, updated FROM documents ORDER BY doc_id"
+                )
+                .map { row in (0..<7).map { row[$0] as String? } }
                 let matches = try ["compression", "library", "page", "tool1*", "bell"].map { term in
-                    try String.fetchAll(db, sql: "SELECT doc_id FROM documents JOIN documents_fts(?) f ON f.rowid = documents.rowid ORDER BY doc_id", arguments: [term])
+                    try String.fetchAll(
+                        db, sql: "SELECT doc_id FROM documents JOIN documents_fts(?) f ON f.rowid = documents.rowid ORDER BY doc_id",
+                        arguments: [term])
                 }
                 return documents + matches.map { $0 as [String?] }
             }
@@ -246,7 +255,8 @@ import Testing
         let importing = Task {
             var lines = ""
             for i in 0..<3000 {
-                lines += #"{"stream":"s\#(i % 700)","type":"Published","data":{"name":"pkg\#(i)","body":"word\#(i % 50) common text"}}"# + "\n"
+                lines +=
+                    #"{"stream":"s\#(i % 700)","type":"Published","data":{"name":"pkg\#(i)","body":"word\#(i % 50) common text"}}"# + "\n"
             }
             let path = fixture.folder.file("in.ndjson")
             try lines.write(toFile: path, atomically: true, encoding: .utf8)

@@ -25,17 +25,19 @@ struct SearchFixture {
     }
 
     /// The packages-like spec most tests use.
-    static var packages: [String: Any] { [
-        "name": "packages", "kind": "search", "id": "$.stream",
-        "fields": [
-            "name": ["path": "$.data.name", "weight": 10],
-            "body": ["path": "$.data.body", "weight": 1],
-            "page": ["path": "$.data.html", "format": "html"],
-            "section": ["path": "$.data.section", "filter": true],
-            "updated": ["path": "$.time", "filter": true],
-        ],
-        "delete": ["Removed"], "tieBreak": "updated",
-    ] }
+    static var packages: [String: Any] {
+        [
+            "name": "packages", "kind": "search", "id": "$.stream",
+            "fields": [
+                "name": ["path": "$.data.name", "weight": 10],
+                "body": ["path": "$.data.body", "weight": 1],
+                "page": ["path": "$.data.html", "format": "html"],
+                "section": ["path": "$.data.section", "filter": true],
+                "updated": ["path": "$.time", "filter": true],
+            ],
+            "delete": ["Removed"], "tieBreak": "updated",
+        ]
+    }
 
     func add(_ stream: String, type: String = "Published", _ data: [String: String]) async throws {
         let json = try String(decoding: JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)

@@ -61,10 +61,12 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("Schemas/search-projection.schema.json")
         let schema = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let properties = try #require(schema["properties"] as? [String: Any])
-        #expect(Set(properties.keys) == ["name", "kind", "description", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "onError"])
+        #expect(
+            Set(properties.keys) == ["name", "kind", "description", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "onError"])
         for key in properties.keys where !["description"].contains(key) {
             var values = Self.valid
-            values[key] = values[key] ?? (key == "tieBreak" ? "title" : key == "tokenizer" ? "porter" : key == "onError" ? ["tries": 2] : ["T"])
+            values[key] =
+                values[key] ?? (key == "tieBreak" ? "title" : key == "tokenizer" ? "porter" : key == "onError" ? ["tries": 2] : ["T"])
             #expect(throws: Never.self, "\(key)") { _ = try SearchSpec(values, file: "x") }
         }
     }

@@ -1,7 +1,8 @@
-@testable import ProjectorServer
 import ProjectorSearch
 import Synchronization
 import Testing
+
+@testable import ProjectorServer
 
 struct ResultCacheTests {
     final class Counter: Sendable {

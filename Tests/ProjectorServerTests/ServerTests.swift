@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import Logging
 import Metrics
 import ProjectorCore
@@ -33,13 +33,14 @@ struct ServerFixture {
 
     init(token: String? = "s3cret") async throws {
         log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        let spec = try SearchSpec([
-            "name": "docs", "kind": "search", "id": "$.stream",
-            "fields": [
-                "title": ["path": "$.data.title", "weight": 5], "body": ["path": "$.data.body"],
-                "section": ["path": "$.data.section", "filter": true],
-            ],
-        ], file: "docs.yml")
+        let spec = try SearchSpec(
+            [
+                "name": "docs", "kind": "search", "id": "$.stream",
+                "fields": [
+                    "title": ["path": "$.data.title", "weight": 5], "body": ["path": "$.data.body"],
+                    "section": ["path": "$.data.section", "filter": true],
+                ],
+            ], file: "docs.yml")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         host = try ProjectorHost(
@@ -48,9 +49,12 @@ struct ServerFixture {
         server = ProjectorServer(host: host, settings: ServerSettings(adminToken: token), registry: sharedRegistry)
         var events: [ProposedEvent] = []
         for number in 0..<30 {
-            events.append(ProposedEvent(
-                stream: "doc-\(number)", type: "Written",
-                data: #"{"title":"Guide \#(number) to <script>alert(1)</script> editors","body":"vim and emacs, number \#(number)","section":"s\#(number % 3)"}"#))
+            events.append(
+                ProposedEvent(
+                    stream: "doc-\(number)", type: "Written",
+                    data:
+                        #"{"title":"Guide \#(number) to <script>alert(1)</script> editors","body":"vim and emacs, number \#(number)","section":"s\#(number % 3)"}"#
+                ))
         }
         events.append(ProposedEvent(stream: "acc-1", type: "Deposited", data: #"{"amount":7}"#))
         _ = try await log.append(events)
@@ -70,7 +74,8 @@ struct ServerFixture {
     @Test func searchAnswersWithHitsHighlightsFacetsAndPaging() async throws {
         let fixture = try await ServerFixture()
         try await fixture.application.test(.router) { client in
-            let response = try await client.execute(uri: "/v1/search/docs?q=emacs%20vim&limit=5&offset=5&facet=section&filter=section:s1", method: .get)
+            let response = try await client.execute(
+                uri: "/v1/search/docs?q=emacs%20vim&limit=5&offset=5&facet=section&filter=section:s1", method: .get)
             #expect(response.status == .ok)
             let body = try #require(try ServerFixture.json(response) as? [String: Any])
             #expect(body["index"] as? String == "docs" && body["total"] as? Int == 10)
@@ -177,7 +182,9 @@ struct ServerFixture {
         try await fixture.application.test(.router) { client in
             let event = ByteBuffer(string: #"{"stream":"acc-9","type":"Deposited","data":{"amount":5}}"#)
             #expect(try await client.execute(uri: "/v1/events", method: .post, body: event).status == .unauthorized)
-            #expect(try await client.execute(uri: "/v1/events", method: .post, headers: [.authorization: "Bearer nope"], body: event).status == .unauthorized)
+            #expect(
+                try await client.execute(uri: "/v1/events", method: .post, headers: [.authorization: "Bearer nope"], body: event).status
+                    == .unauthorized)
             let created = try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: event)
             #expect(created.status == .created)
             let stored = try #require(try ServerFixture.json(created) as? [[String: Any]])
@@ -189,8 +196,11 @@ struct ServerFixture {
             let bad = ByteBuffer(string: "{\"stream\":\"a\",\"type\":\"T\",\"data\":{}}\n{\"stream\":\"a\",\"type\":\"T\",\"data\":[1]}\n")
             let badLine = try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: bad)
             #expect(badLine.status == .badRequest)
-            #expect(((try ServerFixture.json(badLine) as? [String: String])?["error"] ?? "").hasPrefix("line 2: data must be a JSON object"))
-            #expect(try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: ByteBuffer(string: "  ")).status == .badRequest)
+            #expect(
+                ((try ServerFixture.json(badLine) as? [String: String])?["error"] ?? "").hasPrefix("line 2: data must be a JSON object"))
+            #expect(
+                try await client.execute(uri: "/v1/events", method: .post, headers: ServerFixture.admin, body: ByteBuffer(string: "  "))
+                    .status == .badRequest)
 
             #expect(try await client.execute(uri: "/v1/events?from=30", method: .get).status == .unauthorized)
             let read = try await client.execute(uri: "/v1/events?from=31&limit=5", method: .get, headers: ServerFixture.admin)
@@ -208,7 +218,8 @@ struct ServerFixture {
             let answers = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        let response = try await client.execute(uri: "/v1/projections/docs/rebuild", method: .post, headers: [.authorization: "bearer s3cret"])
+                        let response = try await client.execute(
+                            uri: "/v1/projections/docs/rebuild", method: .post, headers: [.authorization: "bearer s3cret"])
                         #expect(response.status == .accepted)
                         return String(buffer: response.body)
                     }
@@ -233,9 +244,11 @@ struct ServerFixture {
     @Test func projectionsHealthAndMetricsDescribeTheHost() async throws {
         let fixture = try await ServerFixture()
         try await fixture.application.test(.router) { client in
-            let list = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections", method: .get)) as? [[String: Any]])
+            let list = try #require(
+                try ServerFixture.json(try await client.execute(uri: "/v1/projections", method: .get)) as? [[String: Any]])
             #expect(Set(list.compactMap { $0["name"] as? String }) == ["docs", "accounts"])
-            let one = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections/docs", method: .get)) as? [String: Any])
+            let one = try #require(
+                try ServerFixture.json(try await client.execute(uri: "/v1/projections/docs", method: .get)) as? [String: Any])
             #expect(one["position"] as? Int == 31 && one["lag"] as? Int == 0 && one["deadLetters"] as? Int == 0)
 
             // Caught up but not running: not live.
@@ -313,7 +326,9 @@ struct ServerFixture {
 
             let deep = try await client.execute(uri: "/v1/search/docs?q=vim&offset=100001", method: .get)
             #expect(deep.status == .badRequest)
-            #expect(((try ServerFixture.json(deep) as? [String: String])?["error"] ?? "").hasPrefix("offset must be a whole number from 0 to 100000"))
+            #expect(
+                ((try ServerFixture.json(deep) as? [String: String])?["error"] ?? "").hasPrefix(
+                    "offset must be a whole number from 0 to 100000"))
             let long = try await client.execute(uri: "/v1/search/docs?q=" + String(repeating: "a", count: 600), method: .get)
             #expect(long.status == .badRequest)
             #expect((try ServerFixture.json(long) as? [String: String])?["error"] == "q: at most 512 characters, found 600")
@@ -325,9 +340,13 @@ struct ServerFixture {
                 arguments: ["/srv/secret/path.yml: stream 'acc-1' is broken"])
         }
         try await fixture.application.test(.router) { client in
-            let anonymous = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections/accounts", method: .get)) as? [String: Any])
+            let anonymous = try #require(
+                try ServerFixture.json(try await client.execute(uri: "/v1/projections/accounts", method: .get)) as? [String: Any])
             #expect(anonymous["lastError"] as? String == "(shown with the admin token)")
-            let admin = try #require(try ServerFixture.json(try await client.execute(uri: "/v1/projections/accounts", method: .get, headers: ServerFixture.admin)) as? [String: Any])
+            let admin = try #require(
+                try ServerFixture.json(
+                    try await client.execute(uri: "/v1/projections/accounts", method: .get, headers: ServerFixture.admin)) as? [String: Any]
+            )
             #expect((admin["lastError"] as? String)?.contains("/srv/secret/path.yml") == true)
             let list = String(buffer: try await client.execute(uri: "/v1/projections", method: .get).body)
             #expect(!list.contains("/srv/secret") && !list.contains("acc-1"))

@@ -31,16 +31,19 @@ struct DocumentWriter {
         func statement(_ sql: String) throws -> OpaquePointer { try db.cachedStatement(sql: sql).sqliteStatement }
         find = try statement("SELECT rowid, \(names.joined(separator: ", ")) FROM \(documents) WHERE doc_id = ?")
         insertDocument = try statement(
-            "INSERT INTO \(documents)(doc_id, position, \(names.joined(separator: ", "))) VALUES (?, ?, \(names.map { _ in "?" }.joined(separator: ", ")))")
+            "INSERT INTO \(documents)(doc_id, position, \(names.joined(separator: ", "))) VALUES (?, ?, \(names.map { _ in "?" }.joined(separator: ", ")))"
+        )
         deleteDocument = try statement("DELETE FROM \(documents) WHERE rowid = ?")
         updateStored = try statement(
             "UPDATE \(documents) SET position = ?, \(names.map { "\($0) = ?" }.joined(separator: ", ")) WHERE rowid = ?")
         textIndexes = spec.fields.indices.filter { !spec.fields[$0].filter }
         let textNames = textIndexes.map { names[$0] }
         insertIndex = try statement(
-            "INSERT INTO \(index)(rowid, \(textNames.joined(separator: ", "))) VALUES (?, \(textNames.map { _ in "?" }.joined(separator: ", ")))")
+            "INSERT INTO \(index)(rowid, \(textNames.joined(separator: ", "))) VALUES (?, \(textNames.map { _ in "?" }.joined(separator: ", ")))"
+        )
         deleteIndex = try statement(
-            "INSERT INTO \(index)(\(index), rowid, \(textNames.joined(separator: ", "))) VALUES ('delete', ?, \(textNames.map { _ in "?" }.joined(separator: ", ")))")
+            "INSERT INTO \(index)(\(index), rowid, \(textNames.joined(separator: ", "))) VALUES ('delete', ?, \(textNames.map { _ in "?" }.joined(separator: ", ")))"
+        )
     }
 
     /// The stored row of a document: its rowid and field values.

@@ -10,9 +10,13 @@ public enum HTMLText {
         var copy = html
         return copy.withUTF8 { bytes -> String in
             var length = 0
-            guard let text = bytes.withMemoryRebound(to: CChar.self, { chars in
-                projector_html_text(chars.baseAddress, chars.count, &length)
-            }) else { return "" }
+            guard
+                let text = bytes.withMemoryRebound(
+                    to: CChar.self,
+                    { chars in
+                        projector_html_text(chars.baseAddress, chars.count, &length)
+                    })
+            else { return "" }
             defer { projector_html_text_free(text) }
             return text.withMemoryRebound(to: UInt8.self, capacity: length) { pointer in
                 String(decoding: UnsafeBufferPointer(start: pointer, count: length), as: UTF8.self)

@@ -57,7 +57,6 @@ public struct SearchProjection: Projection {
         }
     }
 
-
     public func setUp(_ db: Database) throws {
         let columns = spec.fields.map { "\($0.name.quotedDatabaseIdentifier) TEXT" }.joined(separator: ", ")
         try db.execute(
@@ -67,7 +66,9 @@ public struct SearchProjection: Projection {
                 """)
         for field in spec.filterFields {
             try db.execute(
-                sql: "CREATE INDEX \("documents_by_\(field.name)".quotedDatabaseIdentifier) ON \(Self.documents)(\(field.name.quotedDatabaseIdentifier))")
+                sql:
+                    "CREATE INDEX \("documents_by_\(field.name)".quotedDatabaseIdentifier) ON \(Self.documents)(\(field.name.quotedDatabaseIdentifier))"
+            )
         }
         // Exact-name matches are looked up by the heaviest text field, whatever the rank window.
         let primary = spec.textFields[0].name

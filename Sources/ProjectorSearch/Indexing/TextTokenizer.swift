@@ -1,5 +1,5 @@
-import Foundation
 import CFTS5
+import Foundation
 import GRDB
 
 /// One of FTS5's own tokenizers, called directly: document sets must split text exactly as the

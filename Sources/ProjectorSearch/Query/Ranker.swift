@@ -73,9 +73,13 @@ enum Ranker {
                     continue
                 }
                 let target = bits + t * DocumentSet.words
-                term.postings.set.bitmaps[cursors[t]].withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: DocumentSet.words) }
+                term.postings.set.bitmaps[cursors[t]].withUnsafeBufferPointer {
+                    target.update(from: $0.baseAddress!, count: DocumentSet.words)
+                }
                 let codes = term.postings.impacts[cursors[t]]
-                codes.withUnsafeBufferPointer { impactBuffers[t].update(from: $0.baseAddress!, count: min(codes.count, DocumentSet.chunkSize)) }
+                codes.withUnsafeBufferPointer {
+                    impactBuffers[t].update(from: $0.baseAddress!, count: min(codes.count, DocumentSet.chunkSize))
+                }
                 bitPointers[t] = UnsafePointer(target)
                 impactPointers[t] = UnsafePointer(impactBuffers[t])
             }

@@ -81,7 +81,8 @@ extension SearchEngine {
         // A document named exactly as the query comes first, wherever its score puts it.
         let named = try exactNameMatches(query, spec: spec, db: db).filter { documents.contains($0) }
         if !named.isEmpty {
-            let first = try Ranker.top(named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, average: statistics.averageLength,
+            let first = try Ranker.top(
+                named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, average: statistics.averageLength,
                 spec: spec, db: db)
             ordered = first + ordered.filter { hit in !named.contains(hit.rowid) }
         }

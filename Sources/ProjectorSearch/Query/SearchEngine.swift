@@ -42,14 +42,17 @@ public enum SearchEngine {
         let offset = min(max(request.offset, 0), maxOffset)
         let filters = try filterClause(request.filters, spec: spec)
         for facet in request.facets where !spec.fields.contains(where: { $0.name == facet }) {
-            throw ProjectorError(.invalidQuery, "unknown facet field '\(facet)' (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+            throw ProjectorError(
+                .invalidQuery, "unknown facet field '\(facet)' (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
         }
         for field in request.fields ?? [] where !spec.fields.contains(where: { $0.name == field }) {
-            throw ProjectorError(.invalidQuery, "unknown field '\(field)' to return (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+            throw ProjectorError(
+                .invalidQuery, "unknown field '\(field)' to return (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
         }
         for field in request.highlight ?? [] where !spec.textFields.contains(where: { $0.name == field }) {
             throw ProjectorError(
-                .invalidQuery, "'\(field)' is not a text field to highlight (text fields: \(spec.textFields.map(\.name).joined(separator: ", ")))")
+                .invalidQuery,
+                "'\(field)' is not a text field to highlight (text fields: \(spec.textFields.map(\.name).joined(separator: ", ")))")
         }
         guard request.crop >= 0 else { throw ProjectorError(.invalidQuery, "crop must not be negative") }
         let match: String?
@@ -112,7 +115,8 @@ public enum SearchEngine {
         guard !trimmed.isEmpty else { return nil }
         do {
             _ = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM (SELECT rowid FROM \(SearchProjection.index) WHERE \(SearchProjection.index) MATCH ? LIMIT 1)",
+                db,
+                sql: "SELECT count(*) FROM (SELECT rowid FROM \(SearchProjection.index) WHERE \(SearchProjection.index) MATCH ? LIMIT 1)",
                 arguments: [trimmed])
         } catch let error as DatabaseError where error.resultCode != .SQLITE_INTERRUPT {
             throw ProjectorError(.invalidQuery, "invalid FTS5 query: \(error.message ?? "syntax error")")
@@ -165,7 +169,9 @@ public enum SearchEngine {
                 ordered = Array(ordered.dropFirst(offset).prefix(limit))
             } else {
                 let rows = try Row.fetchAll(
-                    db, sql: "SELECT d.rowid \(matchJoin)\(filters.sql) ORDER BY \(tieBreak.isEmpty ? "" : String(tieBreak.dropFirst(2)) + ", ")d.rowid DESC LIMIT ? OFFSET ?",
+                    db,
+                    sql:
+                        "SELECT d.rowid \(matchJoin)\(filters.sql) ORDER BY \(tieBreak.isEmpty ? "" : String(tieBreak.dropFirst(2)) + ", ")d.rowid DESC LIMIT ? OFFSET ?",
                     arguments: whereArguments + StatementArguments([limit, offset] as Values))
                 ordered = rows.map { ($0[0], 0) }
             }
@@ -188,7 +194,8 @@ public enum SearchEngine {
         let column = "d.\(facet.quotedDatabaseIdentifier)"
         let rows = try Row.fetchAll(
             db,
-            sql: "SELECT \(column), count(*) AS n \(matchJoin)\(filters.sql) AND \(column) IS NOT NULL GROUP BY \(column) ORDER BY n DESC, \(column) LIMIT 100",
+            sql:
+                "SELECT \(column), count(*) AS n \(matchJoin)\(filters.sql) AND \(column) IS NOT NULL GROUP BY \(column) ORDER BY n DESC, \(column) LIMIT 100",
             arguments: arguments)
         var counts: [String: Int] = [:]
         for row in rows { counts[row[0] as String] = row[1] }
@@ -239,19 +246,23 @@ public enum SearchEngine {
         let highlighted = request.highlight.map { names in spec.textFields.filter { names.contains($0.name) } } ?? spec.textFields
         let read = returned + highlighted.filter { field in !returned.contains { $0.name == field.name } }
         // Only as much of a long value as the crop or the highlight reads.
-        let columns = (["doc_id"] + read.map { field -> String in
-            let column = field.name.quotedDatabaseIdentifier
-            if request.crop == 0, returned.contains(field) { return column }
-            let characters = highlighted.contains(field) ? max(Highlighter.scannedBytes + 1, request.crop + 1) : request.crop + 1
-            return "substr(\(column), 1, \(characters))"
-        }).joined(separator: ", ")
+        let columns =
+            (["doc_id"]
+            + read.map { field -> String in
+                let column = field.name.quotedDatabaseIdentifier
+                if request.crop == 0, returned.contains(field) { return column }
+                let characters = highlighted.contains(field) ? max(Highlighter.scannedBytes + 1, request.crop + 1) : request.crop + 1
+                return "substr(\(column), 1, \(characters))"
+            }).joined(separator: ", ")
         let row = try db.cachedStatement(sql: "SELECT \(columns) FROM \(SearchProjection.documents) WHERE rowid = ?")
         let fts = SearchProjection.index
         // Raw FTS5 syntax (NEAR, column filters) is only understood by FTS5's own snippet().
+        let snippetColumns = highlighted.map {
+            "snippet(\(fts), \(spec.textFields.firstIndex(of: $0)!), char(57344), char(57345), '…', 24)"
+        }.joined(separator: ", ")
         let snippets =
             highlighter == nil && match != nil && !highlighted.isEmpty
-            ? try db.cachedStatement(
-                sql: "SELECT \(highlighted.map { "snippet(\(fts), \(spec.textFields.firstIndex(of: $0)!), char(57344), char(57345), '…', 24)" }.joined(separator: ", ")) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
+            ? try db.cachedStatement(sql: "SELECT \(snippetColumns) FROM \(fts) WHERE \(fts) MATCH ? AND rowid = ?")
             : nil
         var hits: [SearchResult.Hit] = []
         var bytes = 0

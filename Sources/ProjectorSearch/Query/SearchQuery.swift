@@ -45,9 +45,15 @@ public struct SearchQuery: Sendable, Hashable {
         for (index, token) in tokens.enumerated() {
             let isLast = index == tokens.count - 1
             if !token.quoted {
-                if token.text == "OR", !groups.isEmpty, !isLast { pendingOr = true; continue }
+                if token.text == "OR", !groups.isEmpty, !isLast {
+                    pendingOr = true
+                    continue
+                }
                 if token.text == "AND", !groups.isEmpty, !isLast { continue }
-                if token.text == "NOT", !isLast { pendingNot = true; continue }
+                if token.text == "NOT", !isLast {
+                    pendingNot = true
+                    continue
+                }
             }
             var text = token.text
             var negative = pendingNot
@@ -56,7 +62,10 @@ public struct SearchQuery: Sendable, Hashable {
                 negative = true
                 text.removeFirst()
             }
-            guard Self.hasWordCharacter(text) else { pendingOr = false; continue }
+            guard Self.hasWordCharacter(text) else {
+                pendingOr = false
+                continue
+            }
             var term = Term(text: text, isPhrase: token.quoted, isPrefix: false)
             if negative {
                 excluded.append(term)

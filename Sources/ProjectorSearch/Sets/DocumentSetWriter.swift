@@ -110,7 +110,8 @@ final class DocumentSetWriter {
     private func writeLengths() throws {
         guard !table.lengths.isEmpty else { return }
         let read = try db.cachedStatement(sql: "SELECT lengths FROM \(DocumentSets.lengths) WHERE chunk = ?").sqliteStatement
-        let write = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(DocumentSets.lengths)(chunk, lengths) VALUES (?, ?)").sqliteStatement
+        let write = try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(DocumentSets.lengths)(chunk, lengths) VALUES (?, ?)")
+            .sqliteStatement
         var byChunk: [Int64: [(offset: Int, length: UInt16)]] = [:]
         for (rowid, length) in table.lengths {
             byChunk[rowid >> DocumentSet.chunkShift, default: []].append((Int(rowid & Int64(DocumentSet.chunkSize - 1)), length))
@@ -306,7 +307,8 @@ private struct ChunkStatements {
         let bytes = stored ? DocumentSets.blob(read, 0) : UnsafeRawBufferPointer(start: nil, count: 0)
         let offsets = changes.map { Int(SetOperation.rowid($0) & Int64(DocumentSet.chunkSize - 1)) }
         let onlyAdditions = changes.allSatisfy { $0 > 0 }
-        let appendsAtEnd = onlyAdditions && (zip(offsets, offsets.dropFirst()).allSatisfy { $0 < $1 })
+        let appendsAtEnd =
+            onlyAdditions && (zip(offsets, offsets.dropFirst()).allSatisfy { $0 < $1 })
             && (offsets.first ?? 0) > DocumentSet.lastOffset(bytes)
         let appended = appendsAtEnd ? DocumentSet.appending(changes.map(SetOperation.rowid), to: bytes) : nil
         let decoded = appended == nil && stored ? DocumentSet.decode(bytes) : nil

@@ -58,10 +58,11 @@ enum DocumentSets {
     /// The documents with a filter value: its set, or the documents table's index on the field.
     static func filterSet(_ field: String, _ value: String, db: Database) throws -> DocumentSet {
         if try isOpen(field, db: db) {
-            return DocumentSet(ascending: try Int64.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(field.quotedDatabaseIdentifier) = ? ORDER BY rowid"),
-                arguments: [value]))
+            return DocumentSet(
+                ascending: try Int64.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(field.quotedDatabaseIdentifier) = ? ORDER BY rowid"),
+                    arguments: [value]))
         }
         return try load(filterKey(field, value), db: db) ?? DocumentSet()
     }
@@ -136,8 +137,9 @@ enum DocumentSets {
     /// columns per row), from the index's own averages record: a varint row count, then a total
     /// per column.
     static func statistics(_ db: Database) throws -> (rows: Int, averageLength: Double) {
-        guard let block = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT block FROM \(SearchProjection.index)_data WHERE id = 1"))
+        guard
+            let block = try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT block FROM \(SearchProjection.index)_data WHERE id = 1"))
         else { return (0, 1) }
         let values = block.withUnsafeBytes { varints($0) }
         guard let rows = values.first, rows > 0 else { return (0, 1) }
@@ -161,7 +163,9 @@ enum DocumentSets {
         try SearchEngine.registerRanking(db)
         let fts = SearchProjection.index
         let statement = try db.cachedStatement(
-            sql: "SELECT rowid, projector_frequency(\(fts), \(SearchEngine.columnWeights(spec))) FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid")
+            sql:
+                "SELECT rowid, projector_frequency(\(fts), \(SearchEngine.columnWeights(spec))) FROM \(fts) WHERE \(fts) MATCH ? AND rowid < ? ORDER BY rowid"
+        )
         try statement.setArguments([SearchQuery.quote(text) + (prefix ? "*" : ""), below])
         let sqlite = statement.sqliteStatement
         defer { sqlite3_reset(sqlite) }
@@ -200,7 +204,8 @@ enum DocumentSets {
             guard stored == DocumentSet(ascending: expected) else {
                 throw ProjectorError(
                     .projectionFailed,
-                    "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.count) documents, expected \(expected.count)")
+                    "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.count) documents, expected \(expected.count)"
+                )
             }
         }
         try check(allKey, Int64.fetchAll(db, sql: "SELECT rowid FROM \(documents) ORDER BY rowid"))
@@ -217,8 +222,9 @@ enum DocumentSets {
         // Words, prefixes and pairs: each checked against FTS5's own list, a sample of each
         // kind spread over the key list (checking all would cost as much as building them).
         for (kind, verifiedPerKind) in verifiedPerKind.sorted(by: { $0.key < $1.key }) {
-            let count = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM \(keys) WHERE key >= ? AND key < ?", arguments: [kind, kind + "\u{10FFFF}"]) ?? 0
+            let count =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM \(keys) WHERE key >= ? AND key < ?", arguments: [kind, kind + "\u{10FFFF}"]) ?? 0
             let step = max(1, count / verifiedPerKind)
             let sample = try String.fetchAll(
                 db, sql: "SELECT key FROM \(keys) WHERE key >= ? AND key < ? ORDER BY id", arguments: [kind, kind + "\u{10FFFF}"]
@@ -236,7 +242,8 @@ enum DocumentSets {
         guard stored.set == expected.set else {
             throw ProjectorError(
                 .projectionFailed,
-                "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.set.count) documents, expected \(expected.set.count)")
+                "document set \(key.debugDescription) of \(spec.name) differs from the index: \(stored.set.count) documents, expected \(expected.set.count)"
+            )
         }
         guard stored.impacts == expected.impacts else {
             throw ProjectorError(.projectionFailed, "the impacts of \(key.debugDescription) in \(spec.name) differ from the index")

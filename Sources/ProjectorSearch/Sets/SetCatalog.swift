@@ -195,7 +195,9 @@ struct KeyTable: Sendable {
             if key.hasPrefix("o:") {
                 filterValueCounts[String(key.dropFirst(2))] = .some(nil)
             } else if key.hasPrefix("f:"), let field = key.dropFirst(2).split(separator: "\u{1}", maxSplits: 1).first {
-                if let count = filterValueCounts[String(field)] { filterValueCounts[String(field)] = count.map { $0 + 1 } } else {
+                if let count = filterValueCounts[String(field)] {
+                    filterValueCounts[String(field)] = count.map { $0 + 1 }
+                } else {
                     filterValueCounts[String(field)] = 1
                 }
             }

@@ -62,7 +62,8 @@ public struct SearchSpec: Sendable, Hashable {
         self.name = name
         self.file = file
         errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
-        source = (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]))
+        source =
+            (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         eventTypes = try Self.stringSet(values["events"], field: "events", fail: fail)
         deleteTypes = try Self.stringSet(values["delete"], field: "delete", fail: fail) ?? []

@@ -1,7 +1,7 @@
 public import GRDB
 public import ProjectorCore
-public import ProjectorSearch
 public import ProjectorSQLite
+public import ProjectorSearch
 import Yams
 
 /// `kind: search`: an FTS5 index with document sets, ranked by bm25.
@@ -20,7 +20,8 @@ public struct SearchKind: ProjectionKind {
         guard let spec = (projection as? SearchProjection)?.spec else { return SpecDescription(summary: "search", eventTypes: []) }
         let events = spec.eventTypes.map { plural($0.count, "event type") } ?? "all events"
         return SpecDescription(
-            summary: "search: \(plural(spec.textFields.count, "text field")), \(plural(spec.filterFields.count, "filter field")), \(events)",
+            summary:
+                "search: \(plural(spec.textFields.count, "text field")), \(plural(spec.filterFields.count, "filter field")), \(events)",
             eventTypes: (spec.eventTypes ?? []).sorted().map { ("events", $0) } + spec.deleteTypes.sorted().map { ("delete", $0) })
     }
 

@@ -1,7 +1,5 @@
 import CRawIndexer
 import Foundation
-import ProjectorSpecs
-import Synchronization
 import GRDB
 import GRDBSQLite
 import Logging
@@ -10,6 +8,8 @@ import ProjectorHost
 import ProjectorReports
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorSpecs
+import Synchronization
 
 /// Issue 23's benchmark: a search spec over real text (the Debian corpus), indexed by a
 /// hand-written C loop over libsqlite3 (plain FTS5, HTML stripped in C) and by the host, each in
@@ -39,14 +39,19 @@ enum IndexingBenchmark {
             let raw = try arm("raw", folder: folder, spec: specFile, report: withReport)
             let host = try arm("host", folder: folder, spec: specFile, report: withReport)
             results.append((raw, host))
-            report(String(format: "round %d: C loop %.1f s (%.0f events/s, peak RSS %.0f MB, store %.0f MB); host %.1f s (%.0f events/s, peak RSS %.0f MB, store %.0f MB); ratio %.3f",
-                          round, raw.seconds, Double(head) / raw.seconds, raw.peakMB, raw.storeMB,
-                          host.seconds, Double(head) / host.seconds, host.peakMB, host.storeMB, raw.seconds / host.seconds))
+            report(
+                String(
+                    format:
+                        "round %d: C loop %.1f s (%.0f events/s, peak RSS %.0f MB, store %.0f MB); host %.1f s (%.0f events/s, peak RSS %.0f MB, store %.0f MB); ratio %.3f",
+                    round, raw.seconds, Double(head) / raw.seconds, raw.peakMB, raw.storeMB,
+                    host.seconds, Double(head) / host.seconds, host.peakMB, host.storeMB, raw.seconds / host.seconds))
         }
         let ratios = results.map { $0.raw.seconds / $0.host.seconds }
-        report(String(format: "%lld events%@: median ratio %.3f over %d rounds (best times: C loop %.1f s, host %.1f s)",
-                      head, withReport ? " with the report" : "", percentile(ratios, 0.5), results.count,
-                      results.map(\.raw.seconds).min()!, results.map(\.host.seconds).min()!))
+        report(
+            String(
+                format: "%lld events%@: median ratio %.3f over %d rounds (best times: C loop %.1f s, host %.1f s)",
+                head, withReport ? " with the report" : "", percentile(ratios, 0.5), results.count,
+                results.map(\.raw.seconds).min()!, results.map(\.host.seconds).min()!))
         report("host store by table (MB): " + (try tableSizes(folder + "/host-stores")))
         report("C loop store by table (MB): " + (try tableSizes(folder + "/raw")))
     }
@@ -93,7 +98,8 @@ enum IndexingBenchmark {
             let paths = spec.fields.map { strdup($0.path.description)! }
             let deletes: [UnsafePointer<CChar>?] = spec.deleteTypes.sorted().map { UnsafePointer(strdup($0)!) }
             let fields = spec.fields.indices.map {
-                raw_field(name: names[$0], path: paths[$0], html: spec.fields[$0].format == .html ? 1 : 0, filter: spec.fields[$0].filter ? 1 : 0)
+                raw_field(
+                    name: names[$0], path: paths[$0], html: spec.fields[$0].format == .html ? 1 : 0, filter: spec.fields[$0].filter ? 1 : 0)
             }
             var error = [CChar](repeating: 0, count: 512)
             let started = ContinuousClock.now
@@ -116,9 +122,11 @@ enum IndexingBenchmark {
         logger.logLevel = .error
         var projections: [any Projection<Database>] = [SearchProjection(spec: spec)]
         if withReport {
-            let text = reportSpec + spec.eventTypesForReport.map {
-                "\n  \($0): INSERT INTO report VALUES (:stream, 1, :time) ON CONFLICT(stream) DO UPDATE SET events = events + 1, last_time = :time"
-            }.joined()
+            let text =
+                reportSpec
+                + spec.eventTypesForReport.map {
+                    "\n  \($0): INSERT INTO report VALUES (:stream, 1, :time) ON CONFLICT(stream) DO UPDATE SET events = events + 1, last_time = :time"
+                }.joined()
             try text.write(toFile: folder + "/report.yml", atomically: true, encoding: .utf8)
             projections.append(try ProjectionCatalog.spec(at: folder + "/report.yml"))
         }
@@ -156,7 +164,13 @@ enum IndexingBenchmark {
     static func tableSizes(_ folder: String) throws -> String {
         var sizes: [String: Double] = [:]
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) where file.hasSuffix(".sqlite") {
-            let queue = try DatabaseQueue(path: folder + "/" + file, configuration: { var c = Configuration(); c.readonly = true; return c }())
+            let queue = try DatabaseQueue(
+                path: folder + "/" + file,
+                configuration: {
+                    var c = Configuration()
+                    c.readonly = true
+                    return c
+                }())
             for row in try queue.read({ try Row.fetchAll($0, sql: "SELECT name, sum(pgsize) FROM dbstat GROUP BY name") }) {
                 sizes[row[0], default: 0] += Double(row[1] as Int64) / 1_048_576
             }

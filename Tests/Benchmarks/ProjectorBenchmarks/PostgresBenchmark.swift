@@ -50,7 +50,8 @@ enum PostgresBenchmark {
         }
         guard digests.count == 1 else { throw BenchError("the two logs built different tables") }
         let (pg, local) = (SQLProjectionBenchmark.median(rates["postgres"]!), SQLProjectionBenchmark.median(rates["embedded"]!))
-        report("catch-up medians: postgres \(Int(pg)) events/s, embedded \(Int(local)) events/s, ratio \(String(format: "%.2f", pg / local))")
+        report(
+            "catch-up medians: postgres \(Int(pg)) events/s, embedded \(Int(local)) events/s, ratio \(String(format: "%.2f", pg / local))")
 
         for (name, log) in [
             ("postgres", try PostgresEventLog(url: url + separator + "schema=" + schema + "_live") as any EventLog),
@@ -58,7 +59,9 @@ enum PostgresBenchmark {
         ] {
             let latencies = try await latency(log, samples: samples, folder: folder + "/latency-\(name)", logger: logger)
             let p = { (q: Double) in String(format: "%.1f", percentile(latencies, q)) }
-            report("append-to-projected on \(name), \(samples) events: p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms, max \(p(1.0)) ms")
+            report(
+                "append-to-projected on \(name), \(samples) events: p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms, max \(p(1.0)) ms"
+            )
         }
     }
 
@@ -66,12 +69,12 @@ enum PostgresBenchmark {
     static func latency(_ log: any EventLog, samples: Int, folder: String, logger: Logger) async throws -> [Double] {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try """
-            name: applied
-            kind: sql
-            setup: CREATE TABLE applied(id TEXT PRIMARY KEY, position INTEGER NOT NULL);
-            on:
-              Tick: INSERT INTO applied(id, position) VALUES (:id, :position)
-            """.write(toFile: folder + "/applied.yml", atomically: true, encoding: .utf8)
+        name: applied
+        kind: sql
+        setup: CREATE TABLE applied(id TEXT PRIMARY KEY, position INTEGER NOT NULL);
+        on:
+          Tick: INSERT INTO applied(id, position) VALUES (:id, :position)
+        """.write(toFile: folder + "/applied.yml", atomically: true, encoding: .utf8)
         let host = try ProjectorHost(
             log: log, projections: [try ProjectionCatalog.spec(at: folder + "/applied.yml")], storesFolder: folder + "/stores",
             logger: logger)

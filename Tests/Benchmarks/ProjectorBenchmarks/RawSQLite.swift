@@ -39,7 +39,10 @@ let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 extension OpaquePointer {
     func bind(_ index: Int32, _ text: String?) {
-        guard let text else { sqlite3_bind_null(self, index); return }
+        guard let text else {
+            sqlite3_bind_null(self, index)
+            return
+        }
         sqlite3_bind_text(self, index, text, -1, SQLITE_TRANSIENT)
     }
     func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(self, index, value) }

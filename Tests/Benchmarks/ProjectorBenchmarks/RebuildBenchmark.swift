@@ -43,7 +43,8 @@ enum RebuildBenchmark {
         kind: sql
         setup: CREATE TABLE monthly(type TEXT NOT NULL, month TEXT NOT NULL, events INTEGER NOT NULL, PRIMARY KEY (type, month)) WITHOUT ROWID;
         on:
-        """ + ["DocumentCreated", "DocumentRevised", "DocumentTagged", "CommentAdded", "DocumentArchived"].map {
+        """
+        + ["DocumentCreated", "DocumentRevised", "DocumentTagged", "CommentAdded", "DocumentArchived"].map {
             "\n  \($0): INSERT INTO monthly VALUES (:type, substr(:time, 1, 7), 1) ON CONFLICT(type, month) DO UPDATE SET events = events + 1"
         }.joined()
 
@@ -78,7 +79,9 @@ enum RebuildBenchmark {
             let measured = try await rebuild([projections[name]!], in: folder + "/alone-\(name)", log: log)
             let seconds = measured.seconds
             alone[name] = seconds
-            var line = String(format: "%@ alone: %.1f s (verification %.1f s of it), %.0f events/s", name, seconds, measured.verify, Double(head) / seconds)
+            var line = String(
+                format: "%@ alone: %.1f s (verification %.1f s of it), %.0f events/s", name, seconds, measured.verify,
+                Double(head) / seconds)
             // Two baselines: a loop committing each page of 1,000 (as a hand-rolled poller does),
             // and one committing as the host's largest transactions do, so the host's own cost shows.
             let perCommit = [1000, ProjectionRunner.batchesPerTransaction * 1000]
@@ -88,16 +91,21 @@ enum RebuildBenchmark {
                 if name == "docs" {
                     raws.append(try SearchBenchmark.rawIndex(log: logPath, store: store, perCommit: size))
                 } else if name == "report" {
-                    raws.append(try SQLProjectionBenchmark.raw((projections[name] as! SQLProjection).spec, log: logPath, store: store, perCommit: size))
+                    raws.append(
+                        try SQLProjectionBenchmark.raw(
+                            (projections[name] as! SQLProjection).spec, log: logPath, store: store, perCommit: size))
                 } else if name == "summary" {
                     raws.append(try SpineBenchmark.rawProject(log: logPath, store: store, perCommit: size))
                 }
             }
             for (size, raw) in zip(perCommit, raws) {
-                line += String(format: "; raw loop committing every %d: %.1f s, %.0f events/s, ratio %.3f", size, raw, Double(head) / raw, raw / seconds)
+                line += String(
+                    format: "; raw loop committing every %d: %.1f s, %.0f events/s, ratio %.3f", size, raw, Double(head) / raw,
+                    raw / seconds)
             }
             report(line)
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasPrefix("raw-") || file.hasPrefix("alone-") {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where file.hasPrefix("raw-") || file.hasPrefix("alone-") {
                 try? FileManager.default.removeItem(atPath: folder + "/" + file)
             }
         }
@@ -105,10 +113,13 @@ enum RebuildBenchmark {
         let together = try await rebuild(names.map { projections[$0]! }, in: folder + "/together", log: log)
         // With --together-only nothing was measured alone, so there is no ratio to print.
         let versus = alone.values.max().map { String(format: " (slowest alone %.1f s): ratio %.2f", $0, together.seconds / $0) } ?? ""
-        report(String(format: "%d together in one scan: %.1f s%@; %d log reads for %d batches; peak heap in use %.0f MB (SQLite %.0f MB of it), heap held (RssAnon) %.0f MB, RSS %.0f MB",
-                      names.count, together.seconds, versus, together.reads, (head + 999) / 1000,
-                      Double(together.peakLive) / 1_048_576, Double(together.peakSQLite) / 1_048_576,
-                      Double(together.peakHeap) / 1_048_576, Double(together.peakRSS) / 1_048_576))
+        report(
+            String(
+                format:
+                    "%d together in one scan: %.1f s%@; %d log reads for %d batches; peak heap in use %.0f MB (SQLite %.0f MB of it), heap held (RssAnon) %.0f MB, RSS %.0f MB",
+                names.count, together.seconds, versus, together.reads, (head + 999) / 1000,
+                Double(together.peakLive) / 1_048_576, Double(together.peakSQLite) / 1_048_576,
+                Double(together.peakHeap) / 1_048_576, Double(together.peakRSS) / 1_048_576))
         try? FileManager.default.removeItem(atPath: folder + "/together")
     }
 
@@ -130,9 +141,11 @@ enum RebuildBenchmark {
                 let elapsed = Int((ContinuousClock.now - started) / .seconds(1))
                 if curve, elapsed >= printed + 10 {
                     printed = elapsed
-                    report(String(format: "  %4d s: heap (RssAnon) %.0f MB, in use %.0f MB, of it SQLite %.0f MB", elapsed,
-                                  Double(residentBytes("RssAnon:")) / 1_048_576, Double(liveHeapBytes()) / 1_048_576,
-                                  Double(sqlite3_memory_used()) / 1_048_576))
+                    report(
+                        String(
+                            format: "  %4d s: heap (RssAnon) %.0f MB, in use %.0f MB, of it SQLite %.0f MB", elapsed,
+                            Double(residentBytes("RssAnon:")) / 1_048_576, Double(liveHeapBytes()) / 1_048_576,
+                            Double(sqlite3_memory_used()) / 1_048_576))
                 }
                 // mallinfo2 walks the allocator's arenas: at 50 ms it took 1.5% of the host arm's CPU.
                 try? await Task.sleep(for: .milliseconds(200))
@@ -151,7 +164,8 @@ enum RebuildBenchmark {
         }
         return (
             elapsed, await host.reader.reads - readsBefore, peak.rss, peak.heap, peak.live, Int(sqlite3_memory_highwater(0)),
-            results.values.map(\.verifySeconds).max() ?? 0)
+            results.values.map(\.verifySeconds).max() ?? 0
+        )
     }
 
     /// A memory figure of this process from /proc/self/status: `VmRSS:` counts the stores'

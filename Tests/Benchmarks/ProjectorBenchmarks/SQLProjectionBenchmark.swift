@@ -79,8 +79,10 @@ enum SQLProjectionBenchmark {
         guard digests.count == 1 else { throw BenchError("the arms built different tables: \(digests)") }
         let host = median(results["host"]!)
         let raw = median(results["raw"]!)
-        report(String(format: "sql projection: host %.0f events/s, raw SQLite %.0f events/s, ratio %.3f (same tables: %@)",
-                     host, raw, host / raw, digests.first!))
+        report(
+            String(
+                format: "sql projection: host %.0f events/s, raw SQLite %.0f events/s, ratio %.3f (same tables: %@)",
+                host, raw, host / raw, digests.first!))
     }
 
     static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -88,7 +90,8 @@ enum SQLProjectionBenchmark {
     /// Row counts and a checksum of both tables: the arms must build the same thing.
     static func digest(_ path: String) throws -> String {
         let db = try RawSQLite(path: path, synchronous: "NORMAL")
-        let query = try db.prepare("""
+        let query = try db.prepare(
+            """
             SELECT (SELECT count(*) || '/' || total(changes) || '/' || count(DISTINCT maintainer) FROM packages)
                 || ' ' || (SELECT count(*) || '/' || total(releases) FROM releases_per_year)
             """)
@@ -105,7 +108,8 @@ enum SQLProjectionBenchmark {
         try target.exec(spec.setup)
         try target.exec("CREATE TABLE checkpoint(name TEXT PRIMARY KEY, position INTEGER); INSERT INTO checkpoint VALUES ('r', 0)")
         let read = try source.prepare(
-            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)")
+            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)"
+        )
         let checkpoint = try target.prepare("UPDATE checkpoint SET position = ? WHERE name = 'r'")
         // Per type: each statement and, per event parameter, its index (0 when unused).
         let names = [":position", ":id", ":stream", ":version", ":type", ":data", ":metadata", ":time"]
@@ -120,7 +124,9 @@ enum SQLProjectionBenchmark {
         var position: Int64 = 0
         while true {
             read.bind(1, position)
-            var rows: [(position: Int64, id: String, stream: String, version: Int64, type: String, data: String, metadata: String, time: String)] = []
+            var rows:
+                [(position: Int64, id: String, stream: String, version: Int64, type: String, data: String, metadata: String, time: String)] =
+                    []
             while sqlite3_step(read) == SQLITE_ROW {
                 rows.append((read.int(0), read.text(1), read.text(2), read.int(3), read.text(4), read.text(5), read.text(6), read.text(7)))
             }

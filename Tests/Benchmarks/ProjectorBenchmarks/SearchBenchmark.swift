@@ -11,16 +11,18 @@ import ProjectorSearch
 /// and with a raw SQLite loop writing the same rows, then time each query class through the
 /// engine and through raw FTS5 bm25, in the same process.
 enum SearchBenchmark {
-    static var specValues: [String: Any] { [
-        "name": "docs", "kind": "search", "id": "$.id",
-        "fields": [
-            "title": ["path": "$.data.title", "weight": 10],
-            "body": ["path": "$.data.body", "weight": 1],
-            "comment": ["path": "$.data.comment", "weight": 1],
-            "kind": ["path": "$.type", "filter": true],
-            "author": ["path": "$.data.author", "filter": true],
-        ],
-    ] }
+    static var specValues: [String: Any] {
+        [
+            "name": "docs", "kind": "search", "id": "$.id",
+            "fields": [
+                "title": ["path": "$.data.title", "weight": 10],
+                "body": ["path": "$.data.body", "weight": 1],
+                "comment": ["path": "$.data.comment", "weight": 1],
+                "kind": ["path": "$.type", "filter": true],
+                "author": ["path": "$.data.author", "filter": true],
+            ],
+        ]
+    }
 
     /// `only` names query classes to time; `engineOnly` skips raw FTS5 (for iterating on the engine:
     /// figures of record always run it); `rounds`: indexing runs, raw loop and host in turn.
@@ -74,18 +76,24 @@ enum SearchBenchmark {
             try await host.catchUp()
             let hostSeconds = seconds(since: started)
             times.append((hostSeconds, rawSeconds))
-            report(String(format: "indexing %lld events%@: host %.0f events/s (%.1f s), raw SQLite %.0f events/s (%.1f s), ratio %.3f",
-                          head, rounds > 1 ? " (round \(round))" : "", Double(head) / hostSeconds, hostSeconds,
-                          Double(head) / rawSeconds, rawSeconds, rawSeconds / hostSeconds))
+            report(
+                String(
+                    format: "indexing %lld events%@: host %.0f events/s (%.1f s), raw SQLite %.0f events/s (%.1f s), ratio %.3f",
+                    head, rounds > 1 ? " (round \(round))" : "", Double(head) / hostSeconds, hostSeconds,
+                    Double(head) / rawSeconds, rawSeconds, rawSeconds / hostSeconds))
         }
         if times.count > 1 {
             let (bestHost, bestRaw) = (times.map(\.host).min()!, times.map(\.raw).min()!)
-            report(String(format: "indexing, best of %d: host %.1f s, raw %.1f s, ratio %.3f; median of the rounds' ratios %.3f",
-                          times.count, bestHost, bestRaw, bestRaw / bestHost, percentile(times.map { $0.raw / $0.host }, 0.5)))
+            report(
+                String(
+                    format: "indexing, best of %d: host %.1f s, raw %.1f s, ratio %.3f; median of the rounds' ratios %.3f",
+                    times.count, bestHost, bestRaw, bestRaw / bestHost, percentile(times.map { $0.raw / $0.host }, 0.5)))
         }
         // What the host keeps between transactions (the sets' key table, SQLite's caches).
-        report(String(format: "heap in use after indexing: %.0f MB (SQLite %.0f MB of it)",
-                      Double(RebuildBenchmark.liveHeapBytes()) / 1_048_576, Double(sqlite3_memory_used()) / 1_048_576))
+        report(
+            String(
+                format: "heap in use after indexing: %.0f MB (SQLite %.0f MB of it)",
+                Double(RebuildBenchmark.liveHeapBytes()) / 1_048_576, Double(sqlite3_memory_used()) / 1_048_576))
 
         try await measureQueries(host: host, spec: spec, count: queriesPerClass, only: only, engineOnly: engineOnly)
     }
@@ -125,11 +133,15 @@ enum SearchBenchmark {
             // The engine's totals come from document sets; raw FTS5 counts every hit itself.
             if wrongTotals > 0 { report("  TOTALS DIFFER from raw FTS5 count(*) in \(wrongTotals) queries") }
             if let slowest = engine.indices.max(by: { engine[$0] < engine[$1] }), engine[slowest] > 10 {
-                report("  slowest: \(requests[slowest].query.debugDescription) \(String(format: "%.1f", engine[slowest])) ms, \(hits[slowest]) hits")
+                report(
+                    "  slowest: \(requests[slowest].query.debugDescription) \(String(format: "%.1f", engine[slowest])) ms, \(hits[slowest]) hits"
+                )
             }
             let agreed = agreements.isEmpty ? "-" : String(format: "%.2f", agreements.reduce(0, +) / Double(agreements.count))
-            report(String(format: "%-16@ %16d  %8.2f %8.2f | %8.2f %8.2f ms | %@", name, percentile(hits.map(Double.init), 0.5).intValue,
-                          percentile(engine, 0.5), percentile(engine, 0.99), percentile(raw, 0.5), percentile(raw, 0.99), agreed))
+            report(
+                String(
+                    format: "%-16@ %16d  %8.2f %8.2f | %8.2f %8.2f ms | %@", name, percentile(hits.map(Double.init), 0.5).intValue,
+                    percentile(engine, 0.5), percentile(engine, 0.99), percentile(raw, 0.5), percentile(raw, 0.99), agreed))
         }
     }
 
@@ -144,7 +156,9 @@ enum SearchBenchmark {
             let condition = filter == nil ? "" : " AND d.kind = ?"
             var arguments: [(any DatabaseValueConvertible)?] = [match]
             if let filter { arguments.append(filter.value) }
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition)", arguments: StatementArguments(arguments))
+            let total = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition)",
+                arguments: StatementArguments(arguments))
             _ = try Row.fetchAll(
                 db,
                 sql: """
@@ -154,7 +168,9 @@ enum SearchBenchmark {
                     """, arguments: StatementArguments(arguments))
             if !request.facets.isEmpty {
                 _ = try Row.fetchAll(
-                    db, sql: "SELECT d.kind, count(*) FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid WHERE documents_fts MATCH ? GROUP BY d.kind",
+                    db,
+                    sql:
+                        "SELECT d.kind, count(*) FROM documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid WHERE documents_fts MATCH ? GROUP BY d.kind",
                     arguments: [match])
             }
             return total
@@ -174,7 +190,8 @@ enum SearchBenchmark {
             if let filter { arguments.append(filter.value) }
             let top = try Row.fetchAll(
                 db,
-                sql: "SELECT d.doc_id, bm25(documents_fts, 10, 1, 1) AS s FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition) ORDER BY s LIMIT 10",
+                sql:
+                    "SELECT d.doc_id, bm25(documents_fts, 10, 1, 1) AS s FROM documents_fts\(join) WHERE documents_fts MATCH ?\(condition) ORDER BY s LIMIT 10",
                 arguments: StatementArguments(arguments)
             ).map { (id: $0[0] as String, score: $0[1] as Double) }
             guard let tenth = top.last?.score else { return result.hits.isEmpty ? 1 : 0 }
@@ -209,7 +226,8 @@ enum SearchBenchmark {
         let everywhere = (0..<count).map { top[$0 % top.count] }
         let medium = terms(0.002, 0.01)
         let phrases: [String] = try await pool.read { db in
-            try String.fetchAll(db, sql: "SELECT title FROM documents WHERE title IS NOT NULL ORDER BY rowid LIMIT ?", arguments: [count * 3])
+            try String.fetchAll(
+                db, sql: "SELECT title FROM documents WHERE title IS NOT NULL ORDER BY rowid LIMIT ?", arguments: [count * 3])
         }.compactMap { title in
             let words = title.split(separator: " ")
             return words.count >= 3 ? "\"\(words[1]) \(words[2])\"" : nil
@@ -245,7 +263,8 @@ enum SearchBenchmark {
     static func rawIndex(log: String, store: String, perCommit: Int = 1000) throws -> Double {
         let source = try RawSQLite(path: log, synchronous: "FULL")
         let target = try RawSQLite(path: store, synchronous: "NORMAL")
-        try target.exec("""
+        try target.exec(
+            """
             CREATE TABLE documents(rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL UNIQUE, position INTEGER NOT NULL,
               title TEXT, body TEXT, comment TEXT, author TEXT, kind TEXT);
             CREATE INDEX documents_by_author ON documents(author);
@@ -256,7 +275,8 @@ enum SearchBenchmark {
             CREATE TABLE checkpoint(name TEXT PRIMARY KEY, position INTEGER);
             INSERT INTO checkpoint VALUES ('docs', 0);
             """)
-        let read = try source.prepare("""
+        let read = try source.prepare(
+            """
             SELECT position, id, type, data ->> '$.title', data ->> '$.body', data ->> '$.comment', data ->> '$.author'
             FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)
             """)
@@ -274,8 +294,11 @@ enum SearchBenchmark {
             read.bind(1, position)
             var rows: [(Int64, String, String, String?, String?, String?, String?)] = []
             while sqlite3_step(read) == SQLITE_ROW {
-                rows.append((read.int(0), read.text(1), read.text(2), optionalText(read, 3), optionalText(read, 4),
-                             optionalText(read, 5), optionalText(read, 6)))
+                rows.append(
+                    (
+                        read.int(0), read.text(1), read.text(2), optionalText(read, 3), optionalText(read, 4),
+                        optionalText(read, 5), optionalText(read, 6)
+                    ))
             }
             read.finish()
             guard let last = rows.last else { break }

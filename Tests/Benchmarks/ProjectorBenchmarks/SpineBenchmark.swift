@@ -50,8 +50,10 @@ enum SpineBenchmark {
         for phase in ["import", "project"] {
             let host = median("\(phase) host")
             let raw = median("\(phase) raw")
-            report(String(format: "%@: host %.0f events/s, raw SQLite %.0f events/s, ratio %.3f (overhead %.1f%%)",
-                         phase, host, raw, host / raw, (raw / host - 1) * 100))
+            report(
+                String(
+                    format: "%@: host %.0f events/s, raw SQLite %.0f events/s, ratio %.3f (overhead %.1f%%)",
+                    phase, host, raw, host / raw, (raw / host - 1) * 100))
         }
     }
 
@@ -81,7 +83,8 @@ enum SpineBenchmark {
     /// The log's inserts: id check, stream version, insert; 2,000 events a transaction.
     static func rawImport(_ lines: [Line], path: String) throws -> Double {
         let db = try RawSQLite(path: path, synchronous: "FULL")
-        try db.exec("""
+        try db.exec(
+            """
             CREATE TABLE events(position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL,
               version INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
               time TEXT NOT NULL, tenant TEXT, UNIQUE(stream, version))
@@ -136,7 +139,8 @@ enum SpineBenchmark {
         try target.exec(StreamSummaryProjection.schema + "; CREATE TABLE checkpoint(name TEXT PRIMARY KEY, position INTEGER)")
         try target.exec("INSERT INTO checkpoint VALUES ('summary', 0)")
         let read = try source.prepare(
-            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)")
+            "SELECT position, id, stream, version, type, data, metadata, time, tenant FROM events WHERE position > ? ORDER BY position LIMIT \(perCommit)"
+        )
         let upsert = try target.prepare(StreamSummaryProjection.upsert)
         let checkpoint = try target.prepare("UPDATE checkpoint SET position = ? WHERE name = 'summary'")
         let started = ContinuousClock.now

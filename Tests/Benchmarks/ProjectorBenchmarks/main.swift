@@ -4,11 +4,11 @@ import Foundation
 // time in allocation-heavy loops. Both arms run with the same setting.
 // The indexing arms run as the product does (their peak RSS is a figure of record).
 #if os(Linux)
-@_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
-if CommandLine.arguments.dropFirst().first != "indexing-arm" {
-    _ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD
-    _ = mallopt(-3, 256 << 20)  // M_MMAP_THRESHOLD
-}
+    @_silgen_name("mallopt") func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+    if CommandLine.arguments.dropFirst().first != "indexing-arm" {
+        _ = mallopt(-1, 256 << 20)  // M_TRIM_THRESHOLD
+        _ = mallopt(-3, 256 << 20)  // M_MMAP_THRESHOLD
+    }
 #endif
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -26,7 +26,8 @@ do {
         try await SQLProjectionBenchmark.run(events: events, rounds: rounds)
     case "rebuild":
         guard let events = option("--events") else { throw BenchError("rebuild needs --events FILE.ndjson") }
-        try await RebuildBenchmark.run(events: events, keep: option("--keep"), withoutSearch: arguments.contains("--without-search"),
+        try await RebuildBenchmark.run(
+            events: events, keep: option("--keep"), withoutSearch: arguments.contains("--without-search"),
             togetherOnly: arguments.contains("--together-only"),
             only: option("--only").map { $0.split(separator: ",").map(String.init) })
     case "search":
@@ -55,8 +56,12 @@ do {
     default:
         print("usage: ProjectorBenchmarks spine --events FILE [--rounds N]")
         print("       ProjectorBenchmarks sql --events FILE [--rounds N]")
-        print("       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]")
-        print("       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]")
+        print(
+            "       ProjectorBenchmarks rebuild --events FILE [--keep FOLDER] [--without-search] [--together-only] [--only docs,report,...]"
+        )
+        print(
+            "       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]"
+        )
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
         print("       ProjectorBenchmarks indexing --events FILE --spec SPEC.yml [--report] [--keep FOLDER] [--rounds N]")
     }
