@@ -53,16 +53,20 @@ struct RecordingKind: ProjectionKind {
 
         let loaded = ProjectionCatalog.load(configuration, kinds: kinds)
         #expect(loaded.projections.map(\.name) == ["seen"])
-        #expect(loaded.problems.count == 1 && loaded.problems[0].hasSuffix("typo.yml: tpye: unknown key (known: kind, name, type)"), "\(loaded.problems)")
+        #expect(
+            loaded.problems.count == 1 && loaded.problems[0].hasSuffix("typo.yml: tpye: unknown key (known: kind, name, type)"),
+            "\(loaded.problems)")
         let findings = await ProjectValidator.validate(environment: [:], workingDirectory: folder.path, kinds: kinds)
         #expect(findings.contains { $0.file.hasSuffix("seen.yml") && $0.level == .ok && $0.message == "recording" })
-        #expect(findings.contains { $0.file.hasSuffix("seen.yml") && $0.level == .warning && $0.message.hasPrefix("type: no Opened event") })
+        #expect(
+            findings.contains { $0.file.hasSuffix("seen.yml") && $0.level == .warning && $0.message.hasPrefix("type: no Opened event") })
         #expect(findings.contains { $0.file.hasSuffix("typo.yml") && $0.level == .error && $0.message.contains("tpye") })
 
         _ = try await log.append([ProposedEvent(stream: "b", type: "Opened", data: "{}")])
         let host = try ProjectorHost(log: log, projections: loaded.projections, storesFolder: folder.file("stores"))
         try await host.runUntilSignalled(once: true)
-        let applied = try await host.runner(named: "seen")!.store.pool.read { db in try String.fetchAll(db, sql: "SELECT type FROM applied") }
+        let store = try #require(host.runner(named: "seen")).store
+        let applied = try await store.pool.read { db in try String.fetchAll(db, sql: "SELECT type FROM applied") }
         #expect(applied == ["Opened"])
     }
 }
