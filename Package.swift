@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ProjectorPostgres", targets: ["ProjectorPostgres"]),
         .library(name: "ProjectorHost", targets: ["ProjectorHost"]),
         .library(name: "ProjectorSpecs", targets: ["ProjectorSpecs"]),
+        .library(name: "ProjectorWasm", targets: ["ProjectorWasm"]),
         .library(name: "ProjectorServer", targets: ["ProjectorServer"]),
         .library(name: "ProjectorTesting", targets: ["ProjectorTesting"]),
         // For applications' own packages: typed events from their Schemas/, and new projections.
@@ -39,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
     ],
     targets: [
         // The contract: events, positions, the Projection protocol, errors. No GRDB.
@@ -126,6 +128,19 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProjectorSchemaPlugin"]
         ),
+        // kind: wasm: sandboxed WebAssembly plugins (WasmKit), ABI 1, registered by the CLI.
+        .target(
+            name: "ProjectorWasm",
+            dependencies: [
+                "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorReports", "ProjectorSpecs",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What `serve --demo` brings: sample events, example specs, a Swift projection.
         .target(
             name: "ProjectorDemo",
@@ -159,7 +174,7 @@ let package = Package(
             name: "projector",
             dependencies: [
                 "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo", "ProjectorSearch",
-                "ProjectorServer", "ProjectorPostgres",
+                "ProjectorServer", "ProjectorPostgres", "ProjectorWasm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -216,6 +231,15 @@ let package = Package(
                 "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorPostgres", "ProjectorHost", "ProjectorSpecs",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProjectorWasmTests",
+            dependencies: [
+                "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch",
+                "ProjectorWasm", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,7 @@
 import Foundation
 import GRDBSQLite
 import ProjectorCore
-import ProjectorSQLite
+package import ProjectorSQLite
 
 /// Proves a SQL spec safe and well-formed before it ever touches a store: the setup runs in a
 /// scratch in-memory database and every handler statement is prepared against the tables it
@@ -12,7 +12,7 @@ import ProjectorSQLite
 /// so a statement accepted here does the same in the store. Only the setup's schema statements
 /// run here, under the spec's step budget; the rest (seed data) is prepared, not run: loading a
 /// spec costs its DDL, and the data goes in once, when a store generation is set up.
-enum SQLSpecCheck {
+package enum SQLSpecCheck {
     /// The event parameters a statement may use.
     static let parameters = ["position", "id", "stream", "version", "type", "data", "metadata", "time"]
 
@@ -38,20 +38,23 @@ enum SQLSpecCheck {
         return checked
     }
 
-    /// A private in-memory database with the guard installed.
-    final class Scratch {
-        enum Mode { case setup, handler }
+    /// Runs a setup's schema statements in a scratch database under the guard, for kinds other
+    /// than `sql` that take setup SQL; errors are one line starting with `label`.
+    package static func checkSetup(_ setup: String, steps: Int64, reserved: [String], at label: String) throws {
+        let scratch = try Scratch(budget: SQLiteBudget(steps: steps), reserved: reserved)
+        defer { scratch.close() }
+        try scratch.runSchema(setup, at: label)
+    }
 
+    /// A private in-memory database with the guard installed.
+    package final class Scratch {
         let db: OpaquePointer
         let budget: SQLiteBudget
-        var mode = Mode.setup
-        /// Why the authorizer refused the statement being prepared.
-        var refusal: String?
-        /// Whether the statement being prepared creates, drops or alters something.
-        var changesSchema = false
+        let guardian: SQLGuard
 
-        init(budget: SQLiteBudget) throws {
+        package init(budget: SQLiteBudget, reserved: [String] = ["projector_"]) throws {
             self.budget = budget
+            guardian = SQLGuard(reserved: reserved)
             var handle: OpaquePointer?
             guard sqlite3_open_v2(":memory:", &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK,
                 let handle
@@ -61,20 +64,20 @@ enum SQLSpecCheck {
             db = handle
             // The host's table, so the guard sees (and refuses) statements that name it.
             sqlite3_exec(db, "CREATE TABLE projector_checkpoint(name TEXT PRIMARY KEY, position INTEGER)", nil, nil, nil)
-            sqlite3_set_authorizer(db, authorize, Unmanaged.passUnretained(self).toOpaque())
+            guardian.install(on: db)
         }
 
-        func close() {
-            sqlite3_set_authorizer(db, nil, nil)
+        package func close() {
+            guardian.remove(from: db)
             sqlite3_close_v2(db)
         }
 
         /// Prepares every statement of the setup and runs those that change the schema, each
         /// within the step budget.
-        func runSchema(_ sql: String, at: String) throws {
-            mode = .setup
+        package func runSchema(_ sql: String, at: String) throws {
+            guardian.mode = .setup
             try each(sql, at: at) { statement, label in
-                guard changesSchema else { return }
+                guard guardian.changesSchema else { return }
                 try budget.watch(db) {
                     budget.startStatement()
                     var code = sqlite3_step(statement)
@@ -89,7 +92,7 @@ enum SQLSpecCheck {
 
         /// Prepares every statement of a handler text, checks its parameters, returns the texts.
         func prepareAll(_ sql: String, at: String) throws -> [String] {
-            mode = .handler
+            guardian.mode = .handler
             var texts: [String] = []
             try each(sql, at: at) { statement, label in
                 let count = sqlite3_bind_parameter_count(statement)
@@ -113,6 +116,21 @@ enum SQLSpecCheck {
             return texts
         }
 
+        /// Prepares `sql`, which must be one statement, as a handler's would be (no schema
+        /// change, no host table); returns its parameter count.
+        package func checkStatement(_ sql: String, at: String) throws -> Int {
+            guardian.mode = .handler
+            var count = 0
+            var parameters = 0
+            try each(sql, at: at) { statement, label in
+                count += 1
+                guard count == 1 else { throw ProjectorError(.invalidSpec, "\(label): one statement per call") }
+                parameters = Int(sqlite3_bind_parameter_count(statement))
+            }
+            guard count == 1 else { throw ProjectorError(.invalidSpec, "\(at): no SQL statement") }
+            return parameters
+        }
+
         /// Prepares the statements of `sql` one after another and hands each to `body`.
         private func each(_ sql: String, at: String, _ body: (OpaquePointer, String) throws -> Void) throws {
             var utf8 = Array(sql.utf8CString)
@@ -122,8 +140,7 @@ enum SQLSpecCheck {
             while offset < total {
                 var statement: OpaquePointer?
                 var consumed = 0
-                refusal = nil
-                changesSchema = false
+                guardian.reset()
                 let code = utf8.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     var tail: UnsafePointer<CChar>?
                     let start = buffer.baseAddress! + offset
@@ -134,7 +151,7 @@ enum SQLSpecCheck {
                 number += 1
                 let label = number > 1 ? "\(at) (statement \(number))" : at
                 guard code == SQLITE_OK else {
-                    throw ProjectorError(.invalidSpec, "\(label): \(refusal ?? message())")
+                    throw ProjectorError(.invalidSpec, "\(label): \(guardian.refusal ?? message())")
                 }
                 offset += max(consumed, 1)
                 guard let statement else { continue }  // only whitespace or a comment
@@ -147,63 +164,7 @@ enum SQLSpecCheck {
         }
 
         private func message() -> String { String(cString: sqlite3_errmsg(db)) }
-
-        func refuse(_ reason: String) -> Int32 {
-            refusal = reason
-            return SQLITE_DENY
-        }
     }
-}
-
-/// The authorizer: called by SQLite for every action a statement being prepared would take.
-private func authorize(
-    _ context: UnsafeMutableRawPointer?, _ action: Int32, _ first: UnsafePointer<CChar>?,
-    _ second: UnsafePointer<CChar>?, _ database: UnsafePointer<CChar>?, _ trigger: UnsafePointer<CChar>?
-) -> Int32 {
-    let scratch = Unmanaged<SQLSpecCheck.Scratch>.fromOpaque(context!).takeUnretainedValue()
-    let name = first.map { String(cString: $0) } ?? ""
-    switch action {
-    case SQLITE_ATTACH, SQLITE_DETACH:
-        return scratch.refuse("ATTACH/DETACH is not allowed: a projection reads and writes only its own store")
-    case SQLITE_PRAGMA:
-        return scratch.refuse("PRAGMA is not allowed in a projection (PRAGMA \(name))")
-    case SQLITE_TRANSACTION, SQLITE_SAVEPOINT:
-        return scratch.refuse("transactions are the host's: each batch and its checkpoint commit together")
-    case SQLITE_FUNCTION:
-        let function = (second.map { String(cString: $0) } ?? "").lowercased()
-        return function == "load_extension" ? scratch.refuse("load_extension is not allowed") : SQLITE_OK
-    case SQLITE_CREATE_TEMP_TABLE, SQLITE_CREATE_TEMP_INDEX, SQLITE_CREATE_TEMP_VIEW, SQLITE_CREATE_TEMP_TRIGGER,
-        SQLITE_DROP_TEMP_TABLE, SQLITE_DROP_TEMP_INDEX, SQLITE_DROP_TEMP_VIEW, SQLITE_DROP_TEMP_TRIGGER:
-        return scratch.refuse(
-            "TEMP tables, views and triggers are not allowed: they vanish when the store is closed, so a restarted projection would differ from a rebuilt one"
-        )
-    case SQLITE_CREATE_TABLE, SQLITE_CREATE_INDEX, SQLITE_CREATE_VIEW, SQLITE_CREATE_TRIGGER, SQLITE_CREATE_VTABLE,
-        SQLITE_DROP_TABLE, SQLITE_DROP_INDEX, SQLITE_DROP_VIEW, SQLITE_DROP_TRIGGER, SQLITE_DROP_VTABLE,
-        SQLITE_ALTER_TABLE:
-        if scratch.mode == .handler {
-            return scratch.refuse("handlers may not change the schema: put tables and indexes in setup")
-        }
-        // A temporary table's name comes as the table with database "temp" on some actions.
-        if let database, String(cString: database) == "temp" {
-            return scratch.refuse("TEMP tables, views and triggers are not allowed: they vanish when the store is closed")
-        }
-        scratch.changesSchema = true
-        // CREATE/DROP INDEX and TRIGGER name the table second; ALTER names it second too.
-        let table = second.map { String(cString: $0) } ?? ""
-        for candidate in [name, table] where isHostName(candidate) {
-            return scratch.refuse("'\(candidate)': names starting with projector_ belong to the host")
-        }
-        return SQLITE_OK
-    case SQLITE_INSERT, SQLITE_UPDATE, SQLITE_DELETE, SQLITE_READ:
-        guard isHostName(name) else { return SQLITE_OK }
-        return scratch.refuse("'\(name)': tables starting with projector_ belong to the host")
-    default:
-        return SQLITE_OK
-    }
-}
-
-private func isHostName(_ name: String) -> Bool {
-    name.lowercased().hasPrefix("projector_")
 }
 
 extension SQLSpecCheck {

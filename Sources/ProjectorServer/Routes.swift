@@ -89,7 +89,7 @@ struct Routes: Sendable {
     /// Answers an index's recent requests from its verified new generation before it goes
     /// live, so the swap does not turn every connection's next request into a miss at once.
     func warm(_ name: String, _ generation: ProjectionRunner) async {
-        guard let spec = (generation.projection as? SearchProjection)?.spec else { return }
+        guard let spec = (generation.projection as? any SearchIndexed)?.searchSpec else { return }
         let position = generation.current.position
         let index = SearchIndex(spec: spec, reader: generation.store.pool)
         let deadline = ContinuousClock.now + Self.warmBudget
@@ -107,26 +107,28 @@ struct Routes: Sendable {
         guard let runner = host.runner(named: name) else {
             throw APIError(.notFound, "no index named '\(name)' (indexes: \(indexNames().joined(separator: ", ")))")
         }
-        guard let projection = runner.projection as? SearchProjection else {
+        guard let spec = (runner.projection as? any SearchIndexed)?.searchSpec else {
             throw APIError(.badRequest, "'\(name)' is a \(runner.projection.kind) projection, not a search index")
         }
         // The common case answers from memory; a changed spec's next generation may still be
         // building, and then the live one is read by the spec it was built from.
-        if runner.current.fingerprint == projection.fingerprint { return (runner, projection.spec) }
-        return (runner, try await SearchKind.specAsBuilt(projection.spec, store: runner.store) ?? projection.spec)
+        if runner.current.fingerprint == runner.projection.fingerprint || !(runner.projection is SearchProjection) {
+            return (runner, spec)
+        }
+        return (runner, try await SearchKind.specAsBuilt(spec, store: runner.store) ?? spec)
     }
 
     func indexNames() -> [String] {
-        host.runners.filter { $0.projection is SearchProjection }.map(\.name).sorted()
+        host.runners.filter { ($0.projection as? any SearchIndexed)?.searchSpec != nil }.map(\.name).sorted()
     }
 
     /// The search indexes with their fields, for the web page and clients.
     func indexes() throws -> Response {
         let items = host.runners.compactMap { runner -> String? in
-            guard let search = runner.projection as? SearchProjection else { return nil }
-            let text = search.spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
-            let weights = search.spec.textFields.map { "\(JSONString.quote($0.name)):\($0.weight)" }.joined(separator: ",")
-            let filters = search.spec.filterFields.map { JSONString.quote($0.name) }.joined(separator: ",")
+            guard let spec = (runner.projection as? any SearchIndexed)?.searchSpec else { return nil }
+            let text = spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
+            let weights = spec.textFields.map { "\(JSONString.quote($0.name)):\($0.weight)" }.joined(separator: ",")
+            let filters = spec.filterFields.map { JSONString.quote($0.name) }.joined(separator: ",")
             return "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"weights\":{\(weights)},\"filters\":[\(filters)]}"
         }
         return JSONBody.response(json: "[" + items.joined(separator: ",") + "]")

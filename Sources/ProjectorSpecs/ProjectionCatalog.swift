@@ -81,9 +81,9 @@ public enum ProjectionCatalog {
                 .notFound,
                 problem ?? "no projection named '\(name)' (known: \(loaded.projections.map(\.name).sorted().joined(separator: ", ")))")
         }
-        guard let search = projection as? SearchProjection else {
+        guard let spec = (projection as? any SearchIndexed)?.searchSpec else {
             throw ProjectorError(.invalidQuery, "'\(name)' is a \(projection.kind) projection, not a search index")
         }
-        return search.spec
+        return spec
     }
 }

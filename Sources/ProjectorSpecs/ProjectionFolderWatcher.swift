@@ -71,7 +71,14 @@ public final class ProjectionFolderWatcher: Service, Sendable {
         do {
             let changes = try host.update(catalog.projections)
             for name in changes.added { logger.notice("projection \(name) added: building it from position 0") }
-            for name in changes.changed { logger.notice("projection \(name) changed: it runs again once rebuilt") }
+            for name in changes.changed {
+                let kind = catalog.projections.first { $0.name == name }.flatMap { kinds.kind(named: $0.kind) }
+                if kind?.rebuildsWhenChanged == true, (try? host.requestRebuild(name)) != nil {
+                    logger.notice("projection \(name) changed: building its next generation beside the live one")
+                } else {
+                    logger.notice("projection \(name) changed: it runs again once rebuilt")
+                }
+            }
             for name in changes.removed { logger.notice("projection \(name) removed: stopped, its store is kept") }
             return changes
         } catch {
@@ -80,9 +87,10 @@ public final class ProjectionFolderWatcher: Service, Sendable {
         }
     }
 
-    /// Names, sizes and modification times of the folder's spec files.
+    /// Names, sizes and modification times of the folder's files (specs and the modules they name).
     static func signature(of folder: String) -> [String] {
-        ProjectionCatalog.specFiles(in: folder).map { file in
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        return names.map { (folder as NSString).appendingPathComponent($0) }.map { file in
             let attributes = (try? FileManager.default.attributesOfItem(atPath: file)) ?? [:]
             let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0

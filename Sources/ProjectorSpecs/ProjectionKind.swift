@@ -13,6 +13,12 @@ public protocol ProjectionKind: Sendable {
     func projection(from spec: SpecFile) throws -> any Projection<Database>
     /// What `validate` says about a spec of this kind it accepted.
     func describe(_ projection: any Projection<Database>) -> SpecDescription
+    /// Whether a changed definition starts its rebuild by itself (else it waits for `rebuild`).
+    var rebuildsWhenChanged: Bool { get }
+}
+
+extension ProjectionKind {
+    public var rebuildsWhenChanged: Bool { false }
 }
 
 /// A spec file read into its top-level mapping.

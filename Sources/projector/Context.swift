@@ -7,6 +7,7 @@ import ProjectorDemo
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSpecs
+import ProjectorWasm
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
@@ -15,6 +16,8 @@ struct GlobalOptions: ParsableArguments {
 
     /// The Swift projections compiled into this binary, run beside the specs.
     static var builtIn: [any Projection<Database>] { [BankAccountsProjection()] }
+    /// The spec kinds this binary reads: sql, search, and WebAssembly plugins.
+    static let kinds = ProjectionKinds.standard.adding(WasmKind())
 
     func configuration() throws -> ProjectorConfiguration {
         try ProjectorConfiguration.load(explicitPath: config)
@@ -39,7 +42,7 @@ struct GlobalOptions: ParsableArguments {
     func host(_ configuration: ProjectorConfiguration, log: any EventLog, demo: Bool = false) throws -> ProjectorHost {
         var logger = Logger(label: "projector")
         logger.logLevel = ProcessInfo.processInfo.environment["PROJECTOR_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-        let catalog = ProjectionCatalog.load(configuration, builtIn: Self.builtIn)
+        let catalog = ProjectionCatalog.load(configuration, kinds: Self.kinds, builtIn: Self.builtIn)
         for problem in catalog.problems { Terminal.error(problem) }
         return try ProjectorHost(
             log: log, projections: catalog.projections, storesFolder: configuration.stores,

@@ -23,7 +23,8 @@ struct QueryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let names = ProjectionCatalog.load(configuration, builtIn: GlobalOptions.builtIn).projections.map(\.name)
+        let names = ProjectionCatalog.load(configuration, kinds: GlobalOptions.kinds, builtIn: GlobalOptions.builtIn).projections.map(
+            \.name)
         guard names.contains(name) else {
             throw ProjectorError(.notFound, "no projection named '\(name)' (known: \(names.sorted().joined(separator: ", ")))")
         }

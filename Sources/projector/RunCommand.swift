@@ -44,7 +44,7 @@ enum HostRunner {
         var services = extra
         if !once && only == nil {
             let watcher = ProjectionFolderWatcher(
-                host: host, configuration: configuration, builtIn: GlobalOptions.builtIn, logger: logger)
+                host: host, configuration: configuration, kinds: GlobalOptions.kinds, builtIn: GlobalOptions.builtIn, logger: logger)
             let hangups = ClosureService {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     logger.notice("SIGHUP: re-reading \(configuration.projections)")

@@ -50,7 +50,7 @@ struct SearchCommand: AsyncParsableCommand {
             return (String(text[..<equals]), String(text[text.index(after: equals)...]))
         }
         let configuration = try global.configuration()
-        let current = try ProjectionCatalog.searchSpec(named: index, configuration)
+        let current = try ProjectionCatalog.searchSpec(named: index, configuration, kinds: GlobalOptions.kinds)
         let store = try global.existingStore(index, configuration)
         guard let spec = try await SearchKind.specAsBuilt(current, store: store) else {
             throw ProjectorError(

@@ -17,7 +17,9 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let findings = await ProjectValidator.validate(explicitPath: global.config, builtIn: GlobalOptions.builtIn) {
+        let findings = await ProjectValidator.validate(
+            explicitPath: global.config, kinds: GlobalOptions.kinds, builtIn: GlobalOptions.builtIn
+        ) {
             try EventLogFactory.open($0, readOnly: true)
         }
         for finding in findings {

@@ -6,7 +6,7 @@ public import ProjectorCore
 /// values, an external-content FTS5 index over the text fields, and an fts5vocab view for typo
 /// suggestions. Written in the host's transaction, with the checkpoint: never stale, never
 /// drifting from its documents.
-public struct SearchProjection: Projection {
+public struct SearchProjection: Projection, SearchIndexed {
     public let spec: SearchSpec
     public var name: String { spec.name }
     public var kind: String { "search" }
@@ -14,6 +14,7 @@ public struct SearchProjection: Projection {
     public var eventTypes: Set<String>? { spec.eventTypes }
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
     public var definition: String? { spec.source }
+    public var searchSpec: SearchSpec? { spec }
     /// The set writer's memory between transactions (see ``DocumentSets``).
     let catalog: SetCatalog
 

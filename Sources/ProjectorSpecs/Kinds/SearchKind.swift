@@ -34,8 +34,10 @@ public struct SearchKind: ProjectionKind {
             (try ProjectionStore.checkpoint(name, db)?.fingerprint, try ProjectionStore.definition(name, db))
         }
         if built == nil || built == SearchProjection(spec: current).fingerprint { return current }
-        guard let source, let values = (try? Yams.load(yaml: source)) as? [String: Any],
-            let old = try? SearchSpec(values, file: "\(name) (as built)"), SearchProjection(spec: old).fingerprint == built
+        guard let source, let values = (try? Yams.load(yaml: source)) as? [String: Any] else { return nil }
+        // An index fed by another kind (a plugin's documents) keeps the fields it declares.
+        guard values["kind"] as? String == "search" else { return current }
+        guard let old = try? SearchSpec(values, file: "\(name) (as built)"), SearchProjection(spec: old).fingerprint == built
         else { return nil }
         return old
     }

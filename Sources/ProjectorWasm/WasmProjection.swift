@@ -1,0 +1,106 @@
+import Foundation
+public import GRDB
+import GRDBSQLite
+import Logging
+public import ProjectorCore
+import ProjectorSQLite
+public import ProjectorSearch
+import WasmKit
+
+/// A projection run by a sandboxed WebAssembly plugin (``WasmSpec``): each event goes to the
+/// module's `projector_apply` under a fuel budget and a memory cap; it writes its own tables
+/// and, when its spec declares an index, search documents, all in the host's transaction.
+public struct WasmProjection: Projection, SearchIndexed {
+    public let spec: WasmSpec
+    let plugin: WasmPlugin
+    let checker: WasmSQLChecker
+    /// The index the plugin's documents feed, when the spec declares one.
+    let search: SearchProjection?
+    public var name: String { spec.name }
+    public var kind: String { "wasm" }
+    public let fingerprint: String
+    public var eventTypes: Set<String>? { spec.eventTypes }
+    public var errorPolicy: ErrorPolicy { spec.errorPolicy }
+    public var definition: String? { spec.source }
+    public var searchSpec: SearchSpec? { search?.spec }
+    /// The module's size and content hash.
+    public var moduleSummary: String { "\(spec.module) (\(plugin.bytes.count) bytes, \(plugin.hash))" }
+
+    /// Reads and checks the module and the setup SQL; errors name the spec file and the problem.
+    public init(spec: WasmSpec) throws {
+        self.spec = spec
+        plugin = try WasmPlugin(path: spec.modulePath, limits: spec.limits, label: "\(spec.file): module \(spec.module)")
+        checker = try WasmSQLChecker(setup: spec.setup, steps: spec.limits.steps, file: spec.file)
+        search = spec.search.map { SearchProjection(spec: $0) }
+        fingerprint = Fingerprint.of(["wasm/1", spec.source, "module=" + plugin.hash].joined(separator: "\n"))
+        // Instantiating once proves the imports' types, the exports and the ABI version.
+        let probe = WasmSession(
+            name: spec.name, plugin: plugin, checker: checker, connection: nil, searchFields: nil, logger: Logger(label: "projector"))
+        _ = try plugin.instantiate(probe, label: "\(spec.file): module \(spec.module)")
+    }
+
+    public func setUp(_ db: Database) throws {
+        if let search { try search.setUp(db) }
+        let budget = SQLiteBudget(steps: spec.limits.steps)
+        let statements = try db.allStatements(sql: spec.setup)
+        try budget.watch(db.sqliteConnection!) {
+            while let statement = try statements.next() {
+                budget.startStatement()
+                do {
+                    try statement.execute()
+                } catch let error as DatabaseError {
+                    if budget.exhausted != nil {
+                        throw ProjectorError(.budgetExceeded, "\(spec.file): setup: \(budget.message(setting: "limits.steps"))")
+                    }
+                    if error.resultCode == .SQLITE_INTERRUPT { throw CancellationError() }
+                    throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
+                }
+            }
+        }
+    }
+
+    public func verify(_ db: Database) throws {
+        try search?.verify(db)
+    }
+
+    public func apply(_ events: [RecordedEvent], _ db: Database) throws {
+        let session = WasmSession(
+            name: name, plugin: plugin, checker: checker, connection: db.sqliteConnection!,
+            searchFields: search.map { Set($0.spec.fields.map(\.name)) }, logger: Logger(label: "projector"))
+        defer { session.close() }
+        // A fresh instance per transaction: plugin state lives in its tables, never in memory.
+        let (store, _, memory, apply) = try plugin.instantiate(session, label: "plugin \(name)")
+        session.memory = memory
+        try session.budget.watch(db.sqliteConnection!) {
+            for event in events {
+                session.begin(event)
+                store.fuel = Fuel(remaining: spec.limits.fuel)
+                let result: [Value]
+                do {
+                    result = try apply()
+                } catch let error as ProjectorError {
+                    throw error
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    var cause = WasmPlugin.oneLine(error)
+                    if "\(error)".contains("out of fuel") {
+                        cause = "ran out of fuel (limits.fuel: \(spec.limits.fuel) per event): an endless loop?"
+                    } else if let refused = session.memoryCap.refused {
+                        cause += " after its memory was refused growth to \(refused >> 20) MiB (limits.memoryMB: \(spec.limits.memoryMB))"
+                    }
+                    throw ProjectorError(.projectionFailed, "plugin \(name) failed on event \(event.position) (\(event.type)): \(cause)")
+                }
+                if result != [.i32(0)] {
+                    let code = result.first.map { Int32(bitPattern: $0.i32) } ?? -1
+                    var cause = session.failure ?? session.lastError ?? "projector_apply returned \(code)"
+                    if let refused = session.memoryCap.refused {
+                        cause += " (memory growth to \(refused >> 20) MiB refused: limits.memoryMB \(spec.limits.memoryMB))"
+                    }
+                    throw ProjectorError(.projectionFailed, "plugin \(name) failed on event \(event.position) (\(event.type)): \(cause)")
+                }
+            }
+        }
+        if let search, !session.documents.isEmpty { try search.apply(session.documents, db) }
+    }
+}
