@@ -265,7 +265,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
             name: "ProjectorBenchmarks",
             dependencies: [
                 "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch",
-                "ProjectorReports", "ProjectorPostgres",
+                "ProjectorReports", "ProjectorPostgres", "ProjectorWasm", "ProjectorTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

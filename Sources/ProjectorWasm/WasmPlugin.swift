@@ -25,7 +25,7 @@ final class WasmPlugin: @unchecked Sendable {
     let importsWASILog: Bool
 
     /// Reads and checks the module; errors are one line starting with `label`.
-    init(path: String, limits: WasmSpec.Limits, label: String) throws {
+    init(path: String, limits: WasmSpec.Limits, meteringFuel: Bool = true, label: String) throws {
         func fail(_ message: String) -> ProjectorError { ProjectorError(.invalidSpec, "\(label): \(message)") }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read \(path)") }
         guard data.count <= Self.maxModuleBytes else { throw fail("\(path) is larger than 64 MiB") }
@@ -56,7 +56,7 @@ final class WasmPlugin: @unchecked Sendable {
         for name in ["memory", "projector_abi_version", "projector_apply"] where !exported.contains(name) {
             throw fail("does not export \(name) (ABI \(Self.abiVersion): memory, projector_abi_version, projector_apply)")
         }
-        var configuration = EngineConfiguration(stackSize: limits.stackKB << 10, fuelMetering: true)
+        var configuration = EngineConfiguration(stackSize: limits.stackKB << 10, fuelMetering: meteringFuel)
         configuration.memoryBoundsChecking = .software
         engine = Engine(configuration: configuration)
     }

@@ -27,9 +27,11 @@ public struct WasmProjection: Projection, SearchIndexed {
     public var moduleSummary: String { "\(spec.module) (\(plugin.bytes.count) bytes, \(plugin.hash))" }
 
     /// Reads and checks the module and the setup SQL; errors name the spec file and the problem.
-    public init(spec: WasmSpec) throws {
+    /// Without `meteringFuel` (benchmarks only) nothing bounds a plugin's loops.
+    package init(spec: WasmSpec, meteringFuel: Bool) throws {
         self.spec = spec
-        plugin = try WasmPlugin(path: spec.modulePath, limits: spec.limits, label: "\(spec.file): module \(spec.module)")
+        plugin = try WasmPlugin(
+            path: spec.modulePath, limits: spec.limits, meteringFuel: meteringFuel, label: "\(spec.file): module \(spec.module)")
         checker = try WasmSQLChecker(setup: spec.setup, steps: spec.limits.steps, file: spec.file)
         search = spec.search.map { SearchProjection(spec: $0) }
         fingerprint = Fingerprint.of(["wasm/1", spec.source, "module=" + plugin.hash].joined(separator: "\n"))
@@ -37,6 +39,11 @@ public struct WasmProjection: Projection, SearchIndexed {
         let probe = WasmSession(
             name: spec.name, plugin: plugin, checker: checker, connection: nil, searchFields: nil, logger: Logger(label: "projector"))
         _ = try plugin.instantiate(probe, label: "\(spec.file): module \(spec.module)")
+    }
+
+    /// Reads and checks the module and the setup SQL; errors name the spec file and the problem.
+    public init(spec: WasmSpec) throws {
+        try self.init(spec: spec, meteringFuel: true)
     }
 
     public func setUp(_ db: Database) throws {

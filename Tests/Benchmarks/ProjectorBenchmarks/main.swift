@@ -47,6 +47,12 @@ do {
             throw BenchError("indexing-arm raw|host --folder DIR --spec SPEC.yml")
         }
         try await IndexingBenchmark.runArm(arguments[1], folder: folder, spec: spec, report: arguments.contains("--report"))
+    case "plugin":
+        guard let module = option("--module") else { throw BenchError("plugin needs --module balances.wasm [--events N]") }
+        try await PluginBenchmark.run(events: Int(option("--events") ?? "200000") ?? 200_000, module: module, rounds: rounds)
+        if let changelog = option("--changelog"), let corpus = option("--corpus") {
+            try await PluginBenchmark.runSearch(corpus: corpus, module: changelog, rounds: rounds)
+        }
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -61,6 +67,9 @@ do {
         )
         print(
             "       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]"
+        )
+        print(
+            "       ProjectorBenchmarks plugin --module bank-balances/balances.wasm [--events N] [--changelog changelog-search/changelog.wasm --corpus debian.ndjson] [--rounds N]"
         )
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
         print("       ProjectorBenchmarks indexing --events FILE --spec SPEC.yml [--report] [--keep FOLDER] [--rounds N]")

@@ -1,21 +1,25 @@
-import Foundation
-import ProjectorCore
+public import Foundation
 
 /// Builds C plugin sources into `.wasm` modules with the toolchain's clang (Swift toolchains
 /// ship clang and wasm-ld with the wasm32 target), against `Plugins/Wasm/c/projector.h`.
-enum PluginBuilder {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum PluginBuilder {
+    /// This repository's root.
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     static let header = repository.appendingPathComponent("Plugins/Wasm/c").path
 
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
     /// Compiles `source` (C, including "projector.h") to `output`.
-    static func build(_ source: String, to output: String) throws {
+    public static func build(_ source: String, to output: String) throws {
         let file = output + ".c"
         try source.write(toFile: file, atomically: true, encoding: .utf8)
         try compile(file, to: output)
     }
 
-    static func compile(_ file: String, to output: String) throws {
+    public static func compile(_ file: String, to output: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
@@ -28,12 +32,12 @@ enum PluginBuilder {
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ProjectorError(.unavailable, "clang failed on \(file): \(message)")
+            throw Failure(description: "clang failed on \(file): \(message)")
         }
     }
 
     /// A plugin whose `projector_apply` body is `body` (C statements returning an int32_t).
-    static func plugin(_ body: String, prelude: String = "") -> String {
+    public static func plugin(_ body: String, prelude: String = "") -> String {
         """
         #include "projector.h"
         \(prelude)
