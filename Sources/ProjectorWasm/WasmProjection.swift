@@ -84,7 +84,7 @@ public struct WasmProjection: Projection, SearchIndexed {
                 store.fuel = Fuel(remaining: spec.limits.fuel)
                 let result: [Value]
                 do {
-                    result = try apply()
+                    result = try apply.invoke([], on: &session.stack)
                 } catch let error as ProjectorError {
                     throw error
                 } catch is CancellationError {

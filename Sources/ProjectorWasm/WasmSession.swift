@@ -18,6 +18,8 @@ final class WasmSession {
     let searchFields: Set<String>?
     let logger: Logger
     let memoryCap: MemoryCap
+    /// The interpreter's stack, reused by every call of the transaction.
+    var stack: ExecutionStack
     var memory: WasmKit.Memory?
     var event: RecordedEvent?
     /// Why the current event failed (`fail`), and why the last host call returned -1.
@@ -44,6 +46,7 @@ final class WasmSession {
         self.searchFields = searchFields
         self.logger = logger
         memoryCap = MemoryCap(bytes: plugin.limits.memoryMB << 20)
+        stack = ExecutionStack(engine: plugin.engine)
     }
 
     /// Makes `event` the current one, with no failure, error or log lines yet.
@@ -79,9 +82,14 @@ final class WasmSession {
     }
 
     func text(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> String {
-        guard let text = String(validating: try read(caller, pointer, length), as: UTF8.self) else {
-            throw PluginFault("a host call passed text that is not UTF-8")
+        let (start, count) = (Int(pointer.i32), Int(Int32(bitPattern: length.i32)))
+        let memory = try memory(caller)
+        guard count >= 0, count <= Self.maxTransfer, start + count <= memory.byteCount else {
+            throw PluginFault("a host call named \(count) bytes at \(start), outside the plugin's \(memory.byteCount) bytes of memory")
         }
+        if count == 0 { return "" }
+        let text = memory.withUnsafeBufferPointer(offset: UInt(start), count: count) { String(validating: $0, as: UTF8.self) }
+        guard let text else { throw PluginFault("a host call passed text that is not UTF-8") }
         return text
     }
 
@@ -106,12 +114,16 @@ final class WasmSession {
 
     func imports(store: Store, wasi: Bool) -> Imports {
         var imports = Imports()
-        func define(_ name: String, _ parameters: Int, returns: Bool, _ body: @escaping (borrowing Caller, [Value]) throws -> Value?) {
+        // The raw form: the engine's own buffers, no arrays allocated per call.
+        func define(
+            _ name: String, _ parameters: Int, returns: Bool,
+            _ body: @escaping (borrowing Caller, UnsafeBufferPointer<Value>) throws -> Value?
+        ) {
             imports.define(
                 module: "projector", name: name,
                 Function(store: store, parameters: Array(repeating: .i32, count: parameters), results: returns ? [.i32] : []) {
-                    caller, arguments in
-                    try body(caller, arguments).map { [$0] } ?? []
+                    caller, arguments, results in
+                    if let result = try body(caller, arguments), !results.isEmpty { results[0] = result }
                 })
         }
         let minusOne = Value.i32(UInt32(bitPattern: -1))
