@@ -1,18 +1,26 @@
 import Foundation
 import PackagePlugin
 
-/// `swift package --allow-writing-to-package-directory scaffold-projection Invoices [--target T]`
+/// `swift package --allow-writing-to-package-directory scaffold-projection Invoices [--target T] [--wasm c|rust]`
 ///
 /// Writes a Swift projection (`Sources/T/InvoicesProjection.swift`), the schema of the event it
 /// reads (`Schemas/invoices-recorded.schema.json`, turned into a typed `InvoicesRecorded` struct
 /// by ProjectorSchemaPlugin) and a test that runs it in a real host
-/// (`Tests/TTests/InvoicesProjectionTests.swift`). Existing files are never overwritten.
+/// (`Tests/TTests/InvoicesProjectionTests.swift`). With `--wasm c` or `--wasm rust` it writes a
+/// WebAssembly plugin instead (`Projections/invoices/`: source, spec, build script, the SDK) and
+/// a test that builds and runs it (`Tests/TTests/InvoicesPluginTests.swift`). Existing files are
+/// never overwritten.
 @main
 struct ScaffoldProjection: CommandPlugin {
     func performCommand(context: PluginContext, arguments: [String]) async throws {
         var extractor = ArgumentExtractor(arguments)
         let targetOption = extractor.extractOption(named: "target").last
+        let wasm = extractor.extractOption(named: "wasm").last
         let names = extractor.remainingArguments
+        if let wasm, !["c", "rust"].contains(wasm) {
+            Diagnostics.error("--wasm takes c or rust, found '\(wasm)'")
+            return
+        }
         guard !names.isEmpty else {
             Diagnostics.error("usage: scaffold-projection NAME [--target TARGET] (NAME in UpperCamelCase, e.g. Invoices)")
             return
@@ -38,8 +46,12 @@ struct ScaffoldProjection: CommandPlugin {
                 Diagnostics.error("'\(name)' is not an UpperCamelCase name such as Invoices")
                 continue
             }
-            let files = Templates(name: name, module: target.name)
             let root = context.package.directoryURL
+            if let wasm {
+                try writePlugin(name, language: wasm, target: target.name, context: context)
+                continue
+            }
+            let files = Templates(name: name, module: target.name)
             try write(
                 files.schema,
                 to: root.appending(path: "Schemas/\(files.snake.replacingOccurrences(of: "_", with: "-"))-recorded.schema.json"))
@@ -48,13 +60,44 @@ struct ScaffoldProjection: CommandPlugin {
         }
     }
 
-    func write(_ text: String, to url: URL) throws {
+    /// A WebAssembly plugin's files, with a copy of the SDK found in Projector's checkout.
+    func writePlugin(_ name: String, language: String, target: String, context: PluginContext) throws {
+        let files = PluginTemplates(name: name, module: target)
+        let packages = [context.package] + context.package.dependencies.map(\.package)
+        guard
+            let sdk = packages.map({ $0.directoryURL.appending(path: "Plugins/Wasm") })
+                .first(where: { FileManager.default.fileExists(atPath: $0.appending(path: "c/projector.h").path()) })
+        else {
+            Diagnostics.error("Projector's Plugins/Wasm SDK was not found among this package's dependencies")
+            return
+        }
+        let folder = context.package.directoryURL.appending(path: "Projections/\(files.snake)")
+        try write(files.spec, to: folder.appending(path: "\(files.snake).yml"))
+        if language == "c" {
+            try write(
+                try String(contentsOf: sdk.appending(path: "c/projector.h"), encoding: .utf8), to: folder.appending(path: "projector.h"))
+            try write(files.cSource, to: folder.appending(path: "\(files.snake).c"))
+            try write(files.cBuild, to: folder.appending(path: "build.sh"), executable: true)
+        } else {
+            let crate = sdk.appending(path: "rust/projector-plugin/src/lib.rs")
+            try write(try String(contentsOf: crate, encoding: .utf8), to: folder.appending(path: "sdk/projector_plugin.rs"))
+            try write(files.rustSource, to: folder.appending(path: "src/lib.rs"))
+            try write(files.rustBuild, to: folder.appending(path: "build.sh"), executable: true)
+        }
+        try write(
+            files.test(language: language),
+            to: context.package.directoryURL.appending(path: "Tests/\(target)Tests/\(name)PluginTests.swift"))
+        print("the test needs ProjectorWasm, ProjectorSpecs and ProjectorTesting in the \(target)Tests target's dependencies")
+    }
+
+    func write(_ text: String, to url: URL, executable: Bool = false) throws {
         if FileManager.default.fileExists(atPath: url.path()) {
             Diagnostics.warning("\(url.path()) exists: left as it is")
             return
         }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(to: url, atomically: true, encoding: .utf8)
+        if executable { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path()) }
         print("wrote \(url.path())")
     }
 }

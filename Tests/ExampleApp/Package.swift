@@ -45,6 +45,9 @@ let package = Package(
                 .product(name: "ProjectorHost", package: projector),
                 .product(name: "ProjectorSQLite", package: projector),
                 .product(name: "ProjectorTesting", package: projector),
+                // For the tests of WebAssembly plugins (`scaffold-projection NAME --wasm c|rust`).
+                .product(name: "ProjectorSpecs", package: projector),
+                .product(name: "ProjectorWasm", package: projector),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
