@@ -27,8 +27,14 @@ public struct SQLProjection: Projection {
 
     /// Runs the setup in the store, each statement within the step budget.
     public func setUp(_ db: Database) throws {
-        let budget = SQLiteBudget(steps: spec.limits.steps)
-        let statements = try db.allStatements(sql: spec.setup)
+        try Self.runSetup(spec.setup, steps: spec.limits.steps, file: spec.file, db: db)
+    }
+
+    /// Runs setup SQL in a store, each statement within `steps`; errors name `file` (for every
+    /// kind that takes setup SQL).
+    package static func runSetup(_ setup: String, steps: Int64, file: String, db: Database) throws {
+        let budget = SQLiteBudget(steps: steps)
+        let statements = try db.allStatements(sql: setup)
         try budget.watch(db.sqliteConnection!) {
             while let statement = try statements.next() {
                 budget.startStatement()
@@ -36,10 +42,10 @@ public struct SQLProjection: Projection {
                     try statement.execute()
                 } catch let error as DatabaseError {
                     if budget.exhausted != nil {
-                        throw ProjectorError(.budgetExceeded, "\(spec.file): setup: \(budget.message(setting: "limits.steps"))")
+                        throw ProjectorError(.budgetExceeded, "\(file): setup: \(budget.message(setting: "limits.steps"))")
                     }
                     if error.resultCode == .SQLITE_INTERRUPT { throw CancellationError() }
-                    throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
+                    throw ProjectorError(.projectionFailed, "\(file): setup: \(error.message ?? "\(error)")")
                 }
             }
         }

@@ -3,6 +3,7 @@ public import GRDB
 import GRDBSQLite
 import Logging
 public import ProjectorCore
+import ProjectorReports
 import ProjectorSQLite
 public import ProjectorSearch
 import WasmKit
@@ -48,22 +49,7 @@ public struct WasmProjection: Projection, SearchIndexed {
 
     public func setUp(_ db: Database) throws {
         if let search { try search.setUp(db) }
-        let budget = SQLiteBudget(steps: spec.limits.steps)
-        let statements = try db.allStatements(sql: spec.setup)
-        try budget.watch(db.sqliteConnection!) {
-            while let statement = try statements.next() {
-                budget.startStatement()
-                do {
-                    try statement.execute()
-                } catch let error as DatabaseError {
-                    if budget.exhausted != nil {
-                        throw ProjectorError(.budgetExceeded, "\(spec.file): setup: \(budget.message(setting: "limits.steps"))")
-                    }
-                    if error.resultCode == .SQLITE_INTERRUPT { throw CancellationError() }
-                    throw ProjectorError(.projectionFailed, "\(spec.file): setup: \(error.message ?? "\(error)")")
-                }
-            }
-        }
+        try SQLProjection.runSetup(spec.setup, steps: spec.limits.steps, file: spec.file, db: db)
     }
 
     public func verify(_ db: Database) throws {
