@@ -8,7 +8,7 @@ the seed from the FTS5 vocabulary and run against every engine: latency p50/p99,
 every query compared with FTS5's exact count(*), and top-10 agreement with FTS5's bm25 order.
 
     python3 Tests/Benchmarks/peers.py --events debian.ndjson \\
-        --spec Sources/ProjectorHost/Resources/examples/packages.yml \\
+        --spec Sources/ProjectorDemo/Resources/examples/packages.yml \\
         --binary .build/release/projector --workdir /tmp/peers-debian [--keep] [--queries 200] [--seed 1]
 
 For the synthetic corpus (synth1m.ndjson: DocumentCreated/Revised/Tagged, CommentAdded,
