@@ -3,15 +3,8 @@ struct PluginTemplates {
     let name: String
     let module: String
 
-    /// `InvoiceLines` → `invoice_lines`: the projection's name, folder and table.
-    var snake: String {
-        var out = ""
-        for (index, character) in name.enumerated() {
-            if character.isUppercase && index > 0 { out += "_" }
-            out += character.lowercased()
-        }
-        return out
-    }
+    /// `InvoiceLines` → `invoice_lines`: the folder, module and table.
+    var snake: String { Templates(name: name, module: module).snake }
 
     var projectionName: String { snake.replacingOccurrences(of: "_", with: "-") }
 

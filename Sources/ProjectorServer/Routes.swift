@@ -112,9 +112,7 @@ struct Routes: Sendable {
         }
         // The common case answers from memory; a changed spec's next generation may still be
         // building, and then the live one is read by the spec it was built from.
-        if runner.current.fingerprint == runner.projection.fingerprint || !(runner.projection is SearchProjection) {
-            return (runner, spec)
-        }
+        if runner.current.fingerprint == runner.projection.fingerprint { return (runner, spec) }
         return (runner, try await SearchKind.specAsBuilt(spec, store: runner.store) ?? spec)
     }
 

@@ -71,22 +71,24 @@ final class WasmSession {
         return memory
     }
 
-    func read(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> [UInt8] {
+    /// The plugin's memory and the range a host call names in it, checked.
+    func range(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> (WasmKit.Memory, start: Int, count: Int) {
         let (start, count) = (Int(pointer.i32), Int(Int32(bitPattern: length.i32)))
         let memory = try memory(caller)
         guard count >= 0, count <= Self.maxTransfer, start + count <= memory.byteCount else {
             throw PluginFault("a host call named \(count) bytes at \(start), outside the plugin's \(memory.byteCount) bytes of memory")
         }
+        return (memory, start, count)
+    }
+
+    func read(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> [UInt8] {
+        let (memory, start, count) = try range(caller, pointer, length)
         if count == 0 { return [] }
         return memory.withUnsafeBufferPointer(offset: UInt(start), count: count) { Array($0) }
     }
 
     func text(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> String {
-        let (start, count) = (Int(pointer.i32), Int(Int32(bitPattern: length.i32)))
-        let memory = try memory(caller)
-        guard count >= 0, count <= Self.maxTransfer, start + count <= memory.byteCount else {
-            throw PluginFault("a host call named \(count) bytes at \(start), outside the plugin's \(memory.byteCount) bytes of memory")
-        }
+        let (memory, start, count) = try range(caller, pointer, length)
         if count == 0 { return "" }
         let text = memory.withUnsafeBufferPointer(offset: UInt(start), count: count) { String(validating: $0, as: UTF8.self) }
         guard let text else { throw PluginFault("a host call passed text that is not UTF-8") }
