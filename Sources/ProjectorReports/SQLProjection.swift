@@ -71,7 +71,7 @@ public struct SQLProjection: Projection {
 /// The handlers' statements prepared once for a batch, with each parameter's meaning resolved,
 /// so an event costs binds and steps only.
 struct BatchPlan {
-    enum Parameter { case position, id, stream, version, type, data, metadata, time }
+    enum Parameter { case position, id, stream, version, type, data, metadata, time, tenant }
 
     struct Prepared {
         let handle: OpaquePointer
@@ -90,6 +90,7 @@ struct BatchPlan {
                 case .data: SQLiteText.bind(handle, index, event.data)
                 case .metadata: SQLiteText.bind(handle, index, event.metadata)
                 case .time: SQLiteText.bind(handle, index, event.time)
+                case .tenant: SQLiteText.bind(handle, index, event.tenant)
                 }
             }
             defer { sqlite3_reset(handle) }
@@ -160,6 +161,7 @@ struct BatchPlan {
         case ":metadata": .metadata
         case ":time": .time
         case ":data": .data
+        case ":tenant": .tenant
         default: nil
         }
     }

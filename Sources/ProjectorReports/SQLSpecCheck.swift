@@ -14,7 +14,7 @@ package import ProjectorSQLite
 /// spec costs its DDL, and the data goes in once, when a store generation is set up.
 package enum SQLSpecCheck {
     /// The event parameters a statement may use.
-    static let parameters = ["position", "id", "stream", "version", "type", "data", "metadata", "time"]
+    static let parameters = ["position", "id", "stream", "version", "type", "data", "metadata", "time", "tenant"]
 
     /// Checks the setup and handlers; returns the handlers with each statement split out.
     static func check(

@@ -18,6 +18,7 @@ struct SearchCommand: AsyncParsableCommand {
             vocabulary is suggested and run.
               projector search packages 'text editor'
               projector search packages vim --filter section=editors --facet section --json
+              projector search docs invoice --tenant acme      (an index partitioned by tenant)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -33,6 +34,7 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "FIELD,FIELD: the text fields each hit highlights (default: all).") var highlight: String?
     @Option(help: "Characters a returned field keeps before it is cut with … (0: whole values).")
     var crop: Int = SearchRequest.defaultCrop
+    @Option(help: "The tenant to search within (required by an index partitioned by tenant).") var tenant: String?
     @Flag(help: "Print the result JSON.") var json = false
     @Flag(help: "Treat the query as raw FTS5 syntax (validated first).") var raw = false
     @Flag(help: "Only suggest a correction; do not run it when the query finds nothing.") var noAutocorrect = false
@@ -62,7 +64,8 @@ struct SearchCommand: AsyncParsableCommand {
         let result = try await SearchIndex(spec: spec, reader: store.pool).search(
             SearchRequest(
                 query: query, limit: limit, offset: offset, filters: parsedFilters, facets: facets, raw: raw,
-                autocorrect: !noAutocorrect, fields: fields.map(Self.list), highlight: highlight.map(Self.list), crop: crop))
+                autocorrect: !noAutocorrect, fields: fields.map(Self.list), highlight: highlight.map(Self.list), crop: crop,
+                tenant: tenant))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -62,11 +62,15 @@ import Testing
         let schema = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let properties = try #require(schema["properties"] as? [String: Any])
         #expect(
-            Set(properties.keys) == ["name", "kind", "description", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "onError"])
+            Set(properties.keys) == [
+                "name", "kind", "description", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "onError", "tenant",
+            ])
         for key in properties.keys where !["description"].contains(key) {
             var values = Self.valid
             values[key] =
-                values[key] ?? (key == "tieBreak" ? "title" : key == "tokenizer" ? "porter" : key == "onError" ? ["tries": 2] : ["T"])
+                values[key]
+                ?? (key == "tieBreak"
+                    ? "title" : key == "tokenizer" ? "porter" : key == "onError" ? ["tries": 2] : key == "tenant" ? true : ["T"])
             #expect(throws: Never.self, "\(key)") { _ = try SearchSpec(values, file: "x") }
         }
     }

@@ -66,6 +66,13 @@ struct DocumentWriter {
         try db.runToCompletion(deleteDocument)
     }
 
+    /// Deletes every document of a tenant (a partitioned index's purge).
+    func purge(_ tenant: String) throws {
+        let keys = try String.fetchAll(
+            db, sql: "SELECT doc_id FROM \(SearchProjection.documents) WHERE \(SearchSpec.tenantField) = ?", arguments: [tenant])
+        for key in keys { try delete(key) }
+    }
+
     /// Merges the fields the event carries into the document (absent fields keep their value).
     func upsert(_ docID: String, values: [String?], keys: MappedKeys? = nil, position: Int64) throws {
         guard let (rowid, old) = try existing(docID) else {

@@ -11,7 +11,11 @@ public struct SearchProjection: Projection, SearchIndexed {
     public var name: String { spec.name }
     public var kind: String { "search" }
     public let fingerprint: String
-    public var eventTypes: Set<String>? { spec.eventTypes }
+    /// A partitioned index also takes the tenant purge event.
+    public var eventTypes: Set<String>? {
+        guard spec.tenant != nil else { return spec.eventTypes }
+        return spec.eventTypes?.union([TenantPurge.type])
+    }
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
     public var definition: String? { spec.source }
     public var searchSpec: SearchSpec? { spec }
@@ -44,6 +48,7 @@ public struct SearchProjection: Projection, SearchIndexed {
         parts.append("events=" + (spec.eventTypes.map { $0.sorted().joined(separator: ",") } ?? "*"))
         parts.append("delete=" + spec.deleteTypes.sorted().joined(separator: ","))
         parts.append("tieBreak=" + (spec.tieBreak ?? ""))
+        if let tenant = spec.tenant { parts.append("tenant=\(tenant)") }
         for field in spec.fields {
             parts.append("field=\(field.name)|\(field.path)|\(field.weight)|\(field.format.rawValue)|\(field.filter)")
         }
@@ -108,6 +113,7 @@ public struct SearchProjection: Projection, SearchIndexed {
         ) { change in
             switch change {
             case .delete(let docID): try writer.delete(docID)
+            case .purge(let tenant): try writer.purge(tenant)
             case .upsert(let docID, let values, let keys, let position):
                 try writer.upsert(docID, values: values, keys: keys, position: position)
             }
@@ -119,7 +125,16 @@ public struct SearchProjection: Projection, SearchIndexed {
     /// What one event does to the index: the field values it carries, as indexed text, and
     /// (given the key table) the numbers of the set keys they make.
     func change(for event: RecordedEvent, paths: [JSONPath], keys: DocumentKeys? = nil) -> DocumentChange? {
-        guard let docID = spec.id.value(in: event), !docID.isEmpty else { return nil }
+        var tenant: String?
+        if spec.tenant == nil, event.type == TenantPurge.type { return nil }
+        if let path = spec.tenant {
+            if event.type == TenantPurge.type { return event.tenant.map { .purge($0) } }
+            // A document belongs to one tenant: an event naming none has no place here.
+            guard let value = path.value(in: event), !value.isEmpty else { return nil }
+            tenant = value
+        }
+        guard let id = spec.id.value(in: event), !id.isEmpty else { return nil }
+        let docID = spec.documentKey(id, tenant: tenant)
         if spec.deleteTypes.contains(event.type) { return .delete(docID) }
         var values = JSONPath.values(paths, in: event)
         for (index, field) in spec.fields.enumerated() {
@@ -153,6 +168,8 @@ public struct SearchProjection: Projection, SearchIndexed {
 /// What one event does to a search index.
 enum DocumentChange: Sendable {
     case delete(String)
+    /// Every document of a tenant goes.
+    case purge(String)
     /// The fields the event carries (nil: absent, the stored value stays), and the numbers of
     /// the set keys they make, when mapped in advance.
     case upsert(String, [String?], keys: MappedKeys?, position: Int64)

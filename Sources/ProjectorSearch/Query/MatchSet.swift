@@ -11,12 +11,15 @@ struct MatchSet {
     var documents: DocumentSet
     /// Per positive term of the query, in its order: its documents and impacts.
     var terms: [Postings]
+    /// The tenant's documents, when the query runs within one (its ranking statistics).
+    var scope: DocumentSet?
 
     /// A phrase (or "foo-bar", which FTS5 reads as one) of two words is a pair set when it has
     /// one; a rare word, a long prefix or any other phrase is listed by FTS5 from positions,
     /// once, weighed as it is listed. nil when a term has no tokens.
     static func resolve(
-        _ query: SearchQuery, filters: [(field: String, value: String)], spec: SearchSpec, db: Database
+        _ query: SearchQuery, filters: [(field: String, value: String)], tenant: String? = nil, spec: SearchSpec,
+        db: Database
     ) throws -> MatchSet? {
         // A store written before document sets existed (still live while its successor is
         // built) has no sets table, and an empty one no set of all documents yet.
@@ -59,11 +62,13 @@ struct MatchSet {
             }
             matching = matching.subtracting(found.set)
         }
+        let scope = try tenant.map { try DocumentSets.filterSet(SearchSpec.tenantField, $0, db: db) }
+        if let scope { matching = matching.intersection(scope) }
         var documents = matching
-        for filter in filters {
+        for filter in filters where scope == nil || filter.field != SearchSpec.tenantField {
             documents = documents.intersection(try DocumentSets.filterSet(filter.field, filter.value, db: db))
         }
-        return MatchSet(matching: matching, documents: documents, terms: terms)
+        return MatchSet(matching: matching, documents: documents, terms: terms, scope: scope)
     }
 
     /// The key of a word's or a 2- or 3-letter prefix's set; nil for a longer prefix (FTS5

@@ -20,7 +20,8 @@ extension SearchEngine {
         // Sets answer only once the store passed verification (a first build reaching the head,
         // or a rebuild): until then FTS5 alone is exact, if slower.
         if !plan.request.raw, (try? ProjectionStore.isVerified(plan.spec.name, db)) == true,
-            let sets = try MatchSet.resolve(plan.query, filters: plan.request.filters, spec: plan.spec, db: db)
+            let sets = try MatchSet.resolve(
+                plan.query, filters: plan.request.filters, tenant: plan.request.tenant, spec: plan.spec, db: db)
         {
             return try answer(plan, from: sets, db: db)
         }
@@ -69,9 +70,15 @@ extension SearchEngine {
             return documents.newest(limit, skipping: offset).map { ($0, 0) }
         }
         // FTS5's own row count, as its bm25 takes it (the set of all documents holds as many).
+        // Within a tenant, the tenant's documents: no other tenant's words move its scores.
         let statistics = try DocumentSets.statistics(db)
-        let rows = max(statistics.rows, documents.count)
-        let terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(rows), Double($0.set.count))) }
+        let terms: [(postings: Postings, idf: Double)]
+        if let scope = sets.scope {
+            terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(scope.count), Double($0.set.intersectionCount(scope)))) }
+        } else {
+            let rows = max(statistics.rows, documents.count)
+            terms = sets.terms.map { (postings: $0, idf: projector_idf(Int64(rows), Double($0.set.count))) }
+        }
         // Equal scores are ordered by the tie-break field: a few more than the page are kept so
         // that the page's last ones are the right ones among equals.
         var ordered = try Ranker.top(
@@ -79,7 +86,7 @@ extension SearchEngine {
             spec: spec, db: db)
         if let tieBreak = spec.tieBreak { ordered = try byScoreThenField(ordered, field: tieBreak, db: db) }
         // A document named exactly as the query comes first, wherever its score puts it.
-        let named = try exactNameMatches(query, spec: spec, db: db).filter { documents.contains($0) }
+        let named = try exactNameMatches(query, spec: spec, tenant: plan.request.tenant, db: db).filter { documents.contains($0) }
         if !named.isEmpty {
             let first = try Ranker.top(
                 named.count, of: DocumentSet(ascending: named.sorted()), terms: terms, average: statistics.averageLength,
@@ -106,12 +113,19 @@ extension SearchEngine {
     }
 
     /// Documents whose heaviest text field is exactly the query's words (case aside).
-    static func exactNameMatches(_ query: SearchQuery, spec: SearchSpec, db: Database) throws -> [Int64] {
+    static func exactNameMatches(_ query: SearchQuery, spec: SearchSpec, tenant: String?, db: Database) throws -> [Int64] {
         guard !query.isEmpty else { return [] }
         let primary = spec.textFields[0].name.quotedDatabaseIdentifier
+        let name = query.words.joined(separator: " ")
+        let documents = SearchProjection.documents
+        if let tenant {
+            return try Int64.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT rowid FROM \(documents) WHERE \(primary) = ? COLLATE NOCASE AND \(SearchSpec.tenantField) = ? LIMIT 10"),
+                arguments: [name, tenant])
+        }
         return try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT rowid FROM \(SearchProjection.documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10"),
-            arguments: [query.words.joined(separator: " ")])
+            db.cachedStatement(sql: "SELECT rowid FROM \(documents) WHERE \(primary) = ? COLLATE NOCASE LIMIT 10"), arguments: [name])
     }
 
     /// Documents by the spec's tie-break field, newest first among equals: within `window`, or

@@ -40,15 +40,30 @@ public enum SearchEngine {
         if !request.raw { try SearchQuery.checkLimits(request.query, parsed: query) }
         let limit = min(max(request.limit, 0), maxLimit)
         let offset = min(max(request.offset, 0), maxOffset)
+        let visible = spec.visibleFields
+        let names = visible.map(\.name).joined(separator: ", ")
+        for filter in request.filters where !visible.contains(where: { $0.name == filter.field }) {
+            throw ProjectorError(.invalidQuery, "unknown filter field '\(filter.field)' (fields: \(names))")
+        }
+        for facet in request.facets where !visible.contains(where: { $0.name == facet }) {
+            throw ProjectorError(.invalidQuery, "unknown facet field '\(facet)' (fields: \(names))")
+        }
+        for field in request.fields ?? [] where !visible.contains(where: { $0.name == field }) {
+            throw ProjectorError(.invalidQuery, "unknown field '\(field)' to return (fields: \(names))")
+        }
+        var request = request
+        if let tenant = request.tenant {
+            guard spec.tenant != nil else {
+                throw ProjectorError(.invalidQuery, "index '\(spec.name)' is not partitioned by tenant: search it without one")
+            }
+            // Every part of the answer (total, facets, ranking, suggestions) comes from the
+            // tenant's documents: the tenant is one more filter, always applied.
+            request.filters.append((SearchSpec.tenantField, tenant))
+            if request.fields == nil { request.fields = visible.map(\.name) }
+        } else if spec.tenant != nil {
+            throw ProjectorError(.invalidQuery, "index '\(spec.name)' is partitioned by tenant: name one (tenant=…)")
+        }
         let filters = try filterClause(request.filters, spec: spec)
-        for facet in request.facets where !spec.fields.contains(where: { $0.name == facet }) {
-            throw ProjectorError(
-                .invalidQuery, "unknown facet field '\(facet)' (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
-        }
-        for field in request.fields ?? [] where !spec.fields.contains(where: { $0.name == field }) {
-            throw ProjectorError(
-                .invalidQuery, "unknown field '\(field)' to return (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
-        }
         for field in request.highlight ?? [] where !spec.textFields.contains(where: { $0.name == field }) {
             throw ProjectorError(
                 .invalidQuery,
@@ -66,7 +81,7 @@ public enum SearchEngine {
             limit: limit, offset: offset, filters: filters)
         var result = try answer(plan, db: db)
         if !request.raw, result.total < 3,
-            let suggestion = try Suggester.suggest(for: query, spec: spec, db: db, deadline: deadline)
+            let suggestion = try Suggester.suggest(for: query, spec: spec, tenant: request.tenant, db: db, deadline: deadline)
         {
             result.suggestion = suggestion
             if result.total == 0, request.autocorrect {
@@ -101,7 +116,7 @@ public enum SearchEngine {
             guard spec.fields.contains(where: { $0.name == filter.field }) else {
                 throw ProjectorError(
                     .invalidQuery,
-                    "unknown filter field '\(filter.field)' (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+                    "unknown filter field '\(filter.field)' (fields: \(spec.visibleFields.map(\.name).joined(separator: ", ")))")
             }
             parts.append("d.\(filter.field.quotedDatabaseIdentifier) = ?")
             arguments.append(filter.value)
@@ -144,7 +159,7 @@ public enum SearchEngine {
                 let indexOnly = "FROM \(fts) WHERE \(fts) MATCH ?"
                 let ranked = filters.arguments.isEmpty && spec.tieBreak == nil ? indexOnly : matchJoin
                 let scoreSQL = "bm25(\(fts), \(columnWeights(spec)))"
-                let named = try exactNameMatches(query, spec: spec, db: db)
+                let named = try exactNameMatches(query, spec: spec, tenant: request.tenant, db: db)
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
@@ -268,7 +283,8 @@ public enum SearchEngine {
         var bytes = 0
         for item in ordered {
             guard let values = try Row.fetchOne(row, arguments: [item.rowid]) else { continue }
-            var hit = SearchResult.Hit(id: values[0], score: (item.score * 1000).rounded() / 1000, fields: [:], highlights: [:])
+            var hit = SearchResult.Hit(
+                id: spec.documentID(values[0]), score: (item.score * 1000).rounded() / 1000, fields: [:], highlights: [:])
             for (index, field) in read.enumerated() {
                 guard let text = values[index + 1] as String? else { continue }
                 if let highlighter, highlighted.contains(field), let html = highlighter.html(text) { hit.highlights[field.name] = html }

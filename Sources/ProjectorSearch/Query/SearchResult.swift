@@ -62,14 +62,18 @@ public struct SearchRequest: Sendable, Hashable {
     /// with "…" (0: whole values). Highlights are fragments whatever this is.
     public var crop: Int
 
+    /// The tenant a partitioned index is searched within (required there, refused elsewhere).
+    public var tenant: String?
+
     /// What ``crop`` is unless asked: a summary's worth of a long field.
     public static let defaultCrop = 300
 
     public init(
         query: String, limit: Int = 20, offset: Int = 0, filters: [(field: String, value: String)] = [],
         facets: [String] = [], raw: Bool = false, autocorrect: Bool = true, fields: [String]? = nil,
-        highlight: [String]? = nil, crop: Int = SearchRequest.defaultCrop
+        highlight: [String]? = nil, crop: Int = SearchRequest.defaultCrop, tenant: String? = nil
     ) {
+        self.tenant = tenant
         self.query = query
         self.limit = limit
         self.offset = offset
@@ -85,7 +89,7 @@ public struct SearchRequest: Sendable, Hashable {
     public static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.query == rhs.query && lhs.limit == rhs.limit && lhs.offset == rhs.offset && lhs.facets == rhs.facets
             && lhs.raw == rhs.raw && lhs.autocorrect == rhs.autocorrect && lhs.fields == rhs.fields
-            && lhs.highlight == rhs.highlight && lhs.crop == rhs.crop
+            && lhs.highlight == rhs.highlight && lhs.crop == rhs.crop && lhs.tenant == rhs.tenant
             && lhs.filters.map { "\($0.field)=\($0.value)" } == rhs.filters.map { "\($0.field)=\($0.value)" }
     }
 
@@ -93,5 +97,6 @@ public struct SearchRequest: Sendable, Hashable {
         hasher.combine(query)
         hasher.combine(limit)
         hasher.combine(offset)
+        hasher.combine(tenant)
     }
 }

@@ -11,6 +11,8 @@ import GRDB
 /// neighbour one edit away are compared, at distance two, with the vocabulary terms sharing
 /// their first three letters.
 ///
+/// Within a tenant, every suggestion is a word of the tenant's own documents.
+///
 /// Bounded for any script: words longer than ``maxWordLength`` are not corrected, and a query's
 /// corrections together look up at most ``maxLookups`` candidates before its deadline.
 enum Suggester {
@@ -34,7 +36,7 @@ enum Suggester {
     }
 
     static func suggest(
-        for query: SearchQuery, spec: SearchSpec, db: Database, deadline: ContinuousClock.Instant? = nil
+        for query: SearchQuery, spec: SearchSpec, tenant: String? = nil, db: Database, deadline: ContinuousClock.Instant? = nil
     ) throws -> String? {
         guard spec.tokenizer != .trigram, !query.isEmpty else { return nil }
         var budget = Budget(deadline: deadline)
@@ -46,7 +48,7 @@ enum Suggester {
                     words.append(term.text)
                     continue
                 }
-                if let better = try correction(for: token, prefix: term.isPrefix, budget: &budget, db: db) {
+                if let better = try correction(for: token, prefix: term.isPrefix, tenant: tenant, budget: &budget, db: db) {
                     words.append(better)
                     changed = true
                 } else {
@@ -70,28 +72,39 @@ enum Suggester {
         length >= 9 ? 2 : (length >= 5 ? 1 : 0)
     }
 
-    /// How many documents hold `term` (as a prefix when `prefix`), counted up to `cap`.
-    static func frequency(_ term: String, prefix: Bool, cap: Int, db: Database) throws -> Int {
+    /// How many documents (of the tenant's) hold `term` (as a prefix when `prefix`), counted up
+    /// to `cap`.
+    static func frequency(_ term: String, prefix: Bool, cap: Int, tenant: String?, db: Database) throws -> Int {
         let index = SearchProjection.index
+        let pattern = SearchQuery.quote(term) + (prefix ? "*" : "")
+        if let tenant {
+            return try Int.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT count(*) FROM (SELECT 1 FROM \(index) CROSS JOIN \(SearchProjection.documents) d ON d.rowid = \(index).rowid
+                        WHERE \(index) MATCH ? AND d.\(SearchSpec.tenantField) = ? LIMIT ?)
+                        """),
+                arguments: [pattern, tenant, cap]) ?? 0
+        }
         return try Int.fetchOne(
             db.cachedStatement(sql: "SELECT count(*) FROM (SELECT 1 FROM \(index) WHERE \(index) MATCH ? LIMIT ?)"),
-            arguments: [SearchQuery.quote(term) + (prefix ? "*" : ""), cap]) ?? 0
+            arguments: [pattern, cap]) ?? 0
     }
 
-    static func correction(for word: String, prefix: Bool, budget: inout Budget, db: Database) throws -> String? {
+    static func correction(for word: String, prefix: Bool, tenant: String?, budget: inout Budget, db: Database) throws -> String? {
         let characters = Array(word.unicodeScalars)
         let typos = allowedTypos(characters.count)
-        guard typos > 0, budget.take(), try frequency(word, prefix: prefix, cap: 1, db: db) == 0 else { return nil }
+        guard typos > 0, budget.take(), try frequency(word, prefix: prefix, cap: 1, tenant: tenant, db: db) == 0 else { return nil }
         var best: (term: String, docs: Int)?
         for candidate in oneEditAway(characters) {
             guard budget.take() else { break }
-            let docs = try frequency(candidate, prefix: prefix, cap: 1000, db: db)
+            let docs = try frequency(candidate, prefix: prefix, cap: 1000, tenant: tenant, db: db)
             if docs > 0, best == nil || docs > best!.docs { best = (candidate, docs) }
         }
         if let best { return best.term }
         guard typos >= 2, budget.take() else { return nil }
         let start = String(String.UnicodeScalarView(characters.prefix(3)))
-        var nearest: (term: String, distance: Int)?
+        var nearest: [(term: String, distance: Int)] = []
         let rows = try String.fetchAll(
             db, sql: "SELECT term FROM \(SearchProjection.vocabulary) WHERE term >= ? AND term < ? LIMIT 5000",
             arguments: [start, start + "\u{10FFFF}"])
@@ -99,11 +112,15 @@ enum Suggester {
             let candidate = Array(term.unicodeScalars)
             let compared = prefix && candidate.count > characters.count ? Array(candidate.prefix(characters.count)) : candidate
             let distance = editDistance(characters, compared, limit: typos)
-            if distance > 0, distance <= typos, nearest == nil || distance < nearest!.distance {
-                nearest = (term, distance)
-            }
+            if distance > 0, distance <= typos { nearest.append((term, distance)) }
         }
-        return nearest?.term
+        // The vocabulary is the whole index's: within a tenant, the nearest word it has.
+        for candidate in nearest.enumerated().sorted(by: { ($0.element.distance, $0.offset) < ($1.element.distance, $1.offset) }) {
+            guard tenant != nil else { return candidate.element.term }
+            guard budget.take() else { return nil }
+            if try frequency(candidate.element.term, prefix: false, cap: 1, tenant: tenant, db: db) > 0 { return candidate.element.term }
+        }
+        return nil
     }
 
     /// Every string one deletion, transposition, substitution or insertion away.

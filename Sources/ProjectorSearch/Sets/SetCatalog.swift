@@ -371,7 +371,8 @@ struct KeyTable: Sendable {
             let key = index(of: DocumentSets.filterKey(name, value))
             if map.count > before {
                 // A value this table had not met: past the limit the field opens.
-                if count >= DocumentSets.maxFilterValues {
+                // A partitioned index's tenants keep their sets however many there are.
+                if count >= DocumentSets.maxFilterValues, name != SearchSpec.tenantField {
                     filterValueCounts[name] = .some(nil)
                     fieldsToOpen.append(name)
                     continue

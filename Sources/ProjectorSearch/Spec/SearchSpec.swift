@@ -15,6 +15,7 @@ public import ProjectorCore
 /// delete: [PackageRemoved]
 /// tokenizer: unicode61
 /// tieBreak: time          # optional: a field; on equal relevance, greater (newer) first
+/// tenant: true            # optional: partitioned by the event's tenant (or a JSON path)
 /// ```
 public struct SearchSpec: Sendable, Hashable {
     public enum Format: String, Sendable, Hashable { case text, html }
@@ -36,6 +37,8 @@ public struct SearchSpec: Sendable, Hashable {
     public var deleteTypes: Set<String>
     public var tokenizer: Tokenizer
     public var tieBreak: String?
+    /// Where a partitioned index finds each document's tenant (nil: not partitioned).
+    public var tenant: JSONPath?
     public var errorPolicy: ErrorPolicy
     /// The file the spec came from, for error messages.
     public var file: String
@@ -51,7 +54,9 @@ public struct SearchSpec: Sendable, Hashable {
         func fail(_ field: String, _ message: String) -> ProjectorError {
             ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
         }
-        let known: Set<String> = ["name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "description", "onError"]
+        let known: Set<String> = [
+            "name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "tenant", "description", "onError",
+        ]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -76,7 +81,7 @@ public struct SearchSpec: Sendable, Hashable {
         for (fieldName, raw) in fieldValues.sorted(by: { $0.key < $1.key }) {
             let at = "fields.\(fieldName)"
             guard Self.isIdentifier(fieldName) else { throw fail(at, "field names are [a-z_][a-z0-9_]*") }
-            guard !["rowid", "doc_id", "position", "rank", name, SearchProjection.index].contains(fieldName) else {
+            guard !["rowid", "doc_id", "position", "rank", Self.tenantField, name, SearchProjection.index].contains(fieldName) else {
                 throw fail(at, "'\(fieldName)' is reserved")
             }
             let spec: [String: Any]
@@ -132,9 +137,44 @@ public struct SearchSpec: Sendable, Hashable {
             }
             tieBreak = text
         }
+        if let value = values["tenant"] {
+            if let text = value as? String {
+                do { tenant = try JSONPath(text) } catch { throw fail("tenant", "\(error)") }
+            } else if let flag = value as? Bool {
+                tenant = flag ? try JSONPath("$.tenant") : nil
+            } else {
+                throw fail("tenant", "must be true (the event's tenant) or a JSON path")
+            }
+        }
+        if let tenant {
+            // The tenant is a filter field of its own: stored, indexed, with a set per tenant.
+            self.fields.append(Field(name: Self.tenantField, path: tenant, weight: 1, format: .text, filter: true))
+        }
         if let types = eventTypes, let stray = deleteTypes.subtracting(types).sorted().first {
             throw fail("delete", "'\(stray)' is not one of the spec's events")
         }
+    }
+
+    /// The stored field holding a partitioned index's tenant.
+    public static let tenantField = "tenant"
+
+    /// The fields a caller may name: the spec's own, without a partitioned index's tenant.
+    public var visibleFields: [Field] { fields.filter { tenant == nil || $0.name != Self.tenantField } }
+
+    /// The stored key of a document: a partitioned index keys it by its tenant and id (two
+    /// tenants may use the same ids), the tenant length-prefixed so no pair spells another.
+    func documentKey(_ id: String, tenant: String?) -> String {
+        guard self.tenant != nil, let tenant else { return id }
+        return "\(tenant.utf8.count):\(tenant)" + id
+    }
+
+    /// The document id a stored key stands for.
+    func documentID(_ key: String) -> String {
+        guard tenant != nil, let colon = key.utf8.firstIndex(of: UInt8(ascii: ":")),
+            let length = Int(String(decoding: key.utf8[..<colon], as: UTF8.self)),
+            let start = key.utf8.index(colon, offsetBy: length + 1, limitedBy: key.utf8.endIndex)
+        else { return key }
+        return String(decoding: key.utf8[start...], as: UTF8.self)
     }
 
     static func stringSet(_ value: Any?, field: String, fail: (String, String) -> ProjectorError) throws -> Set<String>? {
