@@ -41,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        // HMAC-SHA256 for API keys and tenant tokens (PostgresNIO builds it already).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The contract: events, positions, the Projection protocol, errors. No GRDB.
@@ -156,7 +158,7 @@ let package = Package(
             name: "ProjectorServer",
             dependencies: [
                 "ProjectorCore", "ProjectorSQLite", "ProjectorSearch", "ProjectorHost", "ProjectorSpecs",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -265,7 +267,7 @@ if Context.environment["PROJECTOR_BENCHMARKS"] == "1" {
             name: "ProjectorBenchmarks",
             dependencies: [
                 "CMallocInfo", "CRawIndexer", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorSearch",
-                "ProjectorReports", "ProjectorPostgres", "ProjectorWasm", "ProjectorTesting",
+                "ProjectorReports", "ProjectorPostgres", "ProjectorWasm", "ProjectorServer", "ProjectorTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,14 +29,17 @@ public struct ProjectorServer: Sendable {
     public static let routes = [
         "GET /", "GET /app.js", "GET /health", "GET /metrics", "GET /v1/indexes", "GET /v1/search/{index}",
         "GET /v1/projections", "GET /v1/projections/{name}", "POST /v1/projections/{name}/rebuild",
-        "POST /v1/projections/{name}/redrive", "POST /v1/events", "GET /v1/events",
+        "POST /v1/projections/{name}/redrive", "POST /v1/events", "GET /v1/events", "GET /v1/keys", "POST /v1/keys",
+        "DELETE /v1/keys/{id}", "POST /v1/tenants/{tenant}/purge",
     ]
 
     /// The router with every route; tests drive it directly.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
-        let routes = Routes(host: host, adminToken: settings.adminToken, registry: registry)
+        // A key store that cannot be opened leaves search closed, never open.
+        let keys = try? KeyStore(folder: host.storesFolder)
+        let routes = Routes(host: host, access: AccessControl(adminToken: settings.adminToken, keys: keys), registry: registry)
         host.addWarmer { name, generation in await routes.warm(name, generation) }
         /// GET, and HEAD answered by the same handler without the body.
         func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
@@ -50,7 +53,7 @@ public struct ProjectorServer: Sendable {
         get("/app.js") { _, _ in routes.script() }
         get("/health") { _, _ in try await routes.health() }
         get("/metrics") { _, _ in try await routes.metrics() }
-        get("/v1/indexes") { _, _ in try routes.indexes() }
+        get("/v1/indexes") { request, _ in try routes.indexes(request) }
         get("/v1/search/:index") { request, context in try await routes.search(request, context) }
         get("/v1/projections") { request, _ in try await routes.projections(request) }
         get("/v1/projections/:name") { request, context in try await routes.projection(request, context) }
@@ -58,6 +61,10 @@ public struct ProjectorServer: Sendable {
         router.post("/v1/projections/:name/redrive") { request, context in try await routes.redrive(request, context) }
         router.post("/v1/events") { request, context in try await routes.append(request, context) }
         get("/v1/events") { request, _ in try await routes.events(request) }
+        get("/v1/keys") { request, _ in try await routes.keys(request) }
+        router.post("/v1/keys") { request, _ in try await routes.createKey(request) }
+        router.delete("/v1/keys/:id") { request, context in try await routes.revokeKey(request, context) }
+        router.post("/v1/tenants/:tenant/purge") { request, context in try await routes.purgeTenant(request, context) }
         return router
     }
 

@@ -1,3 +1,4 @@
+import ProjectorCore
 import ProjectorSearch
 import Synchronization
 
@@ -45,14 +46,17 @@ final class ResultCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The cache key: the generation's file, the position it has applied, the request.
+    /// The cache key: the generation's file, the position it has applied, the request, every
+    /// text quoted so that no query or tenant can spell another request's key.
     static func key(path: String, position: Int64, _ request: SearchRequest) -> String {
-        let filters = request.filters.map { "\($0.field):\($0.value)" }
-        let parts: [Any] = [
-            path, position, request.query, request.limit, request.offset, filters, request.facets, request.raw, request.autocorrect,
-            request.fields ?? ["*"], request.highlight ?? ["*"], request.crop,
+        func list(_ texts: [String]?) -> String { texts.map { "[" + $0.map(JSONString.quote).joined(separator: ",") + "]" } ?? "*" }
+        let parts: [String] = [
+            JSONString.quote(path), String(position), request.tenant.map(JSONString.quote) ?? "-", JSONString.quote(request.query),
+            String(request.limit), String(request.offset), list(request.filters.flatMap { [$0.field, $0.value] }),
+            list(request.facets), String(request.raw), String(request.autocorrect), list(request.fields), list(request.highlight),
+            String(request.crop),
         ]
-        return parts.map { "\($0)" }.joined(separator: "|")
+        return parts.joined(separator: "|")
     }
 
     func remember(_ request: SearchRequest, index: String, took: Duration) {

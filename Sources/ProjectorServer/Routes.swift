@@ -13,7 +13,7 @@ import Prometheus
 /// The handlers behind ``ProjectorServer``'s routes.
 struct Routes: Sendable {
     let host: ProjectorHost
-    let adminToken: String?
+    let access: AccessControl
     let registry: PrometheusCollectorRegistry
     let cache = ResultCache()
 
@@ -41,7 +41,14 @@ struct Routes: Sendable {
         }
         let facets = query[values: "facet"].map(String.init)
         let crop = try Self.integer(query, "crop", default: SearchRequest.defaultCrop, in: 0...Self.maxBody)
+        let credential = try credential(request)
+        let tenant = try checked { () throws(AccessError) in
+            try access.searchTenant(credential, index: name, asked: query["tenant"].map(String.init))
+        }
         let (runner, spec) = try await searchIndex(name)
+        if case .token(let token, _) = credential, token.tenant != nil, spec.tenant == nil {
+            throw APIError(.forbidden, "index '\(name)' is not partitioned by tenant: a tenant token cannot search it")
+        }
         // Read-your-writes: wait until the index has applied the caller's event.
         if let minimum = try Self.optionalInteger(query, "minPosition", in: 0...Int(Int64.max)) {
             let wait = try Self.integer(query, "waitMs", default: 0, in: 0...Self.maxWait)
@@ -66,7 +73,7 @@ struct Routes: Sendable {
         let request = SearchRequest(
             query: String(query["q"] ?? ""), limit: limit, offset: offset, filters: filters, facets: facets,
             raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false", fields: Self.list(query, "fields"),
-            highlight: Self.list(query, "highlight"), crop: crop)
+            highlight: Self.list(query, "highlight"), crop: crop, tenant: tenant)
         let key = ResultCache.key(path: current.store.path, position: position, request)
         let (body, source) = try await cache.answer(for: key) {
             let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
@@ -120,14 +127,25 @@ struct Routes: Sendable {
         host.runners.filter { ($0.projection as? any SearchIndexed)?.searchSpec != nil }.map(\.name).sorted()
     }
 
-    /// The search indexes with their fields, for the web page and clients.
-    func indexes() throws -> Response {
+    /// The search indexes the credential may search, with their fields, for the web page and
+    /// clients.
+    func indexes(_ request: Request) throws -> Response {
+        let credential = try credential(request)
+        if case .none = credential, !access.isOpen {
+            throw AccessError.missing("listing indexes needs a key or a tenant token: send Authorization: Bearer <key or token>").apiError
+        }
         let items = host.runners.compactMap { runner -> String? in
-            guard let spec = (runner.projection as? any SearchIndexed)?.searchSpec else { return nil }
+            guard let spec = (runner.projection as? any SearchIndexed)?.searchSpec, access.mayList(credential, index: runner.name) else {
+                return nil
+            }
             let text = spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
             let weights = spec.textFields.map { "\(JSONString.quote($0.name)):\($0.weight)" }.joined(separator: ",")
-            let filters = spec.filterFields.map { JSONString.quote($0.name) }.joined(separator: ",")
-            return "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"weights\":{\(weights)},\"filters\":[\(filters)]}"
+            let filters = spec.filterFields.filter { spec.tenant == nil || $0.name != SearchSpec.tenantField }.map {
+                JSONString.quote($0.name)
+            }
+            .joined(separator: ",")
+            return
+                "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"weights\":{\(weights)},\"filters\":[\(filters)],\"tenant\":\(spec.tenant != nil)}"
         }
         return JSONBody.response(json: "[" + items.joined(separator: ",") + "]")
     }
@@ -135,20 +153,22 @@ struct Routes: Sendable {
     // MARK: Projections
 
     func projections(_ request: Request) async throws -> Response {
-        try JSONBody.encode(try await host.status().map { redacted($0, for: request) })
+        let credential = try authorize(request, .status)
+        return try JSONBody.encode(try await host.status().map { redacted($0, for: credential) })
     }
 
     func projection(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let credential = try authorize(request, .status)
         let name = try context.parameters.require("name")
         guard let status = try await host.status().first(where: { $0.name == name }) else {
             throw APIError(.notFound, "no projection named '\(name)'")
         }
-        return try JSONBody.encode(redacted(status, for: request))
+        return try JSONBody.encode(redacted(status, for: credential))
     }
 
     /// Errors name files, paths and streams: only admins see them.
-    func redacted(_ status: ProjectionStatus, for request: Request) -> ProjectionStatus {
-        guard (try? authorize(request)) == nil else { return status }
+    func redacted(_ status: ProjectionStatus, for credential: AccessControl.Credential) -> ProjectionStatus {
+        guard !access.isAdmin(credential) else { return status }
         var status = status
         let hidden = "(shown with the admin token)"
         if status.lastError != nil { status.lastError = hidden }
@@ -157,7 +177,7 @@ struct Routes: Sendable {
     }
 
     func rebuild(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try authorize(request)
+        try authorize(request, .admin)
         let name = try context.parameters.require("name")
         guard host.runner(named: name) != nil else { throw APIError(.notFound, "no projection named '\(name)'") }
         // Single flight: the running host takes the request up; a second one joins the first.
@@ -170,7 +190,7 @@ struct Routes: Sendable {
     }
 
     func redrive(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try authorize(request)
+        try authorize(request, .admin)
         let name = try context.parameters.require("name")
         let result = try await host.redrive(name)
         let failed = result.failed.map { "{\"position\":\($0.position),\"error\":\(JSONString.quote($0.error))}" }
@@ -181,7 +201,7 @@ struct Routes: Sendable {
     // MARK: Events
 
     func append(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        try authorize(request)
+        try authorize(request, .append)
         var request = request
         let body = try await request.collectBody(upTo: Self.maxBody)
         let bytes = body.readableBytesView
@@ -226,7 +246,7 @@ struct Routes: Sendable {
     }
 
     func events(_ request: Request) async throws -> Response {
-        try authorize(request)
+        try authorize(request, .admin)
         let query = request.uri.queryParameters
         let from = try Self.integer(query, "from", default: 1, in: 0...Int(Int64.max))
         let limit = try Self.integer(query, "limit", default: 100, in: 1...10_000)
@@ -242,6 +262,66 @@ struct Routes: Sendable {
             events = try await host.log.read(after: Int64(max(1, from)) - 1, limit: limit)
         }
         return JSONBody.response(json: "[" + events.map(\.line).joined(separator: ",") + "]")
+    }
+
+    // MARK: Keys and tenants
+
+    func keys(_ request: Request) async throws -> Response {
+        try authorize(request, .admin)
+        return try JSONBody.encode(try keyStore().list())
+    }
+
+    func createKey(_ request: Request) async throws -> Response {
+        try authorize(request, .admin)
+        var request = request
+        let body = try await request.collectBody(upTo: 64 << 10)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(String(buffer: body).utf8)) as? [String: Any] else {
+            throw APIError(.badRequest, "body: a JSON object {\"name\", \"actions\", \"indexes\"}")
+        }
+        guard let name = object["name"] as? String, !name.isEmpty else {
+            throw APIError(.badRequest, "name: required, a label for the key")
+        }
+        let known = APIKey.Action.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let actionNames = object["actions"] as? [String], !actionNames.isEmpty else {
+            throw APIError(.badRequest, "actions: required, a list of \(known)")
+        }
+        let actions = try actionNames.map { name in
+            guard let action = APIKey.Action(rawValue: name) else {
+                throw APIError(.badRequest, "actions: unknown action '\(name)' (known: \(known))")
+            }
+            return action
+        }
+        let indexes = object["indexes"].map { $0 as? [String] } ?? ["*"]
+        guard let indexes, !indexes.isEmpty, indexes.allSatisfy({ !$0.isEmpty }) else {
+            throw APIError(.badRequest, "indexes: a list of index names or patterns (* for all)")
+        }
+        let (key, secret) = try keyStore().create(name: name, actions: actions, indexes: indexes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let keyJSON = String(decoding: try encoder.encode(key), as: UTF8.self)
+        return JSONBody.response(status: .created, json: "{\"key\":\(keyJSON),\"secret\":\(JSONString.quote(secret))}")
+    }
+
+    func revokeKey(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        try authorize(request, .admin)
+        return try JSONBody.encode(try keyStore().revoke(try context.parameters.require("id")))
+    }
+
+    /// Appends the tenant's purge event; each projection that honours it applies it in turn.
+    func purgeTenant(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        try authorize(request, .admin)
+        let tenant = try context.parameters.require("tenant")
+        let stored = try await host.log.append([TenantPurge.event(tenant)])
+        return JSONBody.response(
+            status: .accepted, json: "{\"tenant\":\(JSONString.quote(tenant)),\"position\":\(stored[0].position)}",
+            headers: [Self.positionHeader: String(stored[0].position)])
+    }
+
+    func keyStore() throws -> KeyStore {
+        guard let keys = access.keys else {
+            throw APIError(.serviceUnavailable, "the key store (\(host.storesFolder)/\(KeyStore.file)) cannot be opened")
+        }
+        return keys
     }
 
     // MARK: Operations
@@ -290,28 +370,27 @@ struct Routes: Sendable {
 
     // MARK: Helpers
 
-    /// Admin routes need `Authorization: Bearer $PROJECTOR_ADMIN_TOKEN`, and are closed without one.
-    func authorize(_ request: Request) throws {
-        guard let token = adminToken else {
-            throw APIError(.forbidden, "admin routes are closed: start the server with PROJECTOR_ADMIN_TOKEN set")
-        }
-        // The scheme is case-insensitive (RFC 9110); the token is compared in constant time.
-        let sent = request.headers[.authorization] ?? ""
-        let scheme = sent.prefix(7).lowercased()
-        guard scheme == "bearer ", Self.constantTimeEqual(String(sent.dropFirst(7)), token) else {
-            throw APIError(
-                .unauthorized, "admin route: send Authorization: Bearer <PROJECTOR_ADMIN_TOKEN>",
-                headers: [.wwwAuthenticate: "Bearer"])
-        }
+    /// The request's credential; a malformed, expired, tampered or revoked one is refused.
+    func credential(_ request: Request) throws -> AccessControl.Credential {
+        try checked { () throws(AccessError) in try access.credential(request) }
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for index in 0..<max(x.count, y.count) {
-            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+    /// Checks that the request may do `action`, and returns its credential.
+    @discardableResult
+    func authorize(_ request: Request, _ action: APIKey.Action) throws -> AccessControl.Credential {
+        try checked { () throws(AccessError) in try access.refuseIfClosed(action) }
+        let credential = try credential(request)
+        try checked { () throws(AccessError) in try access.authorize(credential, action) }
+        return credential
+    }
+
+    /// Runs an access check, answering its refusal as a 401 or 403.
+    func checked<T>(_ body: () throws(AccessError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw error.apiError
         }
-        return difference == 0
     }
 
     /// How many leading bytes are valid UTF-8.

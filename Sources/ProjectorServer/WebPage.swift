@@ -25,6 +25,7 @@ enum WebPage {
           main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem; }
           .bar { display: flex; gap: .5rem; }
           #q { flex: 1; font: inherit; font-size: 1.05rem; padding: .6rem .8rem; border: 1px solid var(--line); border-radius: 8px; }
+          #tenant, #token { width: 9rem; font: inherit; padding: .6rem; border: 1px solid var(--line); border-radius: 8px; }
           select { font: inherit; padding: .5rem; border: 1px solid var(--line); border-radius: 8px; background: #fff; }
           #summary { color: var(--muted); margin: .7rem 0; min-height: 1.4em; }
           .layout { display: grid; grid-template-columns: 220px 1fr; gap: 1.2rem; }
@@ -68,6 +69,8 @@ enum WebPage {
             <div class="bar">
               <input id="q" type="search" placeholder="Search…" autocomplete="off" autofocus aria-label="Search">
               <select id="index" aria-label="Index"></select>
+              <input id="tenant" placeholder="Tenant" aria-label="Tenant" hidden>
+              <input id="token" type="password" placeholder="Key or token" autocomplete="off" aria-label="Key or token">
             </div>
             <div id="summary" role="status"></div>
             <div class="layout">
@@ -95,6 +98,23 @@ enum WebPage {
         const $ = (id) => document.getElementById(id);
         const state = { indexes: [], index: null, query: "", offset: 0, limit: 10, filters: {}, timer: null, seq: 0 };
 
+        // A key or tenant token: from the address's #token= (never sent to the server in the
+        // URL), or typed; kept for this tab only and sent as a bearer credential.
+        const fragment = new URLSearchParams(location.hash.slice(1));
+        if (fragment.get("token")) {
+          sessionStorage.setItem("projector.token", fragment.get("token"));
+          history.replaceState(null, "", location.pathname + location.search);
+        }
+        function credentials() {
+          const token = sessionStorage.getItem("projector.token");
+          return token ? { headers: { Authorization: "Bearer " + token } } : {};
+        }
+        // A token's tenant is the answer's; the tenant box is for a key on a partitioned index.
+        function tokenTenant() {
+          const token = sessionStorage.getItem("projector.token") || "";
+          try { return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).tenant || null; } catch { return null; }
+        }
+
         function el(tag, text, className) {
           const node = document.createElement(tag);
           if (text !== undefined && text !== null) node.textContent = String(text);
@@ -118,13 +138,20 @@ enum WebPage {
         }
 
         async function loadIndexes() {
-          const response = await fetch("/v1/indexes");
+          const response = await fetch("/v1/indexes", credentials());
+          if (!response.ok) {
+            state.indexes = [];
+            $("summary").textContent = (await response.json()).error + " (paste a key or token above)";
+            $("index").replaceChildren();
+            return;
+          }
           state.indexes = await response.json();
           const select = $("index");
           select.replaceChildren(...state.indexes.map((index) => { const o = el("option", index.name); o.value = index.name; return o; }));
           const wanted = new URLSearchParams(location.search).get("index");
           state.index = state.indexes.find((i) => i.name === wanted) || state.indexes[0] || null;
           if (state.index) select.value = state.index.name;
+          showTenant();
           const q = new URLSearchParams(location.search).get("q");
           if (q) { $("q").value = q; state.query = q; search(); }
         }
@@ -142,7 +169,8 @@ enum WebPage {
           const params = new URLSearchParams({ q: state.query, limit: state.limit, offset: state.offset, fields: shown, crop: 240 });
           for (const facet of state.index.filters) params.append("facet", facet);
           for (const [field, value] of Object.entries(state.filters)) params.append("filter", field + ":" + value);
-          const response = await fetch("/v1/search/" + encodeURIComponent(state.index.name) + "?" + params);
+          if (state.index.tenant && !tokenTenant()) params.set("tenant", $("tenant").value);
+          const response = await fetch("/v1/search/" + encodeURIComponent(state.index.name) + "?" + params, credentials());
           const body = await response.json();
           if (seq !== state.seq) return;   // a newer keystroke won
           if (!response.ok) { $("summary").textContent = body.error || response.statusText; return; }
@@ -203,7 +231,8 @@ enum WebPage {
         }
 
         async function loadProjections() {
-          const response = await fetch("/v1/projections");
+          const response = await fetch("/v1/projections", credentials());
+          if (!response.ok) { $("rows").replaceChildren(); return; }
           const rows = (await response.json()).map((p) => {
             const row = document.createElement("tr");
             const stateCell = el("td");
@@ -229,9 +258,18 @@ enum WebPage {
           if (tab === "projections") loadProjections();
         }
 
+        function showTenant() {
+          $("tenant").hidden = !(state.index && state.index.tenant && !tokenTenant());
+        }
+
         $("q").addEventListener("input", (event) => { state.query = event.target.value; schedule(); });
+        $("tenant").addEventListener("input", schedule);
+        $("token").addEventListener("change", (event) => {
+          sessionStorage.setItem("projector.token", event.target.value.trim()); event.target.value = ""; loadIndexes();
+        });
         $("index").addEventListener("change", (event) => {
-          state.index = state.indexes.find((i) => i.name === event.target.value); state.filters = {}; state.offset = 0; search();
+          state.index = state.indexes.find((i) => i.name === event.target.value); state.filters = {}; state.offset = 0;
+          showTenant(); search();
         });
         $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.limit); search(); });
         $("next").addEventListener("click", () => { state.offset += state.limit; search(); });

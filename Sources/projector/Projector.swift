@@ -20,6 +20,7 @@ struct Projector: AsyncParsableCommand {
             AppendCommand.self, ImportCommand.self, ExportCommand.self, EventsCommand.self,
             RunCommand.self, ServeCommand.self, StatusCommand.self, RebuildCommand.self, QueryCommand.self,
             SearchCommand.self, ValidateCommand.self, RollbackCommand.self, DeadLettersCommand.self, RedriveCommand.self,
+            KeysCommand.self, TenantsCommand.self,
         ]
     )
 

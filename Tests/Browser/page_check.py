@@ -6,6 +6,8 @@
 Types a query as a user would, waits for highlighted results and facets, pages, opens the
 projections dashboard, and checks that indexed text never became markup or script (the demo
 data holds HTML documents, and the test adds an event whose title is an <img onerror> probe).
+With a URL ending in #token=TOKEN (a tenant token for the `notes` index, tenant acme), checks
+instead that the page takes the token from the address, hides it, and shows only acme's notes.
 Exits non-zero with a one-line reason on any failure; keeps the screenshots.
 """
 import sys
@@ -16,6 +18,8 @@ from playwright.sync_api import sync_playwright
 def main() -> int:
     url, shot = sys.argv[1], sys.argv[2]
     chromium = sys.argv[3] if len(sys.argv) > 3 else "/usr/bin/chromium"
+    if "#token=" in url:
+        return check_tenant_token(url, shot, chromium)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -71,6 +75,38 @@ def main() -> int:
     if problems:
         return fail("; ".join(problems))
     print(f"ok: typed a query, saw {len(marks)} highlights, paged, probe stayed text, dashboard lists {len(names)} projections")
+    return 0
+
+
+def check_tenant_token(url: str, shot: str, chromium: str) -> int:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.goto(url)
+        page.wait_for_selector("#index option", state="attached")
+        if "token=" in page.url:
+            return fail(f"the token stayed in the address: {page.url}")
+        names = page.eval_on_selector_all("#index option", "els => els.map(e => e.value)")
+        if names != ["notes"]:
+            return fail(f"the token should list only the index it may search: {names}")
+        if page.is_visible("#tenant"):
+            return fail("the tenant box is shown though the token names the tenant")
+        page.click("#q")
+        page.keyboard.type("plan", delay=40)
+        page.wait_for_selector("#hits .hit", timeout=10_000)
+        text = page.text_content("#hits") or ""
+        summary = page.text_content("#summary") or ""
+        page.screenshot(path=shot, full_page=True)
+        browser.close()
+    if "globex" in text.lower():
+        return fail(f"another tenant's note is shown: {text[:200]!r}")
+    if "acme" not in text.lower() or not summary.startswith("2 results"):
+        return fail(f"the tenant's two notes should be shown: {summary!r} {text[:200]!r}")
+    if problems:
+        return fail("; ".join(problems))
+    print(f"ok: the tenant token listed one index and showed only its tenant's notes ({summary})")
     return 0
 
 

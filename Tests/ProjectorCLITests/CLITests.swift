@@ -84,10 +84,61 @@ import Testing
     }
 
     @Test func everyCommandHasHelp() async throws {
-        for command in ["append", "import", "export", "events", "run", "serve", "status", "rebuild", "query", "search", "validate"] {
+        for command in [
+            "append", "import", "export", "events", "run", "serve", "status", "rebuild", "query", "search", "validate", "keys", "tenants",
+        ] {
             let help = try await cli.run(command, "--help")
             #expect(help.status == 0 && help.stdout.contains("USAGE: projector \(command)"), "\(command) --help")
         }
+    }
+
+    /// Keys are made, listed without secrets and revoked; a purge removes a tenant from a
+    /// partitioned index and from a SQL spec that handles it, and the search asks for a tenant.
+    @Test func keysAndTenantPurgesFromTheCommandLine() async throws {
+        let made = try await cli.run("keys", "create", "backend", "--action", "search", "--index", "notes")
+        #expect(made.status == 0 && made.stdout.hasPrefix("prj_"), "\(made.stderr)")
+        let list = try await cli.run("keys", "list", "--json")
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        #expect(keys.count == 1 && keys[0]["name"] as? String == "backend" && !list.stdout.contains("prj_"))
+        let id = try #require(keys[0]["id"] as? String)
+        let token = try await cli.run("keys", "token", made.stdout.trimmingCharacters(in: .newlines), "--tenant", "acme")
+        #expect(token.status == 0 && token.stdout.split(separator: ".").count == 3)
+        #expect(try await cli.run("keys", "revoke", id).status == 0)
+        #expect(try await cli.run("keys", "list").stdout.contains("revoked"))
+        #expect(try await cli.run("keys", "revoke", "nosuchkey").stderr == "error: no key with id 'nosuchkey'\n")
+        #expect(try await cli.run("keys", "create", "x", "--action", "fly").stderr.contains("unknown action 'fly'"))
+
+        try FileManager.default.createDirectory(atPath: folder.file("projections"), withIntermediateDirectories: true)
+        try """
+        name: notes
+        kind: search
+        events: [Noted]
+        id: $.data.id
+        tenant: true
+        fields: { title: $.data.title }
+        """.write(toFile: folder.file("projections/notes.yml"), atomically: true, encoding: .utf8)
+        try """
+        name: counts
+        kind: sql
+        setup: CREATE TABLE counts(tenant TEXT PRIMARY KEY, n INTEGER NOT NULL);
+        on:
+          Noted: INSERT INTO counts VALUES (:tenant, 1) ON CONFLICT(tenant) DO UPDATE SET n = n + 1
+          $TenantPurged: DELETE FROM counts WHERE tenant = :tenant
+        """.write(toFile: folder.file("projections/counts.yml"), atomically: true, encoding: .utf8)
+        for tenant in ["acme", "globex"] {
+            let appended = try await cli.run(
+                "append", "note-\(tenant)", "Noted", #"{"id":"1","title":"plan"}"#, "--metadata", #"{"tenant":"\#(tenant)"}"#)
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
+        #expect(try await cli.run("tenants", "purge", "acme").status == 0)
+        #expect(try await cli.run("run", "--once").status == 0)
+        let acme = try await cli.run("search", "notes", "plan", "--tenant", "acme", "--json")
+        #expect(acme.stdout.contains(#""total":0"#), "\(acme.stdout)\(acme.stderr)")
+        #expect(try await cli.run("search", "notes", "plan", "--tenant", "globex", "--json").stdout.contains(#""total":1"#))
+        let untenanted = try await cli.run("search", "notes", "plan")
+        #expect(untenanted.status != 0 && untenanted.stderr.contains("partitioned by tenant"))
+        let counts = try await cli.run("query", "counts", "SELECT tenant, n FROM counts")
+        #expect(counts.stdout.contains("globex") && !counts.stdout.contains("acme"), "\(counts.stdout)")
     }
 
     @Test func validateNamesFileAndHandlerAndExitsOneOnErrors() async throws {

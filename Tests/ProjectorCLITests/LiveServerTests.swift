@@ -135,6 +135,39 @@ struct ServeExited: Error, CustomStringConvertible {
             ["python3", Self.repository.appendingPathComponent("Tests/Browser/page_check.py").path, server.url + "/", screenshot])
         #expect(result.status == 0, "\(result.output)")
         #expect(FileManager.default.fileExists(atPath: screenshot))
+
+        // A partitioned index, a key, and a tenant token in the page's address: the page
+        // searches within the token's tenant only.
+        try """
+        name: notes
+        kind: search
+        events: [Noted]
+        id: $.data.id
+        tenant: true
+        fields: { title: $.data.title }
+        """.write(toFile: folder.file("projections/notes.yml"), atomically: true, encoding: .utf8)
+        let notes = [("acme", "acme launch plan"), ("acme", "acme hiring plan"), ("globex", "globex merger plan")]
+        for (number, (tenant, title)) in notes.enumerated() {
+            let appended = try await cli.run(
+                "append", "note-\(tenant)", "Noted", #"{"id":"\#(number)","title":"\#(title)"}"#, "--metadata",
+                #"{"tenant":"\#(tenant)"}"#)
+            #expect(appended.status == 0, "\(appended.stderr)")
+        }
+        let key = try await cli.run("keys", "create", "browser", "--index", "notes")
+        let secret = key.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try await cli.run("keys", "token", secret, "--tenant", "acme", "--index", "notes")
+        #expect(token.status == 0, "\(token.stderr)")
+        try await waitUntil(timeout: .seconds(30)) {
+            let answer = try? await Self.get(
+                server.url + "/v1/search/notes?q=plan&tenant=acme", headers: ["Authorization": "Bearer s3cret"])
+            return answer?.body.contains("\"total\":2") == true
+        }
+        let tokenShot = artifacts + "/web-page-tenant.png"
+        let tenantResult = try await Self.runTool([
+            "python3", Self.repository.appendingPathComponent("Tests/Browser/page_check.py").path,
+            server.url + "/#token=" + token.stdout.trimmingCharacters(in: .whitespacesAndNewlines), tokenShot,
+        ])
+        #expect(tenantResult.status == 0, "\(tenantResult.output)")
     }
 
     /// A fixed seed keeps CI reproducible; other seeds are for exploring by hand.

@@ -281,7 +281,10 @@ struct ServerFixture {
             let script = try await client.execute(uri: "/app.js", method: .get)
             #expect(script.status == .ok && String(buffer: script.body).contains("textContent"))
             let indexes = String(buffer: try await client.execute(uri: "/v1/indexes", method: .get).body)
-            #expect(indexes == #"[{"name":"docs","fields":["title","body"],"weights":{"title":5.0,"body":1.0},"filters":["section"]}]"#)
+            #expect(
+                indexes
+                    == #"[{"name":"docs","fields":["title","body"],"weights":{"title":5.0,"body":1.0},"filters":["section"],"tenant":false}]"#
+            )
         }
     }
 }

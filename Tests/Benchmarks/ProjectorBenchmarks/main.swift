@@ -53,6 +53,13 @@ do {
         if let changelog = option("--changelog"), let corpus = option("--corpus") {
             try await PluginBenchmark.runSearch(corpus: corpus, module: changelog, rounds: rounds)
         }
+    case "tenants":
+        guard let events = option("--events"), let spec = option("--spec") else {
+            throw BenchError("tenants needs --events FILE.ndjson --spec SPEC.yml")
+        }
+        try await TenantBenchmark.run(
+            events: events, spec: spec, tenants: Int(option("--tenants") ?? "1000") ?? 1000,
+            queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"))
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -72,6 +79,7 @@ do {
             "       ProjectorBenchmarks plugin --module bank-balances/balances.wasm [--events N] [--changelog changelog-search/changelog.wasm --corpus debian.ndjson] [--rounds N]"
         )
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
+        print("       ProjectorBenchmarks tenants --events FILE --spec SPEC.yml [--tenants N] [--queries N] [--keep FOLDER]")
         print("       ProjectorBenchmarks indexing --events FILE --spec SPEC.yml [--report] [--keep FOLDER] [--rounds N]")
     }
 } catch {
