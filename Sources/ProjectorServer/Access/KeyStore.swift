@@ -2,14 +2,18 @@ public import Crypto
 public import Foundation
 import GRDB
 import ProjectorCore
+import Synchronization
 
 /// The host's API keys, in `keys.db` beside the projection stores: each key's id, name, rights
 /// and the SHA-256 of its secret, never the secret itself.
 ///
 /// A secret is `prj_ID_MAC`, MAC being HMAC-SHA256 of the id under the host's master secret
 /// (`PROJECTOR_MASTER_KEY`, or `master.key` beside the stores, made with the first key), so the
-/// host can recompute a key's secret to check the tenant tokens it signs.
+/// host can recompute a key's secret to check the tenant tokens it signs. Records are cached for
+/// at most ``cacheLife``, so a key revoked by another process is refused within it.
 public final class KeyStore: Sendable {
+    static let cacheLife: Duration = .seconds(1)
+
     public static let file = "keys.db"
     public static let masterFile = "master.key"
     static let prefix = "prj_"
@@ -17,6 +21,10 @@ public final class KeyStore: Sendable {
     let database: DatabasePool
     let folder: String
     let masterFromEnvironment: SymmetricKey?
+    private let masterFromFile = Mutex<SymmetricKey?>(nil)
+    private let records = Mutex<[String: (key: APIKey, digest: String, read: ContinuousClock.Instant)]>([:])
+    /// Set once a key exists: keys are never deleted, only revoked.
+    private let made = Atomic(false)
 
     /// Opens (creating when needed) the key store of the stores folder.
     public init(folder: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
@@ -54,6 +62,7 @@ public final class KeyStore: Sendable {
                     id, name, Self.digest(secret), actions.map(\.rawValue).joined(separator: ","), Self.encode(indexes), key.createdAt,
                 ])
         }
+        made.store(true, ordering: .relaxed)
         return (key, secret)
     }
 
@@ -64,7 +73,8 @@ public final class KeyStore: Sendable {
     /// Revokes a key: from now on it and every token it signed are refused.
     @discardableResult
     public func revoke(_ id: String) throws -> APIKey {
-        try database.write { db in
+        defer { records.withLock { _ = $0.removeValue(forKey: id) } }
+        return try database.write { db in
             try db.execute(
                 sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [EventTime.now(), id])
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]) else {
@@ -77,7 +87,10 @@ public final class KeyStore: Sendable {
     /// Whether any key was ever made: from then on search needs a credential (revoking every
     /// key does not reopen it).
     public func hasKeys() throws -> Bool {
-        try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_keys)") ?? false }
+        if made.load(ordering: .relaxed) { return true }
+        let found = try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_keys)") ?? false }
+        if found { made.store(true, ordering: .relaxed) }
+        return found
     }
 
     /// The key a secret belongs to and whether the secret is its own (compared in constant
@@ -99,9 +112,18 @@ public final class KeyStore: Sendable {
     }
 
     private func record(_ id: String) throws -> (APIKey, String)? {
-        try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]).map { (Self.key($0), $0["secret_sha256"]) }
+        let now = ContinuousClock.now
+        if let cached = records.withLock({ $0[id] }), now - cached.read < Self.cacheLife { return (cached.key, cached.digest) }
+        let found = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]).map {
+                (Self.key($0), $0["secret_sha256"] as String)
+            }
         }
+        records.withLock { records in
+            if records.count > 10_000 { records.removeAll() }
+            if let found { records[id] = (found.0, found.1, now) } else { records[id] = nil }
+        }
+        return found
     }
 
     private func secret(for id: String, creatingMaster: Bool) throws -> String {
@@ -112,8 +134,13 @@ public final class KeyStore: Sendable {
     /// The master secret: from the environment, or the file beside the stores (0600).
     private func master(creating: Bool) throws -> SymmetricKey {
         if let masterFromEnvironment { return masterFromEnvironment }
+        if let known = masterFromFile.withLock({ $0 }) { return known }
         let path = "\(folder)/\(Self.masterFile)"
-        if let data = FileManager.default.contents(atPath: path), data.count == 32 { return SymmetricKey(data: data) }
+        if let data = FileManager.default.contents(atPath: path), data.count == 32 {
+            let key = SymmetricKey(data: data)
+            masterFromFile.withLock { $0 = key }
+            return key
+        }
         guard creating else {
             throw ProjectorError(.unavailable, "\(path) is missing: keys cannot be verified (set PROJECTOR_MASTER_KEY or restore the file)")
         }
@@ -127,6 +154,7 @@ public final class KeyStore: Sendable {
         defer { close(descriptor) }
         let written = key.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == 32 else { throw ProjectorError(.unavailable, "\(path): cannot write the master secret") }
+        masterFromFile.withLock { $0 = key }
         return key
     }
 
@@ -137,7 +165,10 @@ public final class KeyStore: Sendable {
     }
 
     static func digest(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        for byte in SHA256.hash(data: Data(secret.utf8)) { hex += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

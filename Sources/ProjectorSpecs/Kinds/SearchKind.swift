@@ -21,7 +21,8 @@ public struct SearchKind: ProjectionKind {
         let events = spec.eventTypes.map { plural($0.count, "event type") } ?? "all events"
         return SpecDescription(
             summary:
-                "search: \(plural(spec.textFields.count, "text field")), \(plural(spec.filterFields.count, "filter field")), \(events)",
+                "search: \(plural(spec.textFields.count, "text field")), \(plural(spec.visibleFields.filter(\.filter).count, "filter field")), \(events)"
+                + (spec.tenant == nil ? "" : ", partitioned by tenant"),
             eventTypes: (spec.eventTypes ?? []).sorted().map { ("events", $0) } + spec.deleteTypes.sorted().map { ("delete", $0) })
     }
 
