@@ -42,9 +42,12 @@ public struct SpecDescription: Sendable {
     public var summary: String
     /// The event types the spec names, with the field that names each (checked against the log).
     public var eventTypes: [(field: String, type: String)]
+    /// What `validate` should warn about, each one line.
+    public var warnings: [String]
 
-    public init(summary: String, eventTypes: [(field: String, type: String)]) {
+    public init(summary: String, eventTypes: [(field: String, type: String)], warnings: [String] = []) {
         self.summary = summary
         self.eventTypes = eventTypes
+        self.warnings = warnings
     }
 }

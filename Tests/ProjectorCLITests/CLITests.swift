@@ -130,6 +130,17 @@ import Testing
                 "append", "note-\(tenant)", "Noted", #"{"id":"1","title":"plan"}"#, "--metadata", #"{"tenant":"\#(tenant)"}"#)
             #expect(appended.status == 0, "\(appended.stderr)")
         }
+        // validate warns of rows a purge would leave, and not of a purge handler with no purge yet.
+        try """
+        name: orphans
+        kind: sql
+        setup: CREATE TABLE seen(tenant TEXT);
+        on: { Noted: "INSERT INTO seen VALUES (:tenant)" }
+        """.write(toFile: folder.file("projections/orphans.yml"), atomically: true, encoding: .utf8)
+        let checked = try await cli.run("validate")
+        #expect(checked.stdout.contains("projections/orphans.yml: on: uses :tenant but has no $TenantPurged handler"), "\(checked.stdout)")
+        #expect(!checked.stdout.contains("no $TenantPurged event"), "\(checked.stdout)")
+        try FileManager.default.removeItem(atPath: folder.file("projections/orphans.yml"))
         #expect(try await cli.run("tenants", "purge", "acme").status == 0)
         #expect(try await cli.run("run", "--once").status == 0)
         let acme = try await cli.run("search", "notes", "plan", "--tenant", "acme", "--json")

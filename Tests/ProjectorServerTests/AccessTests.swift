@@ -177,6 +177,33 @@ struct AccessFixture {
         }
     }
 
+    /// Read-your-writes within a tenant: a token's search waits for the tenant's new note;
+    /// the same query for two tenants is never answered from one cached answer.
+    @Test func aTokenReadsItsTenantsWritesAndTenantsNeverShareACachedAnswer() async throws {
+        let fixture = try await AccessFixture()
+        try await fixture.application.test(.router) { client in
+            let key = try await AccessFixture.createKey(client, indexes: ["notes"])
+            let acme = TenantToken(keyID: key.id, indexes: ["notes"], tenant: "acme", expires: Date().addingTimeInterval(3600))
+                .signed(with: key.secret)
+            let globex = TenantToken(keyID: key.id, indexes: ["notes"], tenant: "globex", expires: Date().addingTimeInterval(3600))
+                .signed(with: key.secret)
+            func total(_ uri: String, _ token: String) async throws -> Int? {
+                let response = try await client.execute(uri: uri, method: .get, headers: AccessFixture.bearer(token))
+                return (try ServerFixture.json(response) as? [String: Any])?["total"] as? Int
+            }
+            #expect(try await total("/v1/search/notes?q=plan", acme) == 2)
+            #expect(try await total("/v1/search/notes?q=plan", globex) == 1)
+            let stored = try await fixture.log.append([
+                ProposedEvent(
+                    stream: "note-acme", type: "Noted", data: #"{"id":"9","title":"acme budget plan"}"#, metadata: #"{"tenant":"acme"}"#)
+            ])
+            let running = Task { try await fixture.host.run(only: nil, until: nil) }
+            defer { running.cancel() }
+            #expect(try await total("/v1/search/notes?q=plan&minPosition=\(stored[0].position)&waitMs=10000", acme) == 3)
+            #expect(try await total("/v1/search/notes?q=plan&minPosition=\(stored[0].position)&waitMs=10000", globex) == 1)
+        }
+    }
+
     /// The token with its payload's tenant changed and the signature kept.
     static func retenanted(_ token: String, to tenant: String) -> String {
         let parts = token.split(separator: ".").map(String.init)

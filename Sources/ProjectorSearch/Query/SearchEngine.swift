@@ -81,7 +81,8 @@ public enum SearchEngine {
             limit: limit, offset: offset, filters: filters)
         var result = try answer(plan, db: db)
         if !request.raw, result.total < 3,
-            let suggestion = try Suggester.suggest(for: query, spec: spec, tenant: request.tenant, db: db, deadline: deadline)
+            let suggestion = try Suggester.suggest(
+                for: query, spec: spec, tenant: try suggestionTenant(request.tenant, spec: spec, db: db), db: db, deadline: deadline)
         {
             result.suggestion = suggestion
             if result.total == 0, request.autocorrect {
@@ -96,6 +97,16 @@ public enum SearchEngine {
         result.query = request.query
         result.tookMs = ((ContinuousClock.now - started) / .milliseconds(1) * 1000).rounded() / 1000
         return result
+    }
+
+    /// The tenant corrections come from, with its document set when the store answers from sets.
+    static func suggestionTenant(_ tenant: String?, spec: SearchSpec, db: Database) throws -> Suggester.Tenant? {
+        guard let tenant else { return nil }
+        let hasSets =
+            try DocumentSets.supported(spec) && (try? ProjectionStore.isVerified(spec.name, db)) == true
+            && db.tableExists(DocumentSets.keys)
+        return Suggester.Tenant(
+            name: tenant, documents: hasSets ? try DocumentSets.filterSet(SearchSpec.tenantField, tenant, db: db) : nil)
     }
 
     /// Exclusions of a query with no positive terms, as their own MATCH expression.

@@ -35,8 +35,15 @@ enum Suggester {
         }
     }
 
+    /// The tenant a partitioned index's corrections come from, and its documents when the store
+    /// has document sets (a candidate is then counted by bitmap, not by walking its doclist).
+    struct Tenant {
+        let name: String
+        let documents: DocumentSet?
+    }
+
     static func suggest(
-        for query: SearchQuery, spec: SearchSpec, tenant: String? = nil, db: Database, deadline: ContinuousClock.Instant? = nil
+        for query: SearchQuery, spec: SearchSpec, tenant: Tenant? = nil, db: Database, deadline: ContinuousClock.Instant? = nil
     ) throws -> String? {
         guard spec.tokenizer != .trigram, !query.isEmpty else { return nil }
         var budget = Budget(deadline: deadline)
@@ -74,10 +81,23 @@ enum Suggester {
 
     /// How many documents (of the tenant's) hold `term` (as a prefix when `prefix`), counted up
     /// to `cap`.
-    static func frequency(_ term: String, prefix: Bool, cap: Int, tenant: String?, db: Database) throws -> Int {
+    static func frequency(_ term: String, prefix: Bool, cap: Int, tenant: Tenant?, db: Database) throws -> Int {
         let index = SearchProjection.index
         let pattern = SearchQuery.quote(term) + (prefix ? "*" : "")
-        if let tenant {
+        if let documents = tenant?.documents {
+            if let key = MatchSet.storedKey(term, prefix: prefix), let set = try DocumentSets.load(key, db: db) {
+                return min(cap, set.intersectionCount(documents))
+            }
+            // No set: a word in few documents, listed by FTS5.
+            let rowids = try Int64.fetchCursor(
+                db.cachedStatement(sql: "SELECT rowid FROM \(index) WHERE \(index) MATCH ?"), arguments: [pattern])
+            var count = 0
+            while count < cap, let rowid = try rowids.next() {
+                if documents.contains(rowid) { count += 1 }
+            }
+            return count
+        }
+        if let tenant = tenant?.name {
             return try Int.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -91,7 +111,7 @@ enum Suggester {
             arguments: [pattern, cap]) ?? 0
     }
 
-    static func correction(for word: String, prefix: Bool, tenant: String?, budget: inout Budget, db: Database) throws -> String? {
+    static func correction(for word: String, prefix: Bool, tenant: Tenant?, budget: inout Budget, db: Database) throws -> String? {
         let characters = Array(word.unicodeScalars)
         let typos = allowedTypos(characters.count)
         guard typos > 0, budget.take(), try frequency(word, prefix: prefix, cap: 1, tenant: tenant, db: db) == 0 else { return nil }
