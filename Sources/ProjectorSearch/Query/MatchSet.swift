@@ -62,7 +62,7 @@ struct MatchSet {
             }
             matching = matching.subtracting(found.set)
         }
-        let scope = try tenant.map { try DocumentSets.filterSet(SearchSpec.tenantField, $0, db: db) }
+        let scope = try tenant.map { try TenantSetCache.shared.documents(of: $0, db: db) }
         if let scope { matching = matching.intersection(scope) }
         var documents = matching
         for filter in filters where scope == nil || filter.field != SearchSpec.tenantField {

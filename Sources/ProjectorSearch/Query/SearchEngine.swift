@@ -106,7 +106,7 @@ public enum SearchEngine {
             try DocumentSets.supported(spec) && (try? ProjectionStore.isVerified(spec.name, db)) == true
             && db.tableExists(DocumentSets.keys)
         return Suggester.Tenant(
-            name: tenant, documents: hasSets ? try DocumentSets.filterSet(SearchSpec.tenantField, tenant, db: db) : nil)
+            name: tenant, documents: hasSets ? try TenantSetCache.shared.documents(of: tenant, db: db) : nil)
     }
 
     /// Exclusions of a query with no positive terms, as their own MATCH expression.
