@@ -108,6 +108,10 @@ enum TenantBenchmark {
         func tenant(of stream: String) -> String {
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
             for byte in stream.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            // FNV leaves the high bits of short, similar names (doc-1, doc-2…) alike: mix them.
+            hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+            hash ^= hash >> 31
             let point = Double(hash >> 11) / Double(1 << 53) * sum
             var low = 0
             var high = cumulative.count - 1
