@@ -222,12 +222,16 @@ import Testing
         try await appendBankEvents(log, count: 5)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let slow = RecordingProjection(name: "slow", pausePerBatch: .seconds(3))
+        // The transaction is held until the test has seen it stalled (a fixed pause could end
+        // before a loaded machine first looked).
+        let gate = Gate()
+        let slow = RecordingProjection(name: "slow", gate: gate)
         let host = try ProjectorHost(
             log: log, projections: [slow], storesFolder: folder.file("stores"),
             configuration: .init(stallAfter: .milliseconds(300)), logger: logger)
         let running = Task { try await host.run(only: nil, until: nil) }
         try await waitUntil { try await host.status().first?.state == .stalled }
+        gate.open()
         try await waitUntil { try await host.status().first?.state == .live }
         // Another process's view: live while the host runs, stopped once it has gone.
         let observer = try makeHost(log, [slow])
