@@ -428,8 +428,12 @@ public final class ProjectionRunner: Sendable {
                 if !events.isEmpty { try projection.apply(events, db) }
                 var next = stored
                 next.position = end
-                next.state = state
-                next.lastError = nil
+                // A failed verification (in the background, on the writer's queue before or after
+                // this) stands: the runner stops at its next turn.
+                if !self.failedVerification.withLock({ $0 }) {
+                    next.state = state
+                    next.lastError = nil
+                }
                 next.updatedAt = EventTime.now()
                 if scanned > 0 {
                     let seconds = max(1e-9, (ContinuousClock.now - started) / .seconds(1))
@@ -456,7 +460,10 @@ public final class ProjectionRunner: Sendable {
         let name = self.name
         do {
             let saved = try await store.pool.write { db -> Checkpoint? in
-                guard var checkpoint = try ProjectionStore.checkpoint(name, db), checkpoint.position == position else {
+                // A failed verification is not overwritten by the live state it raced with.
+                guard var checkpoint = try ProjectionStore.checkpoint(name, db), checkpoint.position == position,
+                    !self.failedVerification.withLock({ $0 })
+                else {
                     return nil
                 }
                 checkpoint.state = state
