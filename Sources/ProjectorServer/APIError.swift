@@ -42,6 +42,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as ProjectorError {
             throw APIError.from(error)
+        } catch let error as AccessError {
+            throw error.apiError
         } catch let error as HTTPError {
             if error.status == .notFound, let allowed = Self.allowedMethods(for: request.uri.path), !allowed.isEmpty {
                 throw APIError(

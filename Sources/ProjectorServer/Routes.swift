@@ -41,10 +41,8 @@ struct Routes: Sendable {
         }
         let facets = query[values: "facet"].map(String.init)
         let crop = try Self.integer(query, "crop", default: SearchRequest.defaultCrop, in: 0...Self.maxBody)
-        let credential = try credential(request)
-        let tenant = try checked { () throws(AccessError) in
-            try access.searchTenant(credential, index: name, asked: query["tenant"].map(String.init))
-        }
+        let credential = try access.credential(request)
+        let tenant = try access.searchTenant(credential, index: name, asked: query["tenant"].map(String.init))
         let (runner, spec) = try await searchIndex(name)
         if case .token(let token, _) = credential, token.tenant != nil, spec.tenant == nil {
             throw APIError(.forbidden, "index '\(name)' is not partitioned by tenant: a tenant token cannot search it")
@@ -130,9 +128,9 @@ struct Routes: Sendable {
     /// The search indexes the credential may search, with their fields, for the web page and
     /// clients.
     func indexes(_ request: Request) throws -> Response {
-        let credential = try credential(request)
+        let credential = try access.credential(request)
         if case .none = credential, !access.isOpen {
-            throw AccessError.missing("listing indexes needs a key or a tenant token: send Authorization: Bearer <key or token>").apiError
+            throw AccessError.missing("listing indexes needs a key or a tenant token: send Authorization: Bearer <key or token>")
         }
         let items = host.runners.compactMap { runner -> String? in
             guard let spec = (runner.projection as? any SearchIndexed)?.searchSpec, access.mayList(credential, index: runner.name) else {
@@ -140,10 +138,7 @@ struct Routes: Sendable {
             }
             let text = spec.textFields.map { JSONString.quote($0.name) }.joined(separator: ",")
             let weights = spec.textFields.map { "\(JSONString.quote($0.name)):\($0.weight)" }.joined(separator: ",")
-            let filters = spec.filterFields.filter { spec.tenant == nil || $0.name != SearchSpec.tenantField }.map {
-                JSONString.quote($0.name)
-            }
-            .joined(separator: ",")
+            let filters = spec.visibleFields.filter(\.filter).map { JSONString.quote($0.name) }.joined(separator: ",")
             return
                 "{\"name\":\(JSONString.quote(runner.name)),\"fields\":[\(text)],\"weights\":{\(weights)},\"filters\":[\(filters)],\"tenant\":\(spec.tenant != nil)}"
         }
@@ -281,16 +276,11 @@ struct Routes: Sendable {
         guard let name = object["name"] as? String, !name.isEmpty else {
             throw APIError(.badRequest, "name: required, a label for the key")
         }
-        let known = APIKey.Action.allCases.map(\.rawValue).joined(separator: ", ")
         guard let actionNames = object["actions"] as? [String], !actionNames.isEmpty else {
-            throw APIError(.badRequest, "actions: required, a list of \(known)")
+            throw APIError(.badRequest, "actions: required, a list of \(APIKey.Action.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let actions = try actionNames.map { name in
-            guard let action = APIKey.Action(rawValue: name) else {
-                throw APIError(.badRequest, "actions: unknown action '\(name)' (known: \(known))")
-            }
-            return action
-        }
+        let actions: [APIKey.Action]
+        do { actions = try APIKey.Action.parse(actionNames) } catch { throw APIError(.badRequest, "actions: \(error.message)") }
         let indexes = object["indexes"].map { $0 as? [String] } ?? ["*"]
         guard let indexes, !indexes.isEmpty, indexes.allSatisfy({ !$0.isEmpty }) else {
             throw APIError(.badRequest, "indexes: a list of index names or patterns (* for all)")
@@ -370,27 +360,13 @@ struct Routes: Sendable {
 
     // MARK: Helpers
 
-    /// The request's credential; a malformed, expired, tampered or revoked one is refused.
-    func credential(_ request: Request) throws -> AccessControl.Credential {
-        try checked { () throws(AccessError) in try access.credential(request) }
-    }
-
     /// Checks that the request may do `action`, and returns its credential.
     @discardableResult
-    func authorize(_ request: Request, _ action: APIKey.Action) throws -> AccessControl.Credential {
-        try checked { () throws(AccessError) in try access.refuseIfClosed(action) }
-        let credential = try credential(request)
-        try checked { () throws(AccessError) in try access.authorize(credential, action) }
+    func authorize(_ request: Request, _ action: APIKey.Action) throws(AccessError) -> AccessControl.Credential {
+        try access.refuseIfClosed(action)
+        let credential = try access.credential(request)
+        try access.authorize(credential, action)
         return credential
-    }
-
-    /// Runs an access check, answering its refusal as a 401 or 403.
-    func checked<T>(_ body: () throws(AccessError) -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            throw error.apiError
-        }
     }
 
     /// How many leading bytes are valid UTF-8.

@@ -27,12 +27,9 @@ struct KeysCommand: AsyncParsableCommand {
         var indexes: [String] = ["*"]
 
         func run() async throws {
-            let known = APIKey.Action.allCases.map(\.rawValue).joined(separator: ", ")
-            let parsed = try actions.map { text in
-                guard let action = APIKey.Action(rawValue: text) else {
-                    throw ProjectorError(.invalidConfiguration, "--action: unknown action '\(text)' (known: \(known))")
-                }
-                return action
+            let parsed: [APIKey.Action]
+            do { parsed = try APIKey.Action.parse(actions) } catch {
+                throw ProjectorError(.invalidConfiguration, "--action: \(error.message)")
             }
             let store = try KeyStore(folder: try global.configuration().stores)
             let (key, secret) = try store.create(name: name, actions: parsed, indexes: indexes)

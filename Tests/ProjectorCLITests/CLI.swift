@@ -1,4 +1,5 @@
 import Foundation
+import ProjectorCore
 
 extension Process {
     /// Waits for the process off the cooperative thread pool: blocking one of its two threads
@@ -18,6 +19,26 @@ typealias Result_<T> = Swift.Result<T, any Error>
 
 /// Runs the built `projector` binary, as a user or a second process would.
 struct CLI {
+    /// Writes `notes`, a search spec partitioned by tenant, and appends a `Noted` event per
+    /// note, its id as given and its tenant in the metadata.
+    func addTenantNotes(_ notes: [(id: String, tenant: String, title: String)]) async throws {
+        try FileManager.default.createDirectory(atPath: directory + "/projections", withIntermediateDirectories: true)
+        try """
+        name: notes
+        kind: search
+        events: [Noted]
+        id: $.data.id
+        tenant: true
+        fields: { title: $.data.title }
+        """.write(toFile: directory + "/projections/notes.yml", atomically: true, encoding: .utf8)
+        for note in notes {
+            let appended = try await run(
+                "append", "note-\(note.tenant)", "Noted", #"{"id":"\#(note.id)","title":"\#(note.title)"}"#, "--metadata",
+                #"{"tenant":"\#(note.tenant)"}"#)
+            guard appended.status == 0 else { throw ProjectorError(.invalidEvent, appended.stderr) }
+        }
+    }
+
     struct Result {
         let status: Int32
         let stdout: String

@@ -108,15 +108,7 @@ import Testing
         #expect(try await cli.run("keys", "revoke", "nosuchkey").stderr == "error: no key with id 'nosuchkey'\n")
         #expect(try await cli.run("keys", "create", "x", "--action", "fly").stderr.contains("unknown action 'fly'"))
 
-        try FileManager.default.createDirectory(atPath: folder.file("projections"), withIntermediateDirectories: true)
-        try """
-        name: notes
-        kind: search
-        events: [Noted]
-        id: $.data.id
-        tenant: true
-        fields: { title: $.data.title }
-        """.write(toFile: folder.file("projections/notes.yml"), atomically: true, encoding: .utf8)
+        try await cli.addTenantNotes([("1", "acme", "plan"), ("1", "globex", "plan")])
         try """
         name: counts
         kind: sql
@@ -125,11 +117,6 @@ import Testing
           Noted: INSERT INTO counts VALUES (:tenant, 1) ON CONFLICT(tenant) DO UPDATE SET n = n + 1
           $TenantPurged: DELETE FROM counts WHERE tenant = :tenant
         """.write(toFile: folder.file("projections/counts.yml"), atomically: true, encoding: .utf8)
-        for tenant in ["acme", "globex"] {
-            let appended = try await cli.run(
-                "append", "note-\(tenant)", "Noted", #"{"id":"1","title":"plan"}"#, "--metadata", #"{"tenant":"\#(tenant)"}"#)
-            #expect(appended.status == 0, "\(appended.stderr)")
-        }
         // validate warns of rows a purge would leave, and not of a purge handler with no purge yet.
         try """
         name: orphans

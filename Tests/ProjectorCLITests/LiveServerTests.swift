@@ -138,21 +138,9 @@ struct ServeExited: Error, CustomStringConvertible {
 
         // A partitioned index, a key, and a tenant token in the page's address: the page
         // searches within the token's tenant only.
-        try """
-        name: notes
-        kind: search
-        events: [Noted]
-        id: $.data.id
-        tenant: true
-        fields: { title: $.data.title }
-        """.write(toFile: folder.file("projections/notes.yml"), atomically: true, encoding: .utf8)
-        let notes = [("acme", "acme launch plan"), ("acme", "acme hiring plan"), ("globex", "globex merger plan")]
-        for (number, (tenant, title)) in notes.enumerated() {
-            let appended = try await cli.run(
-                "append", "note-\(tenant)", "Noted", #"{"id":"\#(number)","title":"\#(title)"}"#, "--metadata",
-                #"{"tenant":"\#(tenant)"}"#)
-            #expect(appended.status == 0, "\(appended.stderr)")
-        }
+        try await cli.addTenantNotes([
+            ("0", "acme", "acme launch plan"), ("1", "acme", "acme hiring plan"), ("2", "globex", "globex merger plan"),
+        ])
         let key = try await cli.run("keys", "create", "browser", "--index", "notes")
         let secret = key.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let token = try await cli.run("keys", "token", secret, "--tenant", "acme", "--index", "notes")

@@ -207,27 +207,14 @@ struct AccessFixture {
     /// The token with its payload's tenant changed and the signature kept.
     static func retenanted(_ token: String, to tenant: String) -> String {
         let parts = token.split(separator: ".").map(String.init)
-        var payload = String(decoding: Data(base64URL: parts[1]), as: UTF8.self)
+        var payload = String(decoding: Data(base64URLEncoded: parts[1]) ?? Data(), as: UTF8.self)
         payload = payload.replacingOccurrences(of: "\"acme\"", with: "\"\(tenant)\"")
-        return [parts[0], Data(payload.utf8).base64URL, parts[2]].joined(separator: ".")
+        return [parts[0], Data(payload.utf8).base64URLEncoded, parts[2]].joined(separator: ".")
     }
 
     /// The token re-headed with `alg: none` and no signature.
     static func unsigned(_ token: String) -> String {
         let parts = token.split(separator: ".").map(String.init)
-        return [Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URL, parts[1], ""].joined(separator: ".")
-    }
-}
-
-extension Data {
-    init(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self = Data(base64Encoded: base64) ?? Data()
-    }
-
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return [Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URLEncoded, parts[1], ""].joined(separator: ".")
     }
 }

@@ -125,10 +125,10 @@ public struct SearchProjection: Projection, SearchIndexed {
     /// What one event does to the index: the field values it carries, as indexed text, and
     /// (given the key table) the numbers of the set keys they make.
     func change(for event: RecordedEvent, paths: [JSONPath], keys: DocumentKeys? = nil) -> DocumentChange? {
+        // Only a partitioned index knows its documents' tenants.
+        if event.type == TenantPurge.type { return spec.tenant == nil ? nil : event.tenant.map { .purge($0) } }
         var tenant: String?
-        if spec.tenant == nil, event.type == TenantPurge.type { return nil }
         if let path = spec.tenant {
-            if event.type == TenantPurge.type { return event.tenant.map { .purge($0) } }
             // A document belongs to one tenant: an event naming none has no place here.
             guard let value = path.value(in: event), !value.isEmpty else { return nil }
             tenant = value

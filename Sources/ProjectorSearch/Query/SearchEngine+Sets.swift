@@ -17,9 +17,7 @@ extension SearchEngine {
 
     /// Sets first; FTS5 alone for raw syntax, a term without tokens, or an index without sets.
     static func answer(_ plan: QueryPlan, db: Database) throws -> SearchResult {
-        // Sets answer only once the store passed verification (a first build reaching the head,
-        // or a rebuild): until then FTS5 alone is exact, if slower.
-        if !plan.request.raw, (try? ProjectionStore.isVerified(plan.spec.name, db)) == true,
+        if !plan.request.raw, try DocumentSets.answerQueries(plan.spec, db: db),
             let sets = try MatchSet.resolve(
                 plan.query, filters: plan.request.filters, tenant: plan.request.tenant, spec: plan.spec, db: db)
         {

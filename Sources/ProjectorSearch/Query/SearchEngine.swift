@@ -59,7 +59,6 @@ public enum SearchEngine {
             // Every part of the answer (total, facets, ranking, suggestions) comes from the
             // tenant's documents: the tenant is one more filter, always applied.
             request.filters.append((SearchSpec.tenantField, tenant))
-            if request.fields == nil { request.fields = visible.map(\.name) }
         } else if spec.tenant != nil {
             throw ProjectorError(.invalidQuery, "index '\(spec.name)' is partitioned by tenant: name one (tenant=…)")
         }
@@ -102,11 +101,9 @@ public enum SearchEngine {
     /// The tenant corrections come from, with its document set when the store answers from sets.
     static func suggestionTenant(_ tenant: String?, spec: SearchSpec, db: Database) throws -> Suggester.Tenant? {
         guard let tenant else { return nil }
-        let hasSets =
-            try DocumentSets.supported(spec) && (try? ProjectionStore.isVerified(spec.name, db)) == true
-            && db.tableExists(DocumentSets.keys)
         return Suggester.Tenant(
-            name: tenant, documents: hasSets ? try TenantSetCache.shared.documents(of: tenant, db: db) : nil)
+            name: tenant,
+            documents: try DocumentSets.answerQueries(spec, db: db) ? try TenantSetCache.shared.documents(of: tenant, db: db) : nil)
     }
 
     /// Exclusions of a query with no positive terms, as their own MATCH expression.
@@ -268,7 +265,7 @@ public enum SearchEngine {
         spec: SearchSpec, db: Database
     ) throws -> (hits: [SearchResult.Hit], truncated: Bool) {
         guard !ordered.isEmpty else { return ([], false) }
-        let returned = request.fields.map { names in spec.fields.filter { names.contains($0.name) } } ?? spec.fields
+        let returned = request.fields.map { names in spec.fields.filter { names.contains($0.name) } } ?? spec.visibleFields
         let highlighted = request.highlight.map { names in spec.textFields.filter { names.contains($0.name) } } ?? spec.textFields
         let read = returned + highlighted.filter { field in !returned.contains { $0.name == field.name } }
         // Only as much of a long value as the crop or the highlight reads.

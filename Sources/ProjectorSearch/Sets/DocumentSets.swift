@@ -69,6 +69,12 @@ enum DocumentSets {
 
     static func supported(_ spec: SearchSpec) -> Bool { spec.tokenizer == .unicode61 }
 
+    /// Whether queries may answer from the store's sets: it has them and passed verification
+    /// (a first build reaching the head, or a rebuild); until then FTS5 alone is exact.
+    static func answerQueries(_ spec: SearchSpec, db: Database) throws -> Bool {
+        try supported(spec) && (try? ProjectionStore.isVerified(spec.name, db)) == true && db.tableExists(keys)
+    }
+
     static func setUp(_ db: Database) throws {
         try db.execute(
             sql: """

@@ -31,7 +31,7 @@ package struct AccessControl: Sendable {
         let sent = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if let adminToken, KeyStore.constantTimeEqual(sent, adminToken) { return .admin }
         if TenantToken.looksLikeToken(sent) { return try verifiedToken(sent, now: now) }
-        guard let keys, KeyStore.id(of: sent) != nil else { throw .invalid("the bearer credential is not a known key or token") }
+        guard let keys, APIKey.id(ofSecret: sent) != nil else { throw .invalid("the bearer credential is not a known key or token") }
         let found: (key: APIKey, matches: Bool)?
         do { found = try keys.lookUp(secret: sent) } catch { throw .invalid("the key store cannot be read: \(error)") }
         guard let found, found.matches else { throw .invalid("the bearer credential is not a known key or token") }

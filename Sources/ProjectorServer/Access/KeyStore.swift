@@ -96,7 +96,7 @@ public final class KeyStore: Sendable {
     /// The key a secret belongs to and whether the secret is its own (compared in constant
     /// time, as digests); nil when no key has the secret's id.
     func lookUp(secret: String) throws -> (key: APIKey, matches: Bool)? {
-        guard let id = Self.id(of: secret), let (key, digest) = try record(id) else { return nil }
+        guard let id = APIKey.id(ofSecret: secret), let (key, digest) = try record(id) else { return nil }
         return (key, Self.constantTimeEqual(Self.digest(secret), digest))
     }
 
@@ -158,12 +158,6 @@ public final class KeyStore: Sendable {
         return key
     }
 
-    static func id(of secret: String) -> String? {
-        guard secret.hasPrefix(prefix) else { return nil }
-        let parts = secret.dropFirst(prefix.count).split(separator: "_", maxSplits: 1)
-        return parts.count == 2 && parts[0].count == 12 ? String(parts[0]) : nil
-    }
-
     static func digest(_ secret: String) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
@@ -190,20 +184,5 @@ public final class KeyStore: Sendable {
             id: row["id"], name: row["name"],
             actions: (row["actions"] as String).split(separator: ",").compactMap { APIKey.Action(rawValue: String($0)) },
             indexes: indexes, createdAt: row["created_at"], revokedAt: row["revoked_at"])
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 7515).
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URLEncoded text: some StringProtocol) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        guard !base64.contains("=") else { return nil }
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
     }
 }
