@@ -59,7 +59,8 @@ do {
         }
         try await TenantBenchmark.run(
             events: events, spec: spec, tenants: Int(option("--tenants") ?? "1000") ?? 1000,
-            queriesPerClass: Int(option("--queries") ?? "200") ?? 200, keep: option("--keep"))
+            queriesPerClass: Int(option("--queries") ?? "200") ?? 200,
+            rounds: Int(option("--rounds") ?? "1") ?? 1, keep: option("--keep"))
     case "postgres":
         guard let events = option("--events"), let url = option("--url") else {
             throw BenchError("postgres needs --events FILE.ndjson --url postgres://…")
@@ -79,7 +80,7 @@ do {
             "       ProjectorBenchmarks plugin --module bank-balances/balances.wasm [--events N] [--changelog changelog-search/changelog.wasm --corpus debian.ndjson] [--rounds N]"
         )
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
-        print("       ProjectorBenchmarks tenants --events FILE --spec SPEC.yml [--tenants N] [--queries N] [--keep FOLDER]")
+        print("       ProjectorBenchmarks tenants --events FILE --spec SPEC.yml [--tenants N] [--queries N] [--rounds N] [--keep FOLDER]")
         print("       ProjectorBenchmarks indexing --events FILE --spec SPEC.yml [--report] [--keep FOLDER] [--rounds N]")
     }
 } catch {
