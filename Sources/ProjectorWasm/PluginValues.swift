@@ -8,26 +8,27 @@ enum PluginValue: Equatable {
     case real(Double)
     case text(String)
 
-    static func decode(_ bytes: [UInt8]) throws -> [PluginValue] {
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> [PluginValue] {
         var values: [PluginValue] = []
         var at = 0
-        func take(_ count: Int) throws -> ArraySlice<UInt8> {
+        func take(_ count: Int) throws -> UnsafeRawBufferPointer {
             guard count >= 0, at + count <= bytes.count else { throw PluginFault("values end in the middle of a value") }
             defer { at += count }
-            return bytes[at..<at + count]
+            return UnsafeRawBufferPointer(rebasing: bytes[at..<at + count])
         }
-        func little(_ slice: ArraySlice<UInt8>) -> UInt64 {
-            slice.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        func little(_ count: Int) throws -> UInt64 {
+            try take(count).reversed().reduce(0) { $0 << 8 | UInt64($1) }
         }
         while at < bytes.count {
-            let tag = try take(1).first!
+            let tag = try take(1)[0]
             switch tag {
             case 0: values.append(.null)
-            case 1: values.append(.integer(Int64(bitPattern: little(try take(8)))))
-            case 2: values.append(.real(Double(bitPattern: little(try take(8)))))
+            case 1: values.append(.integer(Int64(bitPattern: try little(8))))
+            case 2: values.append(.real(Double(bitPattern: try little(8))))
             case 3:
-                let count = Int(little(try take(4)))
-                guard let text = String(validating: try take(count), as: UTF8.self) else { throw PluginFault("text value is not UTF-8") }
+                guard let text = String(validating: try take(Int(try little(4))), as: UTF8.self) else {
+                    throw PluginFault("text value is not UTF-8")
+                }
                 values.append(.text(text))
             default: throw PluginFault("unknown value tag \(tag)")
             }

@@ -28,7 +28,8 @@ final class WasmSession {
     /// The current transaction's documents for the search index, as synthetic events.
     var documents: [RecordedEvent] = []
     private var statements: [String: OpaquePointer] = [:]
-    private var paths: [String: JSONPath] = [:]
+    private var statementsAt = PluginMemory.Cache<OpaquePointer>()
+    private var paths = PluginMemory.Cache<JSONPath>()
     private var logLines = 0
 
     static let maxTransfer = 16 << 20
@@ -65,51 +66,16 @@ final class WasmSession {
 
     // MARK: Memory
 
-    func memory(_ caller: borrowing Caller) throws -> WasmKit.Memory {
-        if let memory { return memory }
-        guard let memory = caller.instance?.exports[memory: "memory"] else { throw PluginFault("no memory exported") }
-        return memory
-    }
-
-    /// The plugin's memory and the range a host call names in it, checked.
-    func range(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> (WasmKit.Memory, start: Int, count: Int) {
-        let (start, count) = (Int(pointer.i32), Int(Int32(bitPattern: length.i32)))
-        let memory = try memory(caller)
-        guard count >= 0, count <= Self.maxTransfer, start + count <= memory.byteCount else {
-            throw PluginFault("a host call named \(count) bytes at \(start), outside the plugin's \(memory.byteCount) bytes of memory")
+    /// Runs `body` over the plugin's whole memory: one access through the engine per host call.
+    func withMemory<T>(_ caller: borrowing Caller, _ body: (PluginMemory) throws -> T) throws -> T {
+        let memory: WasmKit.Memory
+        if let known = self.memory {
+            memory = known
+        } else {
+            guard let exported = caller.instance?.exports[memory: "memory"] else { throw PluginFault("no memory exported") }
+            memory = exported
         }
-        return (memory, start, count)
-    }
-
-    func read(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> [UInt8] {
-        let (memory, start, count) = try range(caller, pointer, length)
-        if count == 0 { return [] }
-        return memory.withUnsafeBufferPointer(offset: UInt(start), count: count) { Array($0) }
-    }
-
-    func text(_ caller: borrowing Caller, _ pointer: Value, _ length: Value) throws -> String {
-        let (memory, start, count) = try range(caller, pointer, length)
-        if count == 0 { return "" }
-        let text = memory.withUnsafeBufferPointer(offset: UInt(start), count: count) { String(validating: $0, as: UTF8.self) }
-        guard let text else { throw PluginFault("a host call passed text that is not UTF-8") }
-        return text
-    }
-
-    /// Writes `bytes` at `pointer` when they fit in `capacity`; returns their full length.
-    func write(_ caller: borrowing Caller, _ bytes: [UInt8], to pointer: Value, capacity: Value) throws -> Value {
-        let (start, cap) = (Int(pointer.i32), Int(Int32(bitPattern: capacity.i32)))
-        guard bytes.count <= Int(Int32.max) else { throw PluginFault("a result larger than 2 GiB") }
-        let memory = try memory(caller)
-        let count = min(bytes.count, max(cap, 0))
-        guard start + count <= memory.byteCount else {
-            throw PluginFault("a host call asked for \(count) bytes at \(start), outside the plugin's \(memory.byteCount) bytes of memory")
-        }
-        if count > 0 {
-            memory.withUnsafeMutableBufferPointer(offset: UInt(start), count: count) { buffer in
-                buffer.copyBytes(from: bytes[0..<count])
-            }
-        }
-        return .i32(UInt32(bytes.count))
+        return try memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { try body(PluginMemory(bytes: $0)) }
     }
 
     // MARK: Host functions
@@ -130,57 +96,58 @@ final class WasmSession {
         }
         let minusOne = Value.i32(UInt32(bitPattern: -1))
         define("event", 4, returns: true) { [unowned self] caller, a in
-            let path = try text(caller, a[0], a[1])
             guard let event else { throw PluginFault("event called outside projector_apply") }
-            let parsed: JSONPath
-            if let known = paths[path] {
-                parsed = known
-            } else {
-                do { parsed = try JSONPath(path) } catch { throw PluginFault("event: bad path '\(path)': \(error)") }
-                paths[path] = parsed
+            return try withMemory(caller) { memory in
+                let path = try paths.value(at: a[0].i32, memory.slice(a[0].i32, a[1].i32)) { text in
+                    do { return try JSONPath(text) } catch { throw PluginFault("event: bad path '\(text)': \(error)") }
+                }
+                guard var value = path.value(in: event) else { return minusOne }
+                return .i32(try value.withUTF8 { try memory.write(UnsafeRawBufferPointer($0), to: a[2].i32, capacity: a[3].i32) })
             }
-            guard let value = parsed.value(in: event) else { return minusOne }
-            return try write(caller, Array(value.utf8), to: a[2], capacity: a[3])
         }
         define("sql_exec", 4, returns: true) { [unowned self] caller, a in
-            let sql = try text(caller, a[0], a[1])
-            let arguments = try PluginValue.decode(read(caller, a[2], a[3]))
-            do {
-                _ = try run(sql, arguments, rows: false)
-                return .i32(UInt32(truncatingIfNeeded: sqlite3_changes(connection)))
-            } catch let error as SQLFailure {
-                lastError = error.message
-                return minusOne
+            try withMemory(caller) { memory in
+                do {
+                    _ = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: false)
+                    return .i32(UInt32(truncatingIfNeeded: sqlite3_changes(connection)))
+                } catch let error as SQLFailure {
+                    lastError = error.message
+                    return minusOne
+                }
             }
         }
         define("sql_query", 6, returns: true) { [unowned self] caller, a in
-            let sql = try text(caller, a[0], a[1])
-            let arguments = try PluginValue.decode(read(caller, a[2], a[3]))
-            do {
-                let encoded = try run(sql, arguments, rows: true)
-                return try write(caller, encoded, to: a[4], capacity: a[5])
-            } catch let error as SQLFailure {
-                lastError = error.message
-                return minusOne
+            try withMemory(caller) { memory in
+                do {
+                    let encoded = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: true)
+                    return .i32(try encoded.withUnsafeBytes { try memory.write($0, to: a[4].i32, capacity: a[5].i32) })
+                } catch let error as SQLFailure {
+                    lastError = error.message
+                    return minusOne
+                }
             }
         }
         define("search_upsert", 2, returns: true) { [unowned self] caller, a in
-            let values = try PluginValue.decode(read(caller, a[0], a[1]))
+            let values = try withMemory(caller) { try PluginValue.decode($0.slice(a[0].i32, a[1].i32)) }
             return try emit(values) ? .i32(0) : minusOne
         }
         define("search_delete", 2, returns: true) { [unowned self] caller, a in
-            let id = try text(caller, a[0], a[1])
+            let id = try withMemory(caller) { try $0.text(a[0].i32, a[1].i32) }
             return try emit([.text(id)], delete: true) ? .i32(0) : minusOne
         }
         define("log", 3, returns: false) { [unowned self] caller, a in
-            log(Int32(bitPattern: a[0].i32), try text(caller, a[1], a[2]))
+            log(Int32(bitPattern: a[0].i32), try withMemory(caller) { try $0.text(a[1].i32, a[2].i32) })
             return nil
         }
         define("last_error", 2, returns: true) { [unowned self] caller, a in
-            try write(caller, Array((lastError ?? "").utf8), to: a[0], capacity: a[1])
+            var text = lastError ?? ""
+            return .i32(
+                try withMemory(caller) { memory in
+                    try text.withUTF8 { try memory.write(UnsafeRawBufferPointer($0), to: a[0].i32, capacity: a[1].i32) }
+                })
         }
         define("fail", 2, returns: false) { [unowned self] caller, a in
-            failure = try text(caller, a[0], a[1])
+            failure = try withMemory(caller) { try $0.text(a[0].i32, a[1].i32) }
             return nil
         }
         if wasi {
@@ -188,18 +155,19 @@ final class WasmSession {
             imports.define(
                 module: WasmPlugin.wasiLog.module, name: WasmPlugin.wasiLog.name,
                 Function(store: store, parameters: [.i32, .i32, .i32, .i32], results: [.i32]) { [unowned self] caller, a in
-                    let vectors = try read(caller, a[1], .i32(a[2].i32 &* 8))
-                    var written = 0
-                    var bytes: [UInt8] = []
-                    for index in 0..<Int(a[2].i32) {
-                        let base = index * 8
-                        let pointer = vectors[base..<base + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-                        let length = vectors[base + 4..<base + 8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-                        bytes += try read(caller, .i32(pointer), .i32(length))
-                        written += Int(length)
+                    let bytes = try withMemory(caller) { memory in
+                        let vectors = try memory.slice(a[1].i32, a[2].i32 &* 8)
+                        var bytes: [UInt8] = []
+                        for index in 0..<Int(a[2].i32) {
+                            let pointer = vectors.loadUnaligned(fromByteOffset: index * 8, as: UInt32.self).littleEndian
+                            let length = vectors.loadUnaligned(fromByteOffset: index * 8 + 4, as: UInt32.self).littleEndian
+                            bytes += try memory.slice(pointer, length)
+                        }
+                        var written = UInt32(bytes.count).littleEndian
+                        _ = try withUnsafeBytes(of: &written) { try memory.write($0, to: a[3].i32, capacity: 4) }
+                        return bytes
                     }
                     log(a[0].i32 == 2 ? 2 : 1, String(decoding: bytes, as: UTF8.self))
-                    _ = try write(caller, withUnsafeBytes(of: UInt32(written).littleEndian, Array.init), to: a[3], capacity: .i32(4))
                     return [.i32(0)]
                 })
         }
@@ -261,11 +229,14 @@ final class WasmSession {
 
     struct SQLFailure: Error { let message: String }
 
-    /// Runs one statement with `arguments` bound; returns the encoded rows when `rows`.
-    func run(_ sql: String, _ arguments: [PluginValue], rows: Bool) throws -> [UInt8] {
+    /// Runs the statement at `sql` with `arguments` (encoded values) bound; returns the encoded
+    /// rows when `rows`.
+    func run(_ memory: PluginMemory, sql: UInt32, _ length: UInt32, arguments: UnsafeRawBufferPointer, rows: Bool) throws -> [UInt8] {
         guard let connection else { throw SQLFailure(message: "no store while the module is checked") }
-        let statement = try prepared(sql, on: connection)
-        for (offset, value) in arguments.enumerated() {
+        let statement = try statementsAt.value(at: sql, memory.slice(sql, length)) { try prepared($0, on: connection) }
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        for (offset, value) in try PluginValue.decode(arguments).enumerated() {
             let index = Int32(offset + 1)
             let code: Int32
             switch value {
@@ -304,12 +275,9 @@ final class WasmSession {
         return header + encoded
     }
 
+    /// The statement of `sql`, checked by the guard and compiled once per session.
     func prepared(_ sql: String, on connection: OpaquePointer) throws -> OpaquePointer {
-        if let statement = statements[sql] {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
-            return statement
-        }
+        if let statement = statements[sql] { return statement }
         do {
             try checker.check(sql)
         } catch let error as ProjectorError {
