@@ -28,6 +28,23 @@ public protocol EventLog: Sendable {
     /// Returns once the log's head is beyond `position`: at once in the appending process, by a
     /// cheap poll from other processes. Throws `CancellationError` when the task is cancelled.
     func waitForEvents(after position: Int64) async throws
+
+    /// Runs what the log needs in the background (a PostgreSQL log's connection pool) until the
+    /// task is cancelled; the other calls are made while it runs. An embedded log needs nothing.
+    func run() async throws
+}
+
+extension EventLog {
+    public func run() async throws {}
+
+    /// `body`'s result, with the log running while `body` runs: a command's whole lifetime.
+    public func whileRunning<T>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
 }
 
 /// What happened to one event of ``EventLog/appendEach(_:)``.

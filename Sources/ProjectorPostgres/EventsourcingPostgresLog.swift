@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import PostgresNIO
 public import ProjectorCore
+public import ServiceLifecycle
 
 /// The Python `eventsourcing` library's PostgreSQL stored-events table, read in place.
 ///
@@ -40,7 +41,7 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
     private func fetch(_ query: PostgresQuery) async throws -> [RecordedEvent] {
         do {
             var events: [RecordedEvent] = []
-            for try await (id, originator, version, topic, state) in try await session.client.query(query).decode(
+            for try await (id, originator, version, topic, state) in try await session.pool().query(query).decode(
                 (Int64, String, Int64, String?, ByteBuffer?).self)
             {
                 let bytes = state.map { Array($0.readableBytesView) } ?? []
@@ -90,7 +91,13 @@ public final class EventsourcingPostgresLog: EventLog, Sendable {
         }
     }
 
+    /// Runs the connection pool (and the listener, once waited on) until cancelled: in a
+    /// service group beside the host, or around a command with `whileRunning`.
+    public func run() async throws { try await session.run() }
+
     public func waitForEvents(after position: Int64) async throws {
         try await session.waitForEvents(after: position, poll: pollInterval, head: head)
     }
 }
+
+extension EventsourcingPostgresLog: Service {}

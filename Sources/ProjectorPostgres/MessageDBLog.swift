@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import PostgresNIO
 public import ProjectorCore
+public import ServiceLifecycle
 import Synchronization
 
 /// Message DB's `message_store.messages` table, read in place.
@@ -47,7 +48,7 @@ public final class MessageDBLog: EventLog, Sendable {
 
     /// Observes the visible head and the writers in flight, and returns the safe mark.
     func safeMark() async throws -> Int64 {
-        let rows = try await session.client.query(
+        let rows = try await session.pool().query(
             """
             SELECT (SELECT coalesce(max(global_position), 0) FROM \(unescaped: table)),
                 coalesce((SELECT array_agg(DISTINCT virtualtransaction) FROM pg_locks
@@ -77,7 +78,7 @@ public final class MessageDBLog: EventLog, Sendable {
 
     private func fetch(_ query: PostgresQuery) async throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
-        for try await (position, id, stream, version, type, data, metadata, time, tenant) in try await session.client.query(query)
+        for try await (position, id, stream, version, type, data, metadata, time, tenant) in try await session.pool().query(query)
             .decode((Int64, UUID, String, Int64, String, String, String, String, String?).self)
         {
             events.append(
@@ -131,7 +132,13 @@ public final class MessageDBLog: EventLog, Sendable {
     }
 
     /// Message DB sends no notifications: a poll.
+    /// Runs the connection pool (and the listener, once waited on) until cancelled: in a
+    /// service group beside the host, or around a command with `whileRunning`.
+    public func run() async throws { try await session.run() }
+
     public func waitForEvents(after position: Int64) async throws {
         try await session.waitForEvents(after: position, poll: pollInterval, head: head)
     }
 }
+
+extension MessageDBLog: Service {}

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import PostgresNIO
 public import ProjectorCore
+public import ServiceLifecycle
 import Synchronization
 
 /// The PostgreSQL event log: the same append and read contract as the embedded one, for teams.
@@ -162,7 +163,7 @@ public final class PostgresEventLog: EventLog, Sendable {
         let task = created.withLock { task -> Task<Void, any Error> in
             if let task { return task }
             let made = Task { [session, schema, lockKey] in
-                try await session.client.withTransaction(logger: Self.quiet) { connection in
+                try await session.pool().withTransaction(logger: Self.quiet) { connection in
                     try await connection.query("SELECT pg_advisory_xact_lock(\(lockKey.0), \(lockKey.1))", logger: Self.quiet)
                     for statement in Self.schemaStatements(schema: schema) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Self.quiet)
@@ -178,7 +179,7 @@ public final class PostgresEventLog: EventLog, Sendable {
             created.withLock { if $0 == task { $0 = nil } }
             throw PostgresFailure.error(error, location)
         }
-        return session.client
+        return try await session.pool()
     }
 
     static var quiet: Logger { PostgresSession.quiet }
@@ -448,7 +449,13 @@ public final class PostgresEventLog: EventLog, Sendable {
         }
     }
 
+    /// Runs the connection pool (and the listener, once waited on) until cancelled: in a
+    /// service group beside the host, or around a command with `whileRunning`.
+    public func run() async throws { try await session.run() }
+
     public func waitForEvents(after position: Int64) async throws {
         try await session.waitForEvents(after: position, poll: configuration.pollInterval, head: head)
     }
 }
+
+extension PostgresEventLog: Service {}

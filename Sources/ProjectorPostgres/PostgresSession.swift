@@ -1,47 +1,85 @@
 import Logging
 import PostgresNIO
 import ProjectorCore
+import ServiceLifecycle
 import Synchronization
 
-/// One PostgreSQL database as a log uses it: a pool of connections (a `PostgresClient` run in
-/// the background) and, once someone waits for events on a named channel, one more connection
-/// that LISTENs on it and wakes waiters on every NOTIFY. Polling stays the fallback: a lost
-/// listener reconnects, and waiters wake on their own timeout in between.
+/// One PostgreSQL database as a log uses it: a pool of connections and, once someone waits for
+/// events on a named channel, one more connection that LISTENs on it and wakes waiters on every
+/// NOTIFY. Both live in `run()`, in the caller's structured task (a service group's, or
+/// `EventLog.whileRunning`'s); polling stays the fallback while the listener reconnects.
 final class PostgresSession: Sendable {
     let location: PostgresLocation
-    let client: PostgresClient
     let notifier = ChangeNotifier()
+    private let client: PostgresClient
     private let channel: String?
     private let logger: Logger
-    private let running: Task<Void, Never>
-    private let listener = Mutex<Task<Void, Never>?>(nil)
+    private enum State { case idle, running, ended }
+    private let state = Mutex(State.idle)
+    /// Signalled when `run()` starts.
+    private let started = ChangeNotifier()
+    private let listenRequests = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     init(location: PostgresLocation, channel: String?, logger: Logger) {
         self.location = location
         self.channel = channel
         self.logger = logger
-        let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
-        self.client = client
-        running = Task { await client.run() }
+        client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
     }
 
-    deinit {
-        running.cancel()
-        listener.withLock { $0?.cancel() }
+    /// Runs the pool, and the listener from the first wait for events on, until the task is
+    /// cancelled or its service group shuts down. Once per session.
+    func run() async throws {
+        try state.withLock { state in
+            guard state == .idle else { throw ProjectorError(.unavailable, "\(description): the log runs only once") }
+            state = .running
+        }
+        started.signal()
+        defer { state.withLock { $0 = .ended } }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                if let channel = self.channel {
+                    group.addTask {
+                        for await _ in self.listenRequests.stream { break }
+                        guard !Task.isCancelled else { return }
+                        await Self.listen(self.location, channel, self.notifier, self.logger)
+                    }
+                }
+            }
+        }
     }
+
+    /// The pool while `run()` runs; a call made before it starts waits a moment for it, then
+    /// fails naming the cause (a pool nobody runs would hang every query).
+    func pool() async throws -> PostgresClient {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            let generation = started.generation
+            switch state.withLock({ $0 }) {
+            case .running: return client
+            case .ended: throw ProjectorError(.unavailable, "\(description): the log has stopped running")
+            case .idle:
+                guard ContinuousClock.now < deadline else {
+                    throw ProjectorError(
+                        .unavailable,
+                        "\(description): the log is not running: run it beside its users (EventLog.whileRunning, or a service group)")
+                }
+                await started.wait(after: generation, timeout: .milliseconds(100))
+            }
+        }
+    }
+
+    private var description: String { "PostgreSQL \(location.host):\(location.port)/\(location.database)" }
 
     /// Starts the listener the first time it is needed (one-shot commands never open it).
     func listen() {
-        guard let channel else { return }
-        listener.withLock { task in
-            guard task == nil else { return }
-            task = Task { [location, notifier, logger] in await Self.listen(location, channel, notifier, logger) }
-        }
+        if channel != nil { listenRequests.continuation.yield() }
     }
 
     /// The first column of the first row, nil when there is none.
     func value<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, _ type: Value.Type) async throws -> Value? {
-        for try await value in try await client.query(query, logger: Self.quiet).decode(Value.self) { return value }
+        for try await value in try await pool().query(query, logger: Self.quiet).decode(Value.self) { return value }
         return nil
     }
 

@@ -95,16 +95,15 @@ public enum ProjectValidator {
             }
         }
 
-        let log = (try? openLog(configuration)) ?? nil
+        // A purge is rare: a handler for one that never happened is no typo.
+        let named = Set(valid.flatMap { $0.1.eventTypes.map(\.type) }).subtracting([TenantPurge.type])
+        var unseen: Set<String> = []
+        if let log = (try? openLog(configuration)) ?? nil { unseen = await Self.unseen(named, in: log) }
         for (file, description) in valid {
             findings.append(Finding(level: .ok, file: file, message: description.summary))
             for warning in description.warnings { findings.append(Finding(level: .warning, file: file, message: warning)) }
-            guard let log else { continue }
-            // A purge is rare: a handler for one that never happened is no typo.
-            for (field, type) in description.eventTypes where type != TenantPurge.type {
-                if (try? await log.hasEvents(ofType: type)) == false {
-                    findings.append(Finding(level: .warning, file: file, message: "\(field): no \(type) event in the log (yet): a typo?"))
-                }
+            for (field, type) in description.eventTypes where unseen.contains(type) {
+                findings.append(Finding(level: .warning, file: file, message: "\(field): no \(type) event in the log (yet): a typo?"))
             }
         }
         if valid.isEmpty && !findings.contains(where: { $0.file != configuration.file && $0.level == .error }) {
@@ -114,6 +113,16 @@ public enum ProjectValidator {
                     message: "no spec files (*.yml, *.yaml, *.json)"))
         }
         return findings
+    }
+
+    /// The types `log` holds no event of (none when it cannot be read).
+    static func unseen(_ types: Set<String>, in log: any EventLog) async -> Set<String> {
+        let found = try? await log.whileRunning {
+            var unseen: Set<String> = []
+            for type in types { if try await !log.hasEvents(ofType: type) { unseen.insert(type) } }
+            return unseen
+        }
+        return found ?? []
     }
 
     static func schemaProblems(at path: String, shown: String, schema: String, code: ProjectorError.Code) -> [String] {

@@ -34,9 +34,11 @@ struct AppendCommand: AsyncParsableCommand {
         }
         let configuration = try global.configuration()
         let log = try global.log(configuration)
-        let event = ProposedEvent(
-            id: uuid, stream: stream, type: type, data: data, metadata: metadata, time: time, expectedVersion: expected)
-        let stored = try await log.append([event])
-        print(stored[0].line)
+        try await log.whileRunning {
+            let event = ProposedEvent(
+                id: uuid, stream: stream, type: type, data: data, metadata: metadata, time: time, expectedVersion: expected)
+            let stored = try await log.append([event])
+            print(stored[0].line)
+        }
     }
 }

@@ -21,39 +21,42 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let host = try global.host(configuration, log: try global.existingLog(configuration))
-        let names =
-            try name.map { name in
-                guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
-                return [name]
-            } ?? host.runners.map(\.name)
-        var letters: [(String, DeadLetter)] = []
-        for name in names {
-            letters += try await host.deadLetters(name).map { (name, $0) }
+        let log = try global.existingLog(configuration)
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            let names =
+                try name.map { name in
+                    guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
+                    return [name]
+                } ?? host.runners.map(\.name)
+            var letters: [(String, DeadLetter)] = []
+            for name in names {
+                letters += try await host.deadLetters(name).map { (name, $0) }
+            }
+            if json {
+                let output = OutputBuffer()
+                output.line(
+                    "["
+                        + letters.map { name, letter in
+                            "{\"projection\":\(JSONString.quote(name)),\"event\":\(letter.event.line),\"error\":\(JSONString.quote(letter.error)),"
+                                + "\"tries\":\(letter.tries),\"failedAt\":\"\(letter.failedAt)\"}"
+                        }.joined(separator: ",") + "]")
+                output.flush()
+                return
+            }
+            guard !letters.isEmpty else {
+                Terminal.note("no dead letters")
+                return
+            }
+            TablePrinter.print(
+                header: ["PROJECTION", "POSITION", "TYPE", "STREAM", "TRIES", "FAILED AT", "ERROR"],
+                rows: letters.map { name, letter in
+                    [
+                        name, String(letter.event.position), letter.event.type, letter.event.stream, String(letter.tries), letter.failedAt,
+                        letter.error,
+                    ]
+                }, maxWidth: 100)
         }
-        if json {
-            let output = OutputBuffer()
-            output.line(
-                "["
-                    + letters.map { name, letter in
-                        "{\"projection\":\(JSONString.quote(name)),\"event\":\(letter.event.line),\"error\":\(JSONString.quote(letter.error)),"
-                            + "\"tries\":\(letter.tries),\"failedAt\":\"\(letter.failedAt)\"}"
-                    }.joined(separator: ",") + "]")
-            output.flush()
-            return
-        }
-        guard !letters.isEmpty else {
-            Terminal.note("no dead letters")
-            return
-        }
-        TablePrinter.print(
-            header: ["PROJECTION", "POSITION", "TYPE", "STREAM", "TRIES", "FAILED AT", "ERROR"],
-            rows: letters.map { name, letter in
-                [
-                    name, String(letter.event.position), letter.event.type, letter.event.stream, String(letter.tries), letter.failedAt,
-                    letter.error,
-                ]
-            }, maxWidth: 100)
     }
 }
 
@@ -72,12 +75,15 @@ struct RedriveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let host = try global.host(configuration, log: try global.log(configuration))
-        let result = try await host.redrive(name)
-        Terminal.note(
-            "\(name): \(result.applied.count) dead letter\(result.applied.count == 1 ? "" : "s") applied, \(result.failed.count) still failing"
-        )
-        for (position, error) in result.failed { Terminal.error("event \(position): \(error)") }
-        if !result.failed.isEmpty { throw ExitCode(1) }
+        let log = try global.log(configuration)
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            let result = try await host.redrive(name)
+            Terminal.note(
+                "\(name): \(result.applied.count) dead letter\(result.applied.count == 1 ? "" : "s") applied, \(result.failed.count) still failing"
+            )
+            for (position, error) in result.failed { Terminal.error("event \(position): \(error)") }
+            if !result.failed.isEmpty { throw ExitCode(1) }
+        }
     }
 }

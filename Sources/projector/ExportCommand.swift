@@ -14,7 +14,7 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.existingLog(configuration)
-        try await EventPrinter.print(log: log, from: from, stream: stream, limit: nil)
+        try await log.whileRunning { try await EventPrinter.print(log: log, from: from, stream: stream, limit: nil) }
     }
 }
 
@@ -32,7 +32,7 @@ struct EventsCommand: AsyncParsableCommand {
         guard limit > 0 else { throw ProjectorError(.invalidQuery, "--limit must be at least 1") }
         let configuration = try global.configuration()
         let log = try global.existingLog(configuration)
-        try await EventPrinter.print(log: log, from: from, stream: stream, limit: limit)
+        try await log.whileRunning { try await EventPrinter.print(log: log, from: from, stream: stream, limit: limit) }
     }
 }
 

@@ -25,53 +25,55 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.log(configuration)
-        let handle: FileHandle
-        var total: Int64?
-        if file == "-" {
-            handle = .standardInput
-        } else {
-            var folder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: file, isDirectory: &folder), folder.boolValue {
-                throw ProjectorError(.invalidLine, "\(file): is a folder, not a file of event lines")
+        try await log.whileRunning {
+            let handle: FileHandle
+            var total: Int64?
+            if file == "-" {
+                handle = .standardInput
+            } else {
+                var folder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: file, isDirectory: &folder), folder.boolValue {
+                    throw ProjectorError(.invalidLine, "\(file): is a folder, not a file of event lines")
+                }
+                guard let opened = FileHandle(forReadingAtPath: file) else {
+                    throw ProjectorError(.notFound, "\(file): cannot open the file")
+                }
+                handle = opened
+                total = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
             }
-            guard let opened = FileHandle(forReadingAtPath: file) else {
-                throw ProjectorError(.notFound, "\(file): cannot open the file")
+            let shown = Mutex(0)
+            let limit = maxErrors
+            let source = file == "-" ? "stdin" : file
+            let bar = Mutex(ProgressBar(label: "importing"))
+            let result = try await EventImporter(log: log).importLines(
+                from: handle, totalBytes: total,
+                onError: { error in
+                    let count = shown.withLock { value -> Int in
+                        value += 1
+                        return value
+                    }
+                    if count <= limit {
+                        Terminal.clearStatus()
+                        Terminal.error("\(source): \(error)")
+                    }
+                },
+                onProgress: { progress in
+                    bar.withLock {
+                        $0.update(
+                            done: Double(progress.bytesRead), total: progress.totalBytes.map(Double.init), unit: "events",
+                            count: progress.appended + progress.duplicates)
+                    }
+                })
+            Terminal.clearStatus()
+            let seconds = bar.withLock { $0.elapsed }
+            let rate = Double(result.appended) / max(seconds, 0.001)
+            Terminal.note(
+                "imported \(result.appended) events (\(result.duplicates) already in the log, \(result.rejected) rejected) "
+                    + "from \(result.lines) lines in \(Format.duration(seconds)) (\(Format.rate(rate)) events/s)")
+            if result.rejected > limit {
+                Terminal.note("(\(result.rejected - limit) more rejected lines not listed; see --max-errors)")
             }
-            handle = opened
-            total = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+            if result.rejected > 0 { throw ExitCode(1) }
         }
-        let shown = Mutex(0)
-        let limit = maxErrors
-        let source = file == "-" ? "stdin" : file
-        let bar = Mutex(ProgressBar(label: "importing"))
-        let result = try await EventImporter(log: log).importLines(
-            from: handle, totalBytes: total,
-            onError: { error in
-                let count = shown.withLock { value -> Int in
-                    value += 1
-                    return value
-                }
-                if count <= limit {
-                    Terminal.clearStatus()
-                    Terminal.error("\(source): \(error)")
-                }
-            },
-            onProgress: { progress in
-                bar.withLock {
-                    $0.update(
-                        done: Double(progress.bytesRead), total: progress.totalBytes.map(Double.init), unit: "events",
-                        count: progress.appended + progress.duplicates)
-                }
-            })
-        Terminal.clearStatus()
-        let seconds = bar.withLock { $0.elapsed }
-        let rate = Double(result.appended) / max(seconds, 0.001)
-        Terminal.note(
-            "imported \(result.appended) events (\(result.duplicates) already in the log, \(result.rejected) rejected) "
-                + "from \(result.lines) lines in \(Format.duration(seconds)) (\(Format.rate(rate)) events/s)")
-        if result.rejected > limit {
-            Terminal.note("(\(result.rejected - limit) more rejected lines not listed; see --max-errors)")
-        }
-        if result.rejected > 0 { throw ExitCode(1) }
     }
 }

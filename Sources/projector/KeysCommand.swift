@@ -114,7 +114,8 @@ struct TenantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try global.configuration()
-            let stored = try await global.log(configuration).append([TenantPurge.event(tenant)])
+            let log = try global.log(configuration)
+            let stored = try await log.whileRunning { try await log.append([TenantPurge.event(tenant)]) }
             Terminal.note("tenant '\(tenant)' purge appended at position \(stored[0].position): projections apply it as they reach it")
         }
     }

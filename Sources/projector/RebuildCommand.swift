@@ -26,52 +26,54 @@ struct RebuildCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.log(configuration)
-        let host = try global.host(configuration, log: log)
-        guard !names.isEmpty else { throw ValidationError("name at least one projection to rebuild") }
-        if cancel {
-            for name in names {
-                guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
-                Terminal.note(try host.cancelRebuild(name) ? "cancelled the rebuild of \(name)" : "\(name) has no rebuild to cancel")
-            }
-            return
-        }
-        let head = try await log.head()
-        let started = ContinuousClock.now
-        let label = names.count == 1 ? "rebuilding \(names[0])" : "rebuilding \(names.count) projections"
-        let results = try await withThrowingTaskGroup(of: [String: ProjectorHost.RebuildResult]?.self) { group in
-            group.addTask { try await host.rebuild(names) }
-            group.addTask {
-                var bar = ProgressBar(label: label)
-                while !Task.isCancelled {
-                    var done: Int64 = 0
-                    for name in names { done += await host.rebuildProgress(name)?.position ?? head }
-                    let total = Int64(names.count) * max(head, 1)
-                    bar.update(done: Double(done), total: Double(total), unit: "events", count: Int(done / Int64(names.count)))
-                    try? await Task.sleep(for: .milliseconds(100))
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            guard !names.isEmpty else { throw ValidationError("name at least one projection to rebuild") }
+            if cancel {
+                for name in names {
+                    guard host.runner(named: name) != nil else { throw ProjectorError(.notFound, "no projection named '\(name)'") }
+                    Terminal.note(try host.cancelRebuild(name) ? "cancelled the rebuild of \(name)" : "\(name) has no rebuild to cancel")
                 }
-                return nil
+                return
             }
-            let result = try await group.next()!
-            group.cancelAll()
-            return result!
-        }
-        Terminal.clearStatus()
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        var failed: [String] = []
-        for name in names {
-            guard let result = results[name] else { continue }
-            if result.swapped {
-                let tables = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) rows" }.joined(separator: ", ")
-                Terminal.note(
-                    "rebuilt \(name) to position \(result.checkpoint.position) in \(Format.duration(seconds))"
-                        + "\(tables.isEmpty ? "" : ": \(tables)"); the previous generation is kept for `projector rollback \(name)`"
-                )
-            } else {
-                failed.append("\(name): \(result.checkpoint.lastError ?? "interrupted")")
+            let head = try await log.head()
+            let started = ContinuousClock.now
+            let label = names.count == 1 ? "rebuilding \(names[0])" : "rebuilding \(names.count) projections"
+            let results = try await withThrowingTaskGroup(of: [String: ProjectorHost.RebuildResult]?.self) { group in
+                group.addTask { try await host.rebuild(names) }
+                group.addTask {
+                    var bar = ProgressBar(label: label)
+                    while !Task.isCancelled {
+                        var done: Int64 = 0
+                        for name in names { done += await host.rebuildProgress(name)?.position ?? head }
+                        let total = Int64(names.count) * max(head, 1)
+                        bar.update(done: Double(done), total: Double(total), unit: "events", count: Int(done / Int64(names.count)))
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                    return nil
+                }
+                let result = try await group.next()!
+                group.cancelAll()
+                return result!
             }
-        }
-        if !failed.isEmpty {
-            throw ProjectorError(.projectionFailed, "rebuild failed, the live generation stays: " + failed.joined(separator: "; "))
+            Terminal.clearStatus()
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            var failed: [String] = []
+            for name in names {
+                guard let result = results[name] else { continue }
+                if result.swapped {
+                    let tables = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value) rows" }.joined(separator: ", ")
+                    Terminal.note(
+                        "rebuilt \(name) to position \(result.checkpoint.position) in \(Format.duration(seconds))"
+                            + "\(tables.isEmpty ? "" : ": \(tables)"); the previous generation is kept for `projector rollback \(name)`"
+                    )
+                } else {
+                    failed.append("\(name): \(result.checkpoint.lastError ?? "interrupted")")
+                }
+            }
+            if !failed.isEmpty {
+                throw ProjectorError(.projectionFailed, "rebuild failed, the live generation stays: " + failed.joined(separator: "; "))
+            }
         }
     }
 }
@@ -91,13 +93,16 @@ struct RollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try global.configuration()
-        let host = try global.host(configuration, log: try global.log(configuration))
-        let generations: StoreGenerations
-        do {
-            generations = try host.rollback(name)
-        } catch let error as ProjectorError where error.code == .unavailable {
-            throw ProjectorError(.unavailable, "\(error.message) (`projector rebuild \(name) --cancel`)")
+        let log = try global.log(configuration)
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            let generations: StoreGenerations
+            do {
+                generations = try host.rollback(name)
+            } catch let error as ProjectorError where error.code == .unavailable {
+                throw ProjectorError(.unavailable, "\(error.message) (`projector rebuild \(name) --cancel`)")
+            }
+            Terminal.note("\(name): \(generations.live) is live again (\(generations.previous ?? "-") kept as previous)")
         }
-        Terminal.note("\(name): \(generations.live) is live again (\(generations.previous ?? "-") kept as previous)")
     }
 }

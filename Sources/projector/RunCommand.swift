@@ -24,11 +24,13 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.log(configuration)
-        let host = try global.host(configuration, log: log)
-        let selection = only.isEmpty ? nil : Set(only)
-        try await HostRunner.run(host: host, configuration: configuration, only: selection, once: once)
-        if once {
-            try await StatusCommand.printTable(try await host.status().filter { selection?.contains($0.name) ?? true })
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            let selection = only.isEmpty ? nil : Set(only)
+            try await HostRunner.run(host: host, configuration: configuration, only: selection, once: once)
+            if once {
+                try await StatusCommand.printTable(try await host.status().filter { selection?.contains($0.name) ?? true })
+            }
         }
     }
 }
@@ -88,31 +90,33 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let host { configuration.serverHost = host }
         let log = try global.log(configuration)
-        if demo {
-            for file in try SampleData.installExamples(into: configuration.projections) {
-                Terminal.note("demo: wrote the example spec \(file)")
+        try await log.whileRunning {
+            if demo {
+                for file in try SampleData.installExamples(into: configuration.projections) {
+                    Terminal.note("demo: wrote the example spec \(file)")
+                }
+                try await SampleImport.run(into: log)
             }
-            try await SampleImport.run(into: log)
+            let projectorHost = try global.host(configuration, log: log)
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let settings = ServerSettings(
+                host: configuration.serverHost, port: configuration.serverPort, idleTimeout: configuration.serverIdleTimeout,
+                requestTimeout: configuration.serverRequestTimeout, adminToken: configuration.adminToken)
+            let server = ProjectorServer(host: projectorHost, settings: settings, registry: registry)
+            var logger = Logger(label: "projector")
+            logger.logLevel = .warning
+            let runners = projectorHost.runners.count
+            let address = configuration.serverHost
+            let logText = configuration.log.description
+            let closed = configuration.adminToken == nil ? " (admin routes closed: no PROJECTOR_ADMIN_TOKEN)" : ""
+            let application = server.application(logger: logger) { port in
+                Terminal.note(
+                    "projector: \(runners) projection\(runners == 1 ? "" : "s"), log \(logText); listening on http://\(address):\(port)/\(closed)"
+                )
+            }
+            try await HostRunner.run(host: projectorHost, configuration: configuration, only: nil, once: false, extra: [application])
         }
-        let projectorHost = try global.host(configuration, log: log)
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let settings = ServerSettings(
-            host: configuration.serverHost, port: configuration.serverPort, idleTimeout: configuration.serverIdleTimeout,
-            requestTimeout: configuration.serverRequestTimeout, adminToken: configuration.adminToken)
-        let server = ProjectorServer(host: projectorHost, settings: settings, registry: registry)
-        var logger = Logger(label: "projector")
-        logger.logLevel = .warning
-        let runners = projectorHost.runners.count
-        let address = configuration.serverHost
-        let logText = configuration.log.description
-        let closed = configuration.adminToken == nil ? " (admin routes closed: no PROJECTOR_ADMIN_TOKEN)" : ""
-        let application = server.application(logger: logger) { port in
-            Terminal.note(
-                "projector: \(runners) projection\(runners == 1 ? "" : "s"), log \(logText); listening on http://\(address):\(port)/\(closed)"
-            )
-        }
-        try await HostRunner.run(host: projectorHost, configuration: configuration, only: nil, once: false, extra: [application])
     }
 }
 

@@ -15,14 +15,16 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try global.configuration()
         let log = try global.existingLog(configuration)
-        let host = try global.host(configuration, log: log)
-        let status = try await host.status()
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
-        } else {
-            try await Self.printTable(status)
+        try await log.whileRunning {
+            let host = try global.host(configuration, log: log)
+            let status = try await host.status()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            } else {
+                try await Self.printTable(status)
+            }
         }
     }
 

@@ -86,17 +86,19 @@ struct EventsourcingTests {
         let connection = [location.host, "\(location.port)", location.user, location.database, schema]
         let early = try await write(["postgres"] + connection + ["early", "40"])
         let log = EventsourcingPostgresLog(location: try TestPostgres.location(["schema": schema, "table": "dogschool_events"]))
-        let host = try host(log)
-        let running = Task { try await host.run() }
-        defer { running.cancel() }
-        try await waitUntil { (try? await dogs(host))?.count == early.count }
-        let expected = early.merging(try await write(["postgres"] + connection + ["late", "40"])) { $1 }
-        try await waitUntil { try await dogs(host).count == expected.count }
-        #expect(try await dogs(host) == expected)
-        let head = try await log.head()
-        #expect(host.runners[0].current.position == head)
-        #expect(try await log.hasEvents(ofType: "Dog.TrickAdded"))
-        await #expect(throws: ProjectorError.self) { try await log.append([ProposedEvent(stream: "s", type: "T", data: "{}")]) }
+        try await log.whileRunning {
+            let host = try host(log)
+            let running = Task { try await host.run() }
+            defer { running.cancel() }
+            try await waitUntil { (try? await dogs(host))?.count == early.count }
+            let expected = early.merging(try await write(["postgres"] + connection + ["late", "40"])) { $1 }
+            try await waitUntil { try await dogs(host).count == expected.count }
+            #expect(try await dogs(host) == expected)
+            let head = try await log.head()
+            #expect(host.runners[0].current.position == head)
+            #expect(try await log.hasEvents(ofType: "Dog.TrickAdded"))
+            await #expect(throws: ProjectorError.self) { try await log.append([ProposedEvent(stream: "s", type: "T", data: "{}")]) }
+        }
     }
 
     @Test func sqliteStoreIsProjectedInPlace() async throws {

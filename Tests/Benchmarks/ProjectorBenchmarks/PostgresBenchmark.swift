@@ -21,47 +21,54 @@ enum PostgresBenchmark {
         let schema = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8)
         let separator = url.contains("?") ? "&" : "?"
         let postgres = try PostgresEventLog(url: url + separator + "schema=" + schema)
-        let embedded = try SQLiteEventLog(path: folder + "/events.sqlite")
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
+        try await postgres.whileRunning {
+            let embedded = try SQLiteEventLog(path: folder + "/events.sqlite")
+            var logger = Logger(label: "bench")
+            logger.logLevel = .error
 
-        var imported = 0
-        for (name, log) in [("embedded", embedded as any EventLog), ("postgres", postgres)] {
-            let started = ContinuousClock.now
-            imported = try await EventImporter(log: log).importLines(from: FileHandle(forReadingAtPath: file)!).appended
-            let seconds = (ContinuousClock.now - started) / .seconds(1)
-            report("import into \(name): \(imported) events in \(String(format: "%.1f", seconds)) s (\(Int(Double(imported) / seconds))/s)")
-        }
-        try SQLProjectionBenchmark.spec.write(toFile: folder + "/package-report.yml", atomically: true, encoding: .utf8)
-        let projection = try ProjectionCatalog.spec(at: folder + "/package-report.yml")
-        var rates: [String: [Double]] = [:]
-        var digests: Set<String> = []
-        for round in 1...rounds {
-            for name in round % 2 == 1 ? ["postgres", "embedded"] : ["embedded", "postgres"] {
-                let log: any EventLog = name == "postgres" ? postgres : embedded
-                let stores = folder + "/\(name)-\(round)"
-                let host = try ProjectorHost(log: log, projections: [projection], storesFolder: stores, logger: logger)
+            var imported = 0
+            for (name, log) in [("embedded", embedded as any EventLog), ("postgres", postgres)] {
                 let started = ContinuousClock.now
-                try await host.catchUp()
-                rates[name, default: []].append(Double(imported) / ((ContinuousClock.now - started) / .seconds(1)))
-                digests.insert(try SQLProjectionBenchmark.digest(ProjectorHost.storePath(stores, "package-report")))
+                imported = try await EventImporter(log: log).importLines(from: FileHandle(forReadingAtPath: file)!).appended
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                report(
+                    "import into \(name): \(imported) events in \(String(format: "%.1f", seconds)) s (\(Int(Double(imported) / seconds))/s)"
+                )
             }
-            report("catch-up round \(round): postgres \(Int(rates["postgres"]!.last!))/s, embedded \(Int(rates["embedded"]!.last!))/s")
-        }
-        guard digests.count == 1 else { throw BenchError("the two logs built different tables") }
-        let (pg, local) = (SQLProjectionBenchmark.median(rates["postgres"]!), SQLProjectionBenchmark.median(rates["embedded"]!))
-        report(
-            "catch-up medians: postgres \(Int(pg)) events/s, embedded \(Int(local)) events/s, ratio \(String(format: "%.2f", pg / local))")
-
-        for (name, log) in [
-            ("postgres", try PostgresEventLog(url: url + separator + "schema=" + schema + "_live") as any EventLog),
-            ("embedded", try SQLiteEventLog(path: folder + "/live.sqlite")),
-        ] {
-            let latencies = try await latency(log, samples: samples, folder: folder + "/latency-\(name)", logger: logger)
-            let p = { (q: Double) in String(format: "%.1f", percentile(latencies, q)) }
+            try SQLProjectionBenchmark.spec.write(toFile: folder + "/package-report.yml", atomically: true, encoding: .utf8)
+            let projection = try ProjectionCatalog.spec(at: folder + "/package-report.yml")
+            var rates: [String: [Double]] = [:]
+            var digests: Set<String> = []
+            for round in 1...rounds {
+                for name in round % 2 == 1 ? ["postgres", "embedded"] : ["embedded", "postgres"] {
+                    let log: any EventLog = name == "postgres" ? postgres : embedded
+                    let stores = folder + "/\(name)-\(round)"
+                    let host = try ProjectorHost(log: log, projections: [projection], storesFolder: stores, logger: logger)
+                    let started = ContinuousClock.now
+                    try await host.catchUp()
+                    rates[name, default: []].append(Double(imported) / ((ContinuousClock.now - started) / .seconds(1)))
+                    digests.insert(try SQLProjectionBenchmark.digest(ProjectorHost.storePath(stores, "package-report")))
+                }
+                report("catch-up round \(round): postgres \(Int(rates["postgres"]!.last!))/s, embedded \(Int(rates["embedded"]!.last!))/s")
+            }
+            guard digests.count == 1 else { throw BenchError("the two logs built different tables") }
+            let (pg, local) = (SQLProjectionBenchmark.median(rates["postgres"]!), SQLProjectionBenchmark.median(rates["embedded"]!))
             report(
-                "append-to-projected on \(name), \(samples) events: p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms, max \(p(1.0)) ms"
+                "catch-up medians: postgres \(Int(pg)) events/s, embedded \(Int(local)) events/s, ratio \(String(format: "%.2f", pg / local))"
             )
+
+            for (name, log) in [
+                ("postgres", try PostgresEventLog(url: url + separator + "schema=" + schema + "_live") as any EventLog),
+                ("embedded", try SQLiteEventLog(path: folder + "/live.sqlite")),
+            ] {
+                let latencies = try await log.whileRunning {
+                    try await latency(log, samples: samples, folder: folder + "/latency-\(name)", logger: logger)
+                }
+                let p = { (q: Double) in String(format: "%.1f", percentile(latencies, q)) }
+                report(
+                    "append-to-projected on \(name), \(samples) events: p50 \(p(0.5)) ms, p90 \(p(0.9)) ms, p99 \(p(0.99)) ms, max \(p(1.0)) ms"
+                )
+            }
         }
     }
 
