@@ -142,7 +142,10 @@ public final class ProjectionRunner: Sendable {
         defer { verification?.cancel() }
         func verifyWhenLive() {
             guard target == nil, verification == nil, !isBuilding, !current.verified else { return }
-            verification = Task { await self.verifyFirstBuild(concurrently: true) }
+            verification = Task {
+                await self.compact()
+                await self.verifyFirstBuild(concurrently: true)
+            }
         }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if failedVerification.withLock({ $0 }) { return current }
@@ -209,6 +212,7 @@ public final class ProjectionRunner: Sendable {
         if let target, position >= target, verification == nil, !isBuilding, !current.verified, current.state != .failed,
             !Task.isCancelled
         {
+            await compact()
             await verifyFirstBuild(concurrently: false)
             if failedVerification.withLock({ $0 }) { return current }
         }
@@ -253,6 +257,15 @@ public final class ProjectionRunner: Sendable {
     /// a target on the writer's connection: until it passes, its
     /// projection answers without what the check vouches for (a search index: from FTS5 alone,
     /// not from its document sets). A failed check fails the projection.
+    /// Compacts the store after a build from zero; a store that cannot be compacted serves as it is.
+    func compact() async {
+        do {
+            if try await store.compact() { logger.info("projection \(name): store compacted after its build") }
+        } catch {
+            logger.warning("projection \(name): store not compacted: \(error)")
+        }
+    }
+
     private func verifyFirstBuild(concurrently: Bool) async {
         let projection = self.projection
         do {

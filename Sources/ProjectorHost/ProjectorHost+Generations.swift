@@ -104,6 +104,7 @@ extension ProjectorHost {
                 }
                 if checkpoint.position >= head { break }
             }
+            await runner.compact()
             let tables: [String: Int]
             let verifyStarted = ContinuousClock.now
             do {

@@ -176,6 +176,25 @@ public final class ProjectionStore: Sendable {
         }
     }
 
+    /// Rewrites the store densely (`VACUUM`, then an emptied WAL) when more than `unused` of its
+    /// bytes are free or unused in pages: a build from zero splits pages as it grows, and updates
+    /// leave them part empty. Returns whether it did; measuring costs one pass over page headers.
+    @discardableResult
+    public func compact(whenUnusedOver unused: Double = 0.15) async throws -> Bool {
+        try await pool.writeWithoutTransaction { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT sum(pgsize), sum(unused) FROM dbstat WHERE aggregate = 1"),
+                let used = row[0] as Int64?, used > 0
+            else { return false }
+            let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            let free = (try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0) * pageSize
+            let spare = (row[1] as Int64? ?? 0) + free
+            guard Double(spare) > unused * Double(used + free) else { return false }
+            try db.execute(sql: "VACUUM")
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return true
+        }
+    }
+
     /// The checkpoint as it stands now.
     public func checkpoint() async throws -> Checkpoint? {
         try await pool.read { [name] db in try Self.checkpoint(name, db) }
