@@ -252,11 +252,6 @@ public final class ProjectionRunner: Sendable {
         return BatchReader.Batch(events: events, head: head)
     }
 
-    /// A store built from zero outside a rebuild is checked once it is live, in the background
-    /// on a read connection (the runner goes on applying events), or at the end of a catch-up to
-    /// a target on the writer's connection: until it passes, its
-    /// projection answers without what the check vouches for (a search index: from FTS5 alone,
-    /// not from its document sets). A failed check fails the projection.
     /// Compacts the store after a build from zero; a store that cannot be compacted serves as it is.
     func compact() async {
         do {
@@ -266,6 +261,11 @@ public final class ProjectionRunner: Sendable {
         }
     }
 
+    /// A store built from zero outside a rebuild is checked once it is live, in the background
+    /// on a read connection (the runner goes on applying events), or at the end of a catch-up to
+    /// a target on the writer's connection: until it passes, its
+    /// projection answers without what the check vouches for (a search index: from FTS5 alone,
+    /// not from its document sets). A failed check fails the projection.
     private func verifyFirstBuild(concurrently: Bool) async {
         let projection = self.projection
         do {
