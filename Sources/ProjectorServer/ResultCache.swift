@@ -32,9 +32,9 @@ final class ResultCache: Sendable {
 
     private let entries = Mutex(Entries())
     /// Answers being computed, by key: later identical requests wait for them.
-    private let running = Mutex<[String: Task<(body: String, keep: Bool), any Error>]>([:])
-    /// The latest distinct requests per index, newest last, with how long each took: what a
-    /// new generation is warmed with.
+    private let running = Mutex<[String: Task<Computed, any Error>]>([:])
+    /// The latest distinct requests per index, newest last, with how long the engine worked on
+    /// each (not the time spent waiting on a busy machine): what a new generation is warmed with.
     private let recent = Mutex<[String: [(request: SearchRequest, took: Duration)]]>([:])
     /// Bytes of answers (keys included) kept at most.
     let capacity: Int
@@ -76,23 +76,33 @@ final class ResultCache: Sendable {
 
     /// The answer for `key`: cached, shared with the identical request being answered, or
     /// computed by `compute`, which also says whether its answer may be kept (it may not when
-    /// the index moved on while it ran).
+    /// the index moved on while it ran) and how long the engine worked on it (zero for a hit).
     func answer(
-        for key: String, compute: @escaping @Sendable () async throws -> (body: String, keep: Bool)
-    ) async throws -> (body: String, source: Source) {
-        if let cached = value(for: key) { return (cached, .hit) }
+        for key: String, compute: @escaping @Sendable () async throws -> Computed
+    ) async throws -> (body: String, source: Source, took: Duration) {
+        if let cached = value(for: key) { return (cached, .hit, .zero) }
         let (task, joined) = running.withLock { running in
             if let task = running[key] { return (task, true) }
             let task = Task { try await compute() }
             running[key] = task
             return (task, false)
         }
-        guard !joined else { return (try await task.value.body, .shared) }
+        guard !joined else {
+            let answer = try await task.value
+            return (answer.body, .shared, answer.took)
+        }
         // Keep the answer before letting go of the computation, so nobody computes it twice.
         defer { running.withLock { _ = $0.removeValue(forKey: key) } }
         let answer = try await task.value
         if answer.keep { store(answer.body, for: key) }
-        return (answer.body, .miss)
+        return (answer.body, .miss, answer.took)
+    }
+
+    /// An answer computed for the cache.
+    struct Computed: Sendable {
+        var body: String
+        var keep: Bool
+        var took: Duration
     }
 
     func value(for key: String) -> String? {

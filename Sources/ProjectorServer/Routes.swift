@@ -28,7 +28,6 @@ struct Routes: Sendable {
     // MARK: Search
 
     func search(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let started = ContinuousClock.now
         let name = try context.parameters.require("index")
         let query = request.uri.queryParameters
         let limit = try Self.integer(query, "limit", default: 10, in: 0...SearchEngine.maxLimit)
@@ -73,12 +72,12 @@ struct Routes: Sendable {
             raw: query["raw"] == "true", autocorrect: query["autocorrect"] != "false", fields: Self.list(query, "fields"),
             highlight: Self.list(query, "highlight"), crop: crop, tenant: tenant)
         let key = ResultCache.key(path: current.store.path, position: position, request)
-        let (body, source) = try await cache.answer(for: key) {
+        let (body, source, took) = try await cache.answer(for: key) {
             let result = try await SearchIndex(spec: spec, reader: current.store.pool).search(request)
             // Only a result of the position it was computed at may be reused.
-            return (try Self.encode(result), current.current.position == position)
+            return ResultCache.Computed(
+                body: try Self.encode(result), keep: current.current.position == position, took: .microseconds(Int64(result.tookMs * 1000)))
         }
-        let took = ContinuousClock.now - started
         cache.remember(request, index: name, took: took)
         Timer(label: "projector_query_duration_seconds", dimensions: [("index", name)]).record(duration: took)
         return JSONBody.response(

@@ -14,13 +14,13 @@ struct ResultCacheTests {
     @Test func identicalMissesArrivingTogetherShareOneComputation() async throws {
         let cache = ResultCache()
         let computations = Counter()
-        let answers = try await withThrowingTaskGroup(of: (body: String, source: ResultCache.Source).self) { group in
+        let answers = try await withThrowingTaskGroup(of: (body: String, source: ResultCache.Source, took: Duration).self) { group in
             for _ in 0..<8 {
                 group.addTask {
                     try await cache.answer(for: "index|7|vim") {
                         computations.count.withLock { $0 += 1 }
                         try await Task.sleep(for: .milliseconds(300))
-                        return ("vim answer", true)
+                        return ResultCache.Computed(body: "vim answer", keep: true, took: .zero)
                     }
                 }
             }
@@ -30,15 +30,15 @@ struct ResultCacheTests {
         #expect(answers.allSatisfy { $0.body == "vim answer" })
         #expect(answers.filter { $0.source == .miss }.count == 1)
         #expect(answers.filter { $0.source == .shared }.count == 7)
-        #expect(try await cache.answer(for: "index|7|vim") { ("recomputed", true) } == ("vim answer", .hit))
+        #expect(try await answer(cache, "index|7|vim", "recomputed", keep: true) == ("vim answer", .hit))
     }
 
     /// An answer computed while the index moved on is handed to its waiters but never kept.
     @Test func anAnswerThatMayNotBeKeptIsComputedAgainNextTime() async throws {
         let cache = ResultCache()
-        #expect(try await cache.answer(for: "k") { ("stale", false) } == ("stale", .miss))
-        #expect(try await cache.answer(for: "k") { ("fresh", true) } == ("fresh", .miss))
-        #expect(try await cache.answer(for: "k") { ("unused", true) } == ("fresh", .hit))
+        #expect(try await answer(cache, "k", "stale", keep: false) == ("stale", .miss))
+        #expect(try await answer(cache, "k", "fresh", keep: true) == ("fresh", .miss))
+        #expect(try await answer(cache, "k", "unused", keep: true) == ("fresh", .hit))
     }
 
     /// A failed computation is not cached and does not block the next identical request.
@@ -46,7 +46,7 @@ struct ResultCacheTests {
         struct Failure: Error {}
         let cache = ResultCache()
         await #expect(throws: Failure.self) { try await cache.answer(for: "k") { throw Failure() } }
-        #expect(try await cache.answer(for: "k") { ("answer", true) } == ("answer", .miss))
+        #expect(try await answer(cache, "k", "answer", keep: true) == ("answer", .miss))
     }
 
     /// Many large answers never hold more than the capacity in bytes: the oldest go first.
@@ -67,5 +67,11 @@ struct ResultCacheTests {
         cache.remember(SearchRequest(query: "quick"), index: "docs", took: .milliseconds(3))
         cache.remember(SearchRequest(query: "slow"), index: "docs", took: .seconds(30))
         #expect(cache.recentRequests(index: "docs").map(\.query) == ["quick"])
+    }
+
+    /// `cache.answer` of a computation that returns `body`, as (body, source).
+    func answer(_ cache: ResultCache, _ key: String, _ body: String, keep: Bool) async throws -> (String, ResultCache.Source) {
+        let answer = try await cache.answer(for: key) { ResultCache.Computed(body: body, keep: keep, took: .zero) }
+        return (answer.body, answer.source)
     }
 }

@@ -12,11 +12,13 @@ public struct SearchIndex: Sendable {
     }
 
     /// Answers a search. Any query text within the limits is valid; unknown filter or facet
-    /// fields are errors, and so is a search still running after `timeout` (`budget-exceeded`).
+    /// fields are errors, and so is a search still running `timeout` after it started (`budget-exceeded`;
+    /// waiting for a connection on a busy machine is not the search's work).
     public func search(_ request: SearchRequest, timeout: Duration = SearchIndex.timeout) async throws -> SearchResult {
         let spec = self.spec
-        let deadline = ContinuousClock.now + timeout
-        return try await reader.read { db in try SearchEngine.search(request, spec: spec, db: db, deadline: deadline) }
+        return try await reader.read { db in
+            try SearchEngine.search(request, spec: spec, db: db, deadline: ContinuousClock.now + timeout)
+        }
     }
 
     /// How long a search may run by default: far past any normal answer (milliseconds).
