@@ -102,7 +102,7 @@ let package = Package(
                 ])
         ),
         // Test support shared by the test targets (and by applications testing projections).
-        .target(name: "ProjectorTesting", swiftSettings: swiftSettings),
+        .target(name: "ProjectorTesting", dependencies: ["ProjectorCore"], swiftSettings: swiftSettings),
         // The runtime host: runners, the shared batch reader, generations, dead letters, status,
         // import, leases. Runs any Projection; knows nothing of spec files.
         .target(
@@ -209,7 +209,7 @@ let package = Package(
                 "ProjectorTesting", "ProjectorCore", "ProjectorSQLite", "ProjectorHost", "ProjectorSpecs", "ProjectorDemo",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

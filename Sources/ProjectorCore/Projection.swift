@@ -20,8 +20,8 @@ public protocol Projection<Store>: Sendable {
 
     /// Unique, `[a-z0-9_-]+`; also the store's file name.
     var name: String { get }
-    /// `swift`, `search`, `sql`: shown in status.
-    var kind: String { get }
+    /// `swift`, `search`, `sql`, …: shown in status.
+    var kind: ProjectionKindName { get }
     /// Changes whenever the definition changes in a way that needs a rebuild.
     var fingerprint: String { get }
     /// The event types this projection wants; nil means all. Others are skipped without a call.
@@ -45,7 +45,7 @@ public protocol Projection<Store>: Sendable {
 }
 
 extension Projection {
-    public var kind: String { "swift" }
+    public var kind: ProjectionKindName { .swift }
     public var eventTypes: Set<String>? { nil }
     public var errorPolicy: ErrorPolicy { ErrorPolicy() }
     public func verify(_ store: Store) throws {}
@@ -89,35 +89,13 @@ public enum ProjectionName {
     }
 }
 
-extension ErrorPolicy {
-    /// Reads a spec file's `onError: { tries: 3, then: skip }` (absent: the defaults); errors
-    /// name the file and field.
-    public init(specValue value: Any?, file: String) throws {
-        guard let value else {
-            self.init()
-            return
-        }
-        guard let mapping = value as? [String: Any] else {
-            throw ProjectorError(.invalidSpec, "\(file): onError: must be a mapping with tries and then")
-        }
-        if let unknown = mapping.keys.sorted().first(where: { !["tries", "then"].contains($0) }) {
-            throw ProjectorError(.invalidSpec, "\(file): onError.\(unknown): unknown key (known: then, tries)")
-        }
-        var tries = 3
-        if let raw = mapping["tries"] {
-            guard let number = raw as? Int, (1...100).contains(number) else {
-                throw ProjectorError(.invalidSpec, "\(file): onError.tries: must be a whole number from 1 to 100")
-            }
-            tries = number
-        }
-        var then = Then.skip
-        if let raw = mapping["then"] {
-            guard let text = raw as? String, let parsed = Then(rawValue: text) else {
-                throw ProjectorError(.invalidSpec, "\(file): onError.then: must be skip or stop")
-            }
-            then = parsed
-        }
-        self.init(tries: tries, then: then)
+extension ErrorPolicy: Decodable {
+    /// Reads a spec file's `onError: { tries: 3, then: skip }`; problems are noted with their field.
+    public init(from decoder: any Decoder) {
+        let fields = SpecFields(decoder, known: ["tries", "then"], expected: "a mapping with tries and then")
+        let tries = fields.optional("tries", Int.self, "must be a whole number from 1 to 100", where: { (1...100).contains($0) })
+        let then = fields.optional("then", String.self, "must be skip or stop", where: { Then(rawValue: $0) != nil })
+        self.init(tries: tries ?? 3, then: then.flatMap(Then.init) ?? .skip)
     }
 }
 

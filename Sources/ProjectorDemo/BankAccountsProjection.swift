@@ -8,7 +8,7 @@ public import ProjectorCore
 /// `apply` inside the host's transaction.
 public struct BankAccountsProjection: Projection {
     public let name: String
-    public var kind: String { "swift" }
+    public var kind: ProjectionKindName { .swift }
     public var fingerprint: String { "bank-accounts-v1" }
     public var eventTypes: Set<String>? { ["Deposited", "Withdrawn"] }
 

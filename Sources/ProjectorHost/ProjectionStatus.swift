@@ -5,7 +5,7 @@ import ProjectorSQLite
 /// One projection as `projector status` and `GET /v1/projections` report it.
 public struct ProjectionStatus: Codable, Sendable, Equatable {
     public var name: String
-    public var kind: String
+    public var kind: ProjectionKindName
     public var fingerprint: String
     public var position: Int64
     public var head: Int64
@@ -32,7 +32,7 @@ public struct ProjectionStatus: Codable, Sendable, Equatable {
     }
 
     public init(
-        name: String, kind: String, fingerprint: String, position: Int64, head: Int64, state: ProjectionState,
+        name: String, kind: ProjectionKindName, fingerprint: String, position: Int64, head: Int64, state: ProjectionState,
         eventsPerSecond: Double, deadLetters: Int = 0, lastError: String? = nil, rebuild: RebuildProgress? = nil
     ) {
         self.name = name

@@ -8,7 +8,7 @@ import ProjectorSQLite
 public struct SQLProjection: Projection {
     public let spec: SQLSpec
     public var name: String { spec.name }
-    public var kind: String { "sql" }
+    public var kind: ProjectionKindName { .sql }
     public let fingerprint: String
     public var eventTypes: Set<String>? { spec.eventTypes }
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
@@ -171,4 +171,9 @@ struct BatchPlan {
             for statement in list { sqlite3_finalize(statement.handle) }
         }
     }
+}
+
+extension ProjectionKindName {
+    /// Reporting tables written by SQL statements per event type (`kind: sql`).
+    public static let sql: Self = "sql"
 }

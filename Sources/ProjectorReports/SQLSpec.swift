@@ -19,7 +19,7 @@ import ProjectorSQLite
 /// Each handler is one string (one or more statements) or a list of them. The event is bound as
 /// parameters, never pasted into the SQL; ``SQLSpecCheck`` proves every statement prepares
 /// against the setup's tables and writes nothing but them before the spec is ever run.
-public struct SQLSpec: Sendable, Hashable {
+public struct SQLSpec: Sendable, Hashable, Decodable {
     /// The statements one event type runs, in order, with where they came from.
     public struct Handler: Sendable, Hashable {
         public var eventType: String
@@ -50,60 +50,44 @@ public struct SQLSpec: Sendable, Hashable {
 
     public var eventTypes: Set<String> { Set(handlers.map(\.eventType)) }
 
-    /// Validates a decoded spec document and checks its SQL; errors name the file and the field.
-    public init(_ values: [String: Any], file: String) throws {
-        func fail(_ field: String, _ message: String) -> ProjectorError {
-            ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
-        }
-        let known: Set<String> = ["name", "kind", "description", "setup", "on", "onError", "limits"]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
-        }
-        guard let name = values["name"] as? String, ProjectionName.isValid(name) else {
-            throw fail("name", "required, [a-z0-9_-]+")
-        }
-        guard (values["kind"] as? String) == "sql" else { throw fail("kind", "must be sql") }
-        guard let setup = values["setup"] as? String,
-            !setup.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        else {
-            throw fail("setup", "required: the CREATE TABLE (and index) statements of the projection's tables")
-        }
-        guard let on = values["on"] as? [String: Any], !on.isEmpty else {
-            throw fail("on", "required: a mapping of event type to SQL (one string or a list)")
-        }
+    /// Reads a spec file's fields, then checks its SQL; problems name the field.
+    public init(from decoder: any Decoder) throws {
+        let fields = SpecFields(decoder, known: Self.keys, expected: "a mapping with name, kind, setup and on")
+        let name = fields.required("name", String.self, "required, 1-64 characters of a-z, 0-9, _ and -", where: ProjectionName.isValid)
+        _ = fields.required("kind", String.self, "must be sql", where: { $0 == "sql" })
+        let setup = fields.required(
+            "setup", String.self, "required: the CREATE TABLE (and index) statements of the projection's tables",
+            where: { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
         var handlers: [Handler] = []
-        for (eventType, raw) in on.sorted(by: { $0.key < $1.key }) {
-            let texts: [String]
-            if let text = raw as? String {
-                texts = [text]
-            } else if let list = raw as? [Any], !list.isEmpty, list.allSatisfy({ $0 is String }) {
-                texts = list.map { $0 as! String }
-            } else {
-                throw fail("on.\(eventType)", "must be SQL text or a list of SQL texts")
+        if let on = fields.mapping("on", known: nil, expected: "a mapping of event type to SQL (one string or a list)") {
+            if on.keys.isEmpty { fields.note("on", "required: a mapping of event type to SQL (one string or a list)") }
+            for eventType in on.keys {
+                let texts =
+                    on.attempt(eventType, String.self).map { [$0] }
+                    ?? on.optional(eventType, [String].self, "must be SQL text or a list of SQL texts", where: { !$0.isEmpty })
+                if let texts { handlers.append(Handler(eventType: eventType, statements: texts)) }
             }
-            handlers.append(Handler(eventType: eventType, statements: texts))
+        } else if !fields.has("on") {
+            fields.note("on", "required: a mapping of event type to SQL (one string or a list)")
         }
-        self.name = name
-        self.setup = setup
-        self.file = file
-        self.errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
-        self.limits = try Self.limits(values["limits"], fail: fail)
-        self.handlers = try SQLSpecCheck.check(name: name, setup: setup, handlers: handlers, limits: limits, file: file)
+        errorPolicy = fields.optional("onError", ErrorPolicy.self, "must be a mapping with tries and then") ?? ErrorPolicy()
+        limits = Limits(steps: Self.steps(fields) ?? Limits.defaultSteps)
+        try fields.stopIfProblems()
+        self.name = name ?? ""
+        self.setup = setup ?? ""
+        self.file = fields.file
+        self.handlers = try SQLSpecCheck.check(name: self.name, setup: self.setup, handlers: handlers, limits: limits, file: file)
     }
 
-    static func limits(_ value: Any?, fail: (String, String) -> ProjectorError) throws -> Limits {
-        guard let value else { return Limits() }
-        guard let mapping = value as? [String: Any] else { throw fail("limits", "must be a mapping with steps") }
-        if let unknown = mapping.keys.sorted().first(where: { $0 != "steps" }) {
-            throw fail("limits.\(unknown)", "unknown key (known: steps)")
-        }
-        guard let raw = mapping["steps"] else { return Limits() }
-        guard let steps = (raw as? Int).map(Int64.init), Limits.stepRange.contains(steps) else {
-            throw fail(
-                "limits.steps",
-                "must be a whole number of SQLite steps per statement from \(SQLiteBudget.grouped(Limits.stepRange.lowerBound)) "
-                    + "to \(SQLiteBudget.grouped(Limits.stepRange.upperBound))")
-        }
-        return Limits(steps: steps)
+    static let keys = ["name", "kind", "description", "setup", "on", "onError", "limits"]
+
+    /// `limits: { steps: N }`, nil when absent or wrong (noted).
+    static func steps(_ fields: SpecFields) -> Int64? {
+        guard let limits = fields.mapping("limits", known: ["steps"], expected: "a mapping with steps") else { return nil }
+        return limits.optional(
+            "steps", Int64.self,
+            "must be a whole number of SQLite steps per statement from \(SQLiteBudget.grouped(Limits.stepRange.lowerBound)) "
+                + "to \(SQLiteBudget.grouped(Limits.stepRange.upperBound))",
+            where: Limits.stepRange.contains)
     }
 }

@@ -3,9 +3,9 @@ public import GRDB
 public import ProjectorCore
 import ProjectorSQLite
 
-/// `projector validate`: the configuration and every spec file, checked against the JSON
-/// Schemas in `Schemas/` and then for meaning (SQL must prepare in the guarded sandbox, paths
-/// must parse, names must be unique), plus warnings for event types the log has never seen.
+/// `projector validate`: the configuration and every spec file, decoded (every field problem
+/// named) and checked for meaning (SQL must prepare in the guarded sandbox, names must be
+/// unique), plus warnings for event types the log has never seen.
 public enum ProjectValidator {
     /// The embedded SQLite log, read-only; nil for other logs.
     public static func embeddedLog(_ configuration: ProjectorConfiguration) throws -> (any EventLog)? {
@@ -38,24 +38,20 @@ public enum ProjectValidator {
     ) async -> [Finding] {
         let configuration: ProjectorConfiguration
         do {
-            configuration = try ProjectorConfiguration.load(
+            configuration = try ProjectorConfiguration.read(
                 explicitPath: explicitPath, environment: environment, workingDirectory: workingDirectory)
+        } catch let problems as SpecProblems {
+            let file = shownPath(problems.file, workingDirectory)
+            return problems.problems.map { Finding(level: .error, file: file, message: $0) }
         } catch {
-            // Name every schema problem of the file when there is one; else the loader's error.
-            let message = "\(error)".replacingOccurrences(of: workingDirectory + "/", with: "")
-            let file = String(message.prefix { $0 != ":" })
-            let absolute = file.hasPrefix("/") ? file : workingDirectory + "/" + file
-            let problems = schemaProblems(at: absolute, shown: file, schema: "projector-config.schema.json", code: .invalidConfiguration)
-            return (problems.isEmpty ? [strip(message, file)] : problems).map { Finding(level: .error, file: file, message: $0) }
+            return [Finding(level: .error, file: "configuration", message: "\(error)")]
         }
         var findings: [Finding] = []
         if let file = configuration.file {
-            let absolute = file.hasPrefix("/") ? file : workingDirectory + "/" + file
-            let problems = schemaProblems(at: absolute, shown: file, schema: "projector-config.schema.json", code: .invalidConfiguration)
-            findings +=
-                problems.isEmpty
-                ? [Finding(level: .ok, file: file, message: "log \(configuration.log), projections in \(configuration.projections)")]
-                : problems.map { Finding(level: .error, file: file, message: $0) }
+            findings.append(
+                Finding(
+                    level: .ok, file: shownPath(file, workingDirectory),
+                    message: "log \(configuration.log), projections in \(configuration.projections)"))
         } else {
             findings.append(Finding(level: .ok, file: "(no projector.yml)", message: "defaults: log \(configuration.log)"))
         }
@@ -64,25 +60,8 @@ public enum ProjectValidator {
         var names: [String: String] = [:]
         for file in ProjectionCatalog.specFiles(in: configuration.projections) {
             let shown = shownPath(file, workingDirectory)
-            let spec: SpecFile
-            let kind: any ProjectionKind
             do {
-                spec = try ProjectionCatalog.read(file, shownPath: shown)
-                kind = try kinds.kind(of: SpecFile(path: shown, values: spec.values))
-            } catch {
-                findings.append(Finding(level: .error, file: shown, message: strip("\(error)", shown)))
-                continue
-            }
-            let problems =
-                (try? JSONSchemaValidator(schema: kind.schema).problems(spec.values)) ?? [
-                    "(the \(kind.name) schema is missing from this build)"
-                ]
-            guard problems.isEmpty else {
-                findings += problems.map { Finding(level: .error, file: shown, message: $0) }
-                continue
-            }
-            do {
-                let projection = try kind.projection(from: spec)
+                let (kind, projection) = try ProjectionCatalog.read(file, shownPath: shown, kinds: kinds)
                 try ProjectionCatalog.checkNameIsFree(projection.name, file: file, builtIn: builtIn)
                 if let other = names[projection.name] {
                     findings.append(Finding(level: .error, file: shown, message: "name: '\(projection.name)' is already used by \(other)"))
@@ -90,6 +69,8 @@ public enum ProjectValidator {
                 }
                 names[projection.name] = shown
                 valid.append((shown, kind.describe(projection)))
+            } catch let problems as SpecProblems {
+                findings += problems.problems.map { Finding(level: .error, file: shown, message: $0) }
             } catch {
                 findings.append(Finding(level: .error, file: shown, message: strip(strip("\(error)", file), shown)))
             }
@@ -123,15 +104,6 @@ public enum ProjectValidator {
             return unseen
         }
         return found ?? []
-    }
-
-    static func schemaProblems(at path: String, shown: String, schema: String, code: ProjectorError.Code) -> [String] {
-        do {
-            let values = try YAMLDocument.mapping(at: path, shownPath: shown, code: code, expected: "a mapping", allowEmpty: true)
-            return try JSONSchemaValidator(schema: GeneratedSchemas.byFile[schema] ?? "").problems(values)
-        } catch {
-            return [strip("\(error)", shown)]
-        }
     }
 
     static func shownPath(_ path: String, _ workingDirectory: String) -> String {

@@ -22,12 +22,14 @@ public enum ProjectionCatalog {
         var names = Set(builtIn.map(\.name))
         for file in specFiles(in: configuration.projections) {
             do {
-                let projection = try spec(at: file, kinds: kinds)
+                let projection = try read(file, shownPath: file, kinds: kinds).projection
                 try checkNameIsFree(projection.name, file: file, builtIn: builtIn)
                 guard names.insert(projection.name).inserted else {
                     throw ProjectorError(.invalidSpec, "\(file): name: '\(projection.name)' is already used by another projection")
                 }
                 loaded.projections.append(projection)
+            } catch let problems as SpecProblems {
+                loaded.problems += problems.problems.map { "\(file): \($0)" }
             } catch let error as ProjectorError {
                 loaded.problems.append(error.message)
             } catch {
@@ -53,21 +55,21 @@ public enum ProjectionCatalog {
 
     /// Reads one spec file into its projection, by the kind it names.
     public static func spec(at file: String, kinds: ProjectionKinds = .standard) throws -> any Projection<Database> {
-        let spec = try read(file, shownPath: file)
-        let kind = try kinds.kind(of: spec)
-        let projection = try kind.projection(from: spec)
-        // The kind's own checks name the problem best; its schema then refuses what they let
-        // through, so the host refuses exactly what `validate` does.
-        if let problem = try JSONSchemaValidator(schema: kind.schema).problems(spec.values).first {
-            throw ProjectorError(.invalidSpec, "\(file): \(problem)")
+        do {
+            return try read(file, shownPath: file, kinds: kinds).projection
+        } catch let problems as SpecProblems {
+            throw problems.error(.invalidSpec)
         }
-        return projection
     }
 
-    /// A spec file's top-level mapping; errors name `shownPath`.
-    static func read(_ file: String, shownPath: String) throws -> SpecFile {
-        let values = try YAMLDocument.mapping(at: file, shownPath: shownPath, code: .invalidSpec, expected: "a mapping with name, kind, …")
-        return SpecFile(path: file, values: values)
+    /// As `spec(at:)`, throwing every problem of the file (``SpecProblems``); YAML errors name `shownPath`.
+    static func read(
+        _ file: String, shownPath: String, kinds: ProjectionKinds
+    ) throws -> (kind: any ProjectionKind, projection: any Projection<Database>) {
+        let spec = SpecFile(
+            path: file, json: try YAMLDocument.json(at: file, shownPath: shownPath, expected: "a mapping with name, kind, …"))
+        let kind = try kinds.kind(of: spec)
+        return (kind, try kind.projection(from: spec))
     }
 
     /// The search spec named `name` in the configuration's folder.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import GRDB
 public import ProjectorCore
 
@@ -6,10 +6,9 @@ public import ProjectorCore
 /// describes it. A new kind registers in ``ProjectionKinds`` and touches no other kind or the host.
 public protocol ProjectionKind: Sendable {
     /// The `kind:` value that selects it.
-    var name: String { get }
-    /// The JSON Schema (draft 2020-12 subset) its files are checked against by `validate`.
-    var schema: String { get }
-    /// The projection a spec file defines; errors are one line naming the file and the field.
+    var name: ProjectionKindName { get }
+    /// The projection a spec file defines, usually `spec.decode` of a `Decodable` spec reading its
+    /// fields with ``SpecFields``, so every problem is named with its field.
     func projection(from spec: SpecFile) throws -> any Projection<Database>
     /// What `validate` says about a spec of this kind it accepted.
     func describe(_ projection: any Projection<Database>) -> SpecDescription
@@ -21,19 +20,28 @@ extension ProjectionKind {
     public var rebuildsWhenChanged: Bool { false }
 }
 
-/// A spec file read into its top-level mapping.
+/// A spec file read, ready to be decoded by its kind.
 public struct SpecFile {
     /// The file's path, as found in the projections folder.
     public let path: String
-    public let values: [String: Any]
+    /// Its `kind:` value, nil when missing or not text.
+    public let kind: String?
+    /// The file as canonical JSON.
+    let json: Data
 
-    public init(path: String, values: [String: Any]) {
+    init(path: String, json: Data) {
         self.path = path
-        self.values = values
+        self.json = json
+        kind = ((try? JSONSerialization.jsonObject(with: json)) as? [String: Any])?["kind"] as? String
     }
 
     /// The folder the file is in, for files a spec names beside it.
     public var folder: String { (path as NSString).deletingLastPathComponent }
+
+    /// The file decoded as `T`; every problem its fields note is thrown as ``SpecProblems``.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try SpecProblems.decode(type, json: json, file: path)
+    }
 }
 
 /// What `validate` reports about an accepted spec.

@@ -1,13 +1,13 @@
-import ProjectorCore
+public import ProjectorCore
 
 /// The projection kinds a host reads spec files of, by their `kind:` name.
 public struct ProjectionKinds: Sendable {
     /// `sql` and `search`.
     public static let standard = ProjectionKinds([SQLKind(), SearchKind()])
 
-    private var byName: [String: any ProjectionKind]
+    private var byName: [ProjectionKindName: any ProjectionKind]
     /// Names in registration order, for messages.
-    public private(set) var names: [String]
+    public private(set) var names: [ProjectionKindName]
 
     public init(_ kinds: [any ProjectionKind]) {
         byName = [:]
@@ -27,14 +27,14 @@ public struct ProjectionKinds: Sendable {
         return kinds
     }
 
-    public func kind(named name: String) -> (any ProjectionKind)? { byName[name] }
+    public func kind(named name: ProjectionKindName) -> (any ProjectionKind)? { byName[name] }
 
     /// The kind a spec's `kind:` field names; an error naming the file and the known kinds.
     func kind(of spec: SpecFile) throws -> any ProjectionKind {
-        let value = spec.values["kind"] as? String
-        if let value, let kind = byName[value] { return kind }
+        let value = spec.kind
+        if let value, let kind = byName[ProjectionKindName(rawValue: value)] { return kind }
+        let names = names.map(\.rawValue)
         let known = names.count <= 2 ? names.joined(separator: " or ") : "one of " + names.joined(separator: ", ")
-        throw ProjectorError(
-            .invalidSpec, "\(spec.path): kind: must be \(known)\(value.map { ", found '\($0)'" } ?? " (missing)")")
+        throw SpecProblems(file: spec.path, problems: ["kind: must be \(known)\(value.map { ", found '\($0)'" } ?? " (missing)")"])
     }
 }

@@ -76,44 +76,84 @@ public struct ProjectorConfiguration: Sendable, Equatable {
         explicitPath: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
         workingDirectory: String = FileManager.default.currentDirectoryPath
     ) throws -> ProjectorConfiguration {
+        do {
+            return try read(explicitPath: explicitPath, environment: environment, workingDirectory: workingDirectory)
+        } catch let problems as SpecProblems {
+            throw problems.error(.invalidConfiguration)
+        }
+    }
+
+    /// As `load`, throwing every problem of the file (``SpecProblems``) for `validate`.
+    static func read(explicitPath: String?, environment: [String: String], workingDirectory: String) throws -> ProjectorConfiguration {
         let path: String? =
             explicitPath ?? environment["PROJECTOR_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
             ?? fileNames.map { workingDirectory + "/" + $0 }.first { FileManager.default.fileExists(atPath: $0) }
         let adminToken = environment["PROJECTOR_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         guard let path else {
-            return try ProjectorConfiguration(values: [:], base: workingDirectory, file: nil, adminToken: adminToken)
+            return try ProjectorConfiguration(Document(), base: workingDirectory, file: nil, adminToken: adminToken)
         }
         let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
-        let values = try YAMLDocument.mapping(
-            at: absolute, shownPath: path, code: .invalidConfiguration,
-            expected: "a mapping of keys (log, stores, projections, server)", allowEmpty: true)
         let base = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
-        return try ProjectorConfiguration(values: values, base: base, file: path, adminToken: adminToken)
+        let json = try YAMLDocument.json(
+            at: absolute, shownPath: path, expected: "a mapping of keys (log, stores, projections, server)", allowEmpty: true)
+        return try ProjectorConfiguration(
+            SpecProblems.decode(Document.self, json: json, file: path), base: base, file: path, adminToken: adminToken)
     }
 
-    init(values: [String: Any], base: String, file: String?, adminToken: String?) throws {
-        let where_ = file ?? "configuration"
-        let known: Set<String> = ["log", "stores", "projections", "server", "batchSize", "coordination"]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ProjectorError(
-                .invalidConfiguration,
-                "\(where_): unknown key '\(unknown)' (known: log, stores, projections, server, batchSize, coordination)")
-        }
-        func string(_ key: String, _ value: Any?, default fallback: String) throws -> String {
-            guard let value else { return fallback }
-            guard let text = value as? String, !text.isEmpty else {
-                throw ProjectorError(.invalidConfiguration, "\(where_): \(key) must be a non-empty string")
+    /// The configuration file's fields, typed; problems are noted with their field.
+    struct Document: Decodable {
+        var log = "sqlite:.projector/events.sqlite"
+        var coordination = Coordination.local
+        var stores = ".projector/stores"
+        var projections = "projections"
+        var serverHost = "127.0.0.1"
+        var serverPort = 8080
+        var serverIdleTimeout = Duration.seconds(30)
+        var serverRequestTimeout = Duration.seconds(10)
+        var batchSize = 1000
+
+        static let keys = ["log", "stores", "projections", "server", "batchSize", "coordination"]
+
+        init() {}
+
+        init(from decoder: any Decoder) {
+            let fields = SpecFields(decoder, known: Self.keys, expected: "a mapping of keys (log, stores, projections, server)")
+            let text = "must be a non-empty string"
+            log = fields.optional("log", String.self, text, where: { !$0.isEmpty }) ?? log
+            coordination =
+                fields.optional("coordination", String.self, "must be local or shared", where: { Coordination(rawValue: $0) != nil })
+                .flatMap(Coordination.init) ?? coordination
+            stores = fields.optional("stores", String.self, text, where: { !$0.isEmpty }) ?? stores
+            projections = fields.optional("projections", String.self, text, where: { !$0.isEmpty }) ?? projections
+            batchSize =
+                fields.optional("batchSize", Int.self, "must be a whole number from 1 to 100000", where: { (1...100_000).contains($0) })
+                ?? batchSize
+            let serverKeys = ["host", "port", "idleTimeout", "requestTimeout"]
+            guard let server = fields.mapping("server", known: serverKeys, expected: "a mapping with host and port") else { return }
+            serverHost = server.optional("host", String.self, text, where: { !$0.isEmpty }) ?? serverHost
+            serverPort =
+                server.optional("port", Int.self, "must be a whole number from 1 to 65535", where: { (1...65_535).contains($0) })
+                ?? serverPort
+            let seconds = "must be a number of seconds above 0 and at most 3600"
+            if let idle = server.optional("idleTimeout", Double.self, seconds, where: { $0 > 0 && $0 <= 3600 }) {
+                serverIdleTimeout = .milliseconds(Int64(idle * 1000))
             }
-            return text
+            if let request = server.optional("requestTimeout", Double.self, seconds, where: { $0 > 0 && $0 <= 3600 }) {
+                serverRequestTimeout = .milliseconds(Int64(request * 1000))
+            }
         }
+    }
+
+    init(_ document: Document, base: String, file: String?, adminToken: String?) throws {
+        let where_ = file ?? "configuration"
         func resolve(_ path: String) -> String {
             path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base : base + "/") + path
         }
-        let logText = try string("log", values["log"], default: "sqlite:.projector/events.sqlite")
+        let logText = document.log
         if logText.hasPrefix("sqlite:") {
             let path = String(logText.dropFirst("sqlite:".count))
             guard !path.isEmpty else {
-                throw ProjectorError(.invalidConfiguration, "\(where_): log: sqlite: needs a path, e.g. sqlite:events.sqlite")
+                throw SpecProblems(file: where_, problems: ["log: sqlite: needs a path, e.g. sqlite:events.sqlite"])
             }
             log = .sqlite(path: resolve(path))
         } else if logText.hasPrefix("postgres://") || logText.hasPrefix("postgresql://") {
@@ -128,65 +168,30 @@ public struct ProjectorConfiguration: Sendable, Equatable {
                 path = String(path[..<mark.lowerBound])
             }
             guard !path.isEmpty else {
-                throw ProjectorError(.invalidConfiguration, "\(where_): log: eventsourcing+sqlite: needs a path")
+                throw SpecProblems(file: where_, problems: ["log: eventsourcing+sqlite: needs a path"])
             }
             log = .eventsourcingSQLite(path: resolve(path), table: table)
         } else if logText.hasPrefix("messagedb+postgres://") || logText.hasPrefix("messagedb+postgresql://") {
             log = .messageDB(url: String(logText.dropFirst("messagedb+".count)))
         } else {
-            throw ProjectorError(
-                .invalidConfiguration,
-                "\(where_): log must be sqlite:PATH, postgres://…, eventsourcing+postgres://…, eventsourcing+sqlite:PATH "
-                    + "or messagedb+postgres://…, found '\(logText)'")
+            throw SpecProblems(
+                file: where_,
+                problems: [
+                    "log: must be sqlite:PATH, postgres://…, eventsourcing+postgres://…, eventsourcing+sqlite:PATH "
+                        + "or messagedb+postgres://…, found '\(logText)'"
+                ])
         }
-        let coordinationText = try string("coordination", values["coordination"], default: "local")
-        guard let coordination = Coordination(rawValue: coordinationText) else {
-            throw ProjectorError(.invalidConfiguration, "\(where_): coordination must be local or shared, found '\(coordinationText)'")
+        guard document.coordination == .local || log.postgresURL != nil else {
+            throw SpecProblems(file: where_, problems: ["coordination: shared needs a PostgreSQL log (the leases live there)"])
         }
-        guard coordination == .local || log.postgresURL != nil else {
-            throw ProjectorError(
-                .invalidConfiguration, "\(where_): coordination: shared needs a PostgreSQL log (the leases live there)")
-        }
-        self.coordination = coordination
-        stores = resolve(try string("stores", values["stores"], default: ".projector/stores"))
-        projections = resolve(try string("projections", values["projections"], default: "projections"))
-        serverHost = "127.0.0.1"
-        serverPort = 8080
-        if let server = values["server"] {
-            guard let server = server as? [String: Any] else {
-                throw ProjectorError(.invalidConfiguration, "\(where_): server must be a mapping with host and port")
-            }
-            let knownServer = ["host", "port", "idleTimeout", "requestTimeout"]
-            if let unknown = server.keys.sorted().first(where: { !knownServer.contains($0) }) {
-                throw ProjectorError(
-                    .invalidConfiguration,
-                    "\(where_): unknown key 'server.\(unknown)' (known: \(knownServer.sorted().joined(separator: ", ")))")
-            }
-            func seconds(_ key: String) throws -> Duration? {
-                guard let value = server[key] else { return nil }
-                guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number > 0, number <= 3600 else {
-                    throw ProjectorError(
-                        .invalidConfiguration, "\(where_): server.\(key) must be a number of seconds above 0 and at most 3600")
-                }
-                return .milliseconds(Int64(number * 1000))
-            }
-            if let idle = try seconds("idleTimeout") { serverIdleTimeout = idle }
-            if let request = try seconds("requestTimeout") { serverRequestTimeout = request }
-            serverHost = try string("server.host", server["host"], default: serverHost)
-            if let port = server["port"] {
-                guard let number = port as? Int, (1...65_535).contains(number) else {
-                    throw ProjectorError(.invalidConfiguration, "\(where_): server.port must be a number from 1 to 65535")
-                }
-                serverPort = number
-            }
-        }
-        batchSize = 1000
-        if let size = values["batchSize"] {
-            guard let number = size as? Int, (1...100_000).contains(number) else {
-                throw ProjectorError(.invalidConfiguration, "\(where_): batchSize must be a number from 1 to 100000")
-            }
-            batchSize = number
-        }
+        coordination = document.coordination
+        stores = resolve(document.stores)
+        projections = resolve(document.projections)
+        serverHost = document.serverHost
+        serverPort = document.serverPort
+        serverIdleTimeout = document.serverIdleTimeout
+        serverRequestTimeout = document.serverRequestTimeout
+        batchSize = document.batchSize
         self.adminToken = adminToken
         self.file = file
     }

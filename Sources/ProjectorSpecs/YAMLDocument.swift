@@ -4,13 +4,11 @@ import Yams
 
 /// Reads the YAML (or JSON: YAML is a superset) files users write: configuration and specs.
 enum YAMLDocument {
-    /// The file's top-level mapping. Errors are one line naming `shownPath` and carrying `code`;
-    /// an empty file is an empty mapping when `allowEmpty`.
-    static func mapping(
-        at path: String, shownPath: String, code: ProjectorError.Code, expected: String, allowEmpty: Bool = false
-    ) throws -> [String: Any] {
+    /// The file's top-level mapping as canonical JSON (what typed decoding reads and a
+    /// fingerprint keeps); problems name `shownPath`. An empty file is `{}` when `allowEmpty`.
+    static func json(at path: String, shownPath: String, expected: String, allowEmpty: Bool = false) throws -> Data {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ProjectorError(code, "\(shownPath): cannot read the file")
+            throw SpecProblems(file: shownPath, problems: ["cannot read the file"])
         }
         let value: Any?
         do {
@@ -18,20 +16,17 @@ enum YAMLDocument {
             // Aliases are shared while composed and copied when turned into values: a few
             // hundred bytes of nested aliases would expand to billions of them.
             if let node, size(of: node, upTo: maxValues) > maxValues {
-                throw ProjectorError(
-                    code, "\(shownPath): expands to more than \(maxValues) values (aliases of aliases?): refused")
+                throw SpecProblems(file: shownPath, problems: ["expands to more than \(maxValues) values (aliases of aliases?): refused"])
             }
             value = node?.any
-        } catch let error as ProjectorError {
-            throw error
+        } catch let problems as SpecProblems {
+            throw problems
         } catch {
-            throw ProjectorError(code, "\(shownPath): not valid YAML or JSON: \(oneLine(error))")
+            throw SpecProblems(file: shownPath, problems: ["not valid YAML or JSON: \(oneLine(error))"])
         }
-        if value == nil, allowEmpty { return [:] }
-        guard let mapping = value as? [String: Any] else {
-            throw ProjectorError(code, "\(shownPath): expected \(expected)")
-        }
-        return mapping
+        if value == nil, allowEmpty { return Data("{}".utf8) }
+        guard let mapping = value as? [String: Any] else { throw SpecProblems(file: shownPath, problems: ["expected \(expected)"]) }
+        return try SpecProblems.canonicalJSON(mapping)
     }
 
     /// The most values a configuration or spec file may hold once its aliases are expanded.

@@ -7,15 +7,13 @@ public import ProjectorSpecs
 public struct WasmKind: ProjectionKind {
     public init() {}
 
-    public var name: String { "wasm" }
-
-    public var schema: String { SpecSchemas.text("wasm-projection.schema.json") }
+    public var name: ProjectionKindName { .wasm }
 
     /// A changed module has a new fingerprint: its next generation is built beside the live one.
     public var rebuildsWhenChanged: Bool { true }
 
     public func projection(from spec: SpecFile) throws -> any Projection<Database> {
-        try WasmProjection(spec: WasmSpec(spec.values, file: spec.path))
+        try WasmProjection(spec: spec.decode(WasmSpec.self))
     }
 
     public func describe(_ projection: any Projection<Database>) -> SpecDescription {

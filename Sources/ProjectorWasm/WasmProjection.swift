@@ -18,7 +18,7 @@ public struct WasmProjection: Projection, SearchIndexed {
     /// The index the plugin's documents feed, when the spec declares one.
     let search: SearchProjection?
     public var name: String { spec.name }
-    public var kind: String { "wasm" }
+    public var kind: ProjectionKindName { .wasm }
     public let fingerprint: String
     public var eventTypes: Set<String>? { spec.eventTypes }
     public var errorPolicy: ErrorPolicy { spec.errorPolicy }
@@ -96,4 +96,9 @@ public struct WasmProjection: Projection, SearchIndexed {
         }
         if let search, !session.documents.isEmpty { try search.apply(session.documents, db) }
     }
+}
+
+extension ProjectionKindName {
+    /// A sandboxed WebAssembly plugin (`kind: wasm`).
+    public static let wasm: Self = "wasm"
 }

@@ -4,7 +4,7 @@ public import ProjectorSearch
 
 /// A `kind: wasm` spec: a WebAssembly module beside it in the projections folder, the event
 /// types it receives, the setup SQL of its tables, an optional search index it feeds, limits.
-public struct WasmSpec: Sendable {
+public struct WasmSpec: Sendable, Decodable {
     /// What one plugin call may use (`limits:`).
     public struct Limits: Sendable, Hashable {
         /// WebAssembly fuel per event (about one per instruction executed).
@@ -31,81 +31,89 @@ public struct WasmSpec: Sendable {
     public var source: String
     public var file: String
 
-    static let known: Set<String> = ["name", "kind", "description", "module", "events", "setup", "onError", "limits", "search"]
+    static let keys = ["name", "kind", "description", "module", "events", "setup", "onError", "limits", "search"]
 
-    /// Reads a decoded spec document; errors name the file and the field.
-    public init(_ values: [String: Any], file: String) throws {
-        func fail(_ field: String, _ message: String) -> ProjectorError {
-            ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
-        }
-        if let unknown = values.keys.sorted().first(where: { !Self.known.contains($0) }) {
-            throw fail(unknown, "unknown key (known: \(Self.known.sorted().joined(separator: ", ")))")
-        }
-        guard let name = values["name"] as? String, ProjectionName.isValid(name) else { throw fail("name", "required, [a-z0-9_-]+") }
-        guard let module = values["module"] as? String, module.hasSuffix(".wasm"), !module.contains("/") else {
-            throw fail("module", "required: the .wasm file beside this spec (e.g. \(name).wasm)")
-        }
-        if let events = values["events"] {
-            guard let list = events as? [String], !list.isEmpty else { throw fail("events", "must be a list of event types") }
-            eventTypes = Set(list)
-        } else {
-            eventTypes = nil
-        }
-        self.name = name
-        self.module = module
-        self.modulePath = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(module)
-        self.setup = values["setup"] as? String ?? ""
-        if values["setup"] != nil, !(values["setup"] is String) { throw fail("setup", "must be SQL text") }
-        self.errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
-        self.limits = try Self.limits(values["limits"], fail: fail)
-        source =
-            (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        self.file = file
-        if let search = values["search"] {
-            self.search = try Self.search(search, name: name, file: file, fail: fail)
-        }
+    /// Reads a spec file's fields; problems name the field.
+    public init(from decoder: any Decoder) throws {
+        let fields = SpecFields(decoder, known: Self.keys, expected: "a mapping with name, kind and module")
+        let name = fields.required("name", String.self, "required, 1-64 characters of a-z, 0-9, _ and -", where: ProjectionName.isValid)
+        _ = fields.required("kind", String.self, "must be wasm", where: { $0 == "wasm" })
+        let module = fields.required(
+            "module", String.self, "required: the .wasm file beside this spec (e.g. \(name ?? "name").wasm)",
+            where: { $0.hasSuffix(".wasm") && !$0.contains("/") })
+        eventTypes = fields.optional("events", [String].self, "must be a list of event types", where: { !$0.isEmpty }).map(Set.init)
+        setup = fields.optional("setup", String.self, "must be SQL text") ?? ""
+        errorPolicy = fields.optional("onError", ErrorPolicy.self, "must be a mapping with tries and then") ?? ErrorPolicy()
+        limits = Self.limits(fields)
+        source = fields.source
+        file = fields.file
+        self.name = name ?? ""
+        self.module = module ?? ""
+        modulePath = ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(self.module)
+        if let name { search = Self.search(fields, name: name) }
+        try fields.stopIfProblems()
     }
 
-    static func limits(_ value: Any?, fail: (String, String) -> ProjectorError) throws -> Limits {
+    static func limits(_ fields: SpecFields) -> Limits {
         var limits = Limits()
-        guard let value else { return limits }
-        guard let mapping = value as? [String: Any] else { throw fail("limits", "must be a mapping (fuel, memoryMB, stackKB, steps)") }
-        for (key, raw) in mapping.sorted(by: { $0.key < $1.key }) {
-            guard let number = raw as? Int else { throw fail("limits.\(key)", "must be a whole number") }
-            switch key {
-            case "fuel" where (1_000...100_000_000_000).contains(number): limits.fuel = UInt64(number)
-            case "memoryMB" where (1...4_096).contains(number): limits.memoryMB = number
-            case "stackKB" where (16...65_536).contains(number): limits.stackKB = number
-            case "steps" where (1_000...1_000_000_000_000).contains(number): limits.steps = Int64(number)
-            case "fuel", "memoryMB", "stackKB", "steps":
-                throw fail("limits.\(key)", "out of range (fuel 1000-1e11, memoryMB 1-4096, stackKB 16-65536, steps 1000-1e12)")
-            default: throw fail("limits.\(key)", "unknown key (known: fuel, memoryMB, stackKB, steps)")
-            }
+        let known = ["fuel", "memoryMB", "stackKB", "steps"]
+        guard let mapping = fields.mapping("limits", known: known, expected: "a mapping (fuel, memoryMB, stackKB, steps)") else {
+            return limits
         }
+        let range = "out of range (fuel 1000-1e11, memoryMB 1-4096, stackKB 16-65536, steps 1000-1e12)"
+        func number(_ key: String, _ valid: ClosedRange<Int64>) -> Int64? {
+            guard mapping.attempt(key, Int64.self) != nil || !mapping.has(key) else {
+                mapping.note(key, "must be a whole number")
+                return nil
+            }
+            return mapping.optional(key, Int64.self, range, where: valid.contains)
+        }
+        if let fuel = number("fuel", 1_000...100_000_000_000) { limits.fuel = UInt64(fuel) }
+        if let memory = number("memoryMB", 1...4_096) { limits.memoryMB = Int(memory) }
+        if let stack = number("stackKB", 16...65_536) { limits.stackKB = Int(stack) }
+        if let steps = number("steps", 1_000...1_000_000_000_000) { limits.steps = steps }
         return limits
     }
 
     /// `search: { fields: { title: { weight: 10 }, section: { filter: true } }, tieBreak: … }`:
     /// a search spec whose documents are the ones the plugin emits.
-    static func search(_ value: Any, name: String, file: String, fail: (String, String) -> ProjectorError) throws -> SearchSpec {
-        guard let mapping = value as? [String: Any], let fields = mapping["fields"] as? [String: Any], !fields.isEmpty else {
-            throw fail("search", "must be a mapping with fields (name: { weight, filter, format })")
+    static func search(_ fields: SpecFields, name: String) -> SearchSpec? {
+        let expected = "a mapping with fields (name: { weight, filter, format })"
+        guard let search = fields.mapping("search", known: ["fields", "tieBreak"], expected: expected) else { return nil }
+        guard search.has("fields") else {
+            search.note("fields", "required: \(expected)")
+            return nil
         }
-        if let unknown = mapping.keys.sorted().first(where: { !["fields", "tieBreak"].contains($0) }) {
-            throw fail("search.\(unknown)", "unknown key (known: fields, tieBreak)")
+        guard let declared = search.mapping("fields", known: nil, expected: expected) else { return nil }
+        guard !declared.keys.isEmpty else {
+            search.note("fields", "required: \(expected)")
+            return nil
         }
         var converted: [String: Any] = [:]
-        for (field, raw) in fields {
-            var options = (raw as? [String: Any]) ?? [:]
-            if options["path"] != nil { throw fail("search.fields.\(field).path", "plugins set field values themselves: no path") }
-            options["path"] = "$.data.fields[\(JSONString.quote(field))]"
-            converted[field] = options
+        for field in declared.keys {
+            let known = ["weight", "filter", "format", "path"]
+            guard let options = declared.mapping(field, known: known, expected: "a mapping (weight, filter, format)") else { continue }
+            if options.has("path") { options.note("path", "plugins set field values themselves: no path") }
+            var values: [String: Any] = ["path": "$.data.fields[\(JSONString.quote(field))]"]
+            values["weight"] = options.optional("weight", Double.self, "must be a number above 0 and at most 1000")
+            values["filter"] = options.optional("filter", Bool.self, "must be true or false")
+            values["format"] = options.optional("format", String.self, "must be text or html")
+            converted[field] = values
         }
         var document: [String: Any] = [
             "name": name, "kind": "search", "id": "$.data.id", "fields": converted, "delete": [WasmDocuments.deleteType],
         ]
-        document["tieBreak"] = mapping["tieBreak"]
-        return try SearchSpec(document, file: "\(file) (search)")
+        document["tieBreak"] = search.attempt("tieBreak", String.self)
+        do {
+            return try SpecProblems.decode(SearchSpec.self, json: SpecProblems.canonicalJSON(document), file: fields.file)
+        } catch let problems as SpecProblems {
+            for problem in problems.problems {
+                let parts = problem.split(separator: ": ", maxSplits: 1).map(String.init)
+                search.note(parts.count == 2 ? parts[0] : "", parts.last ?? problem)
+            }
+        } catch {
+            search.note("", "\(error)")
+        }
+        return nil
     }
 }

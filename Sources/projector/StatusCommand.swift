@@ -31,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
     static func printTable(_ status: [ProjectionStatus]) async throws {
         let rows = status.map { item in
             [
-                item.name, item.kind, item.state.rawValue, String(item.position), String(item.head), String(item.lag),
+                item.name, item.kind.rawValue, item.state.rawValue, String(item.position), String(item.head), String(item.lag),
                 Format.rate(item.eventsPerSecond), String(item.deadLetters), rebuildText(item.rebuild),
                 item.lastError ?? item.rebuild?.lastError ?? "",
             ]

@@ -2,9 +2,8 @@ import Foundation
 import ProjectorCore
 import Yams
 
-/// Checks a decoded YAML or JSON document against one of the JSON Schemas in `Schemas/` (the
-/// files the build-tool plugin embeds as `GeneratedSchemas.byFile`), so `projector validate`
-/// and editors judge a file by the very same rules.
+/// Checks a YAML or JSON document against one of the JSON Schemas in `Schemas/`, which editors
+/// use; the tests hold them to what the decoders accept.
 ///
 /// The subset of draft 2020-12 those schemas use: type, enum, const, properties, required,
 /// additionalProperties, propertyNames, min/maxProperties, items, minItems, uniqueItems,
@@ -12,7 +11,7 @@ import Yams
 struct JSONSchemaValidator {
     let root: [String: Any]
 
-    /// A schema's text (JSON), e.g. a kind's ``ProjectionKind/schema``.
+    /// A schema's text (JSON).
     init(schema text: String) throws {
         // Read with the same YAML reader as the documents, so numbers and booleans compare alike.
         guard let root = try Yams.load(yaml: text) as? [String: Any] else {

@@ -9,14 +9,24 @@ import Testing
 
 /// A kind defined outside the spec layer: `kind: recording`, a name and an optional event type.
 struct RecordingKind: ProjectionKind {
-    var name: String { "recording" }
-    var schema: String {
-        #"{"type": "object", "required": ["name", "kind"], "additionalProperties": false, "properties": {"name": {"type": "string"}, "kind": {"const": "recording"}, "type": {"type": "string"}}}"#
+    /// Its spec file, read with the field reader every kind uses.
+    struct Spec: Decodable {
+        var name: String?
+        var type: String?
+
+        init(from decoder: any Decoder) {
+            let fields = SpecFields(decoder, known: ["name", "kind", "type"], expected: "a mapping with name and kind")
+            name = fields.required("name", String.self, "required")
+            type = fields.optional("type", String.self, "must be an event type")
+        }
     }
 
+    var name: ProjectionKindName { "recording" }
+
     func projection(from spec: SpecFile) throws -> any Projection<Database> {
-        var projection = RecordingProjection(name: spec.values["name"] as? String ?? "")
-        if let type = spec.values["type"] as? String { projection.eventTypes = [type] }
+        let decoded = try spec.decode(Spec.self)
+        var projection = RecordingProjection(name: decoded.name ?? "")
+        if let type = decoded.type { projection.eventTypes = [type] }
         return projection
     }
 
@@ -33,7 +43,7 @@ struct RecordingKind: ProjectionKind {
         try text.write(toFile: folder.file("projections/\(name)"), atomically: true, encoding: .utf8)
     }
 
-    /// A registered kind is read, checked by its schema, described by validate and run by the
+    /// A registered kind is decoded, described by validate and run by the
     /// host; without it the spec is refused with the known kinds named.
     @Test func aRegisteredKindIsLoadedValidatedAndRun() async throws {
         try write("seen.yml", "name: seen\nkind: recording\ntype: Opened\n")

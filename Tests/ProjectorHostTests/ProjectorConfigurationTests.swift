@@ -73,13 +73,13 @@ import Testing
     }
 
     @Test(arguments: [
-        ("logs: sqlite:x", "unknown key 'logs'"),
-        ("log: mysql://x", "log must be sqlite:PATH, postgres://"),
-        ("coordination: everyone", "coordination must be local or shared"),
+        ("logs: sqlite:x", "projector.yml: logs: unknown key"),
+        ("log: mysql://x", "projector.yml: log: must be sqlite:PATH, postgres://"),
+        ("coordination: everyone", "projector.yml: coordination: must be local or shared, found 'everyone'"),
         ("coordination: shared", "coordination: shared needs a PostgreSQL log"),
-        ("server: { port: 70000 }", "server.port must be a number from 1 to 65535"),
-        ("server: { hots: x }", "unknown key 'server.hots'"),
-        ("stores: [a]", "stores must be a non-empty string"),
+        ("server: { port: 70000 }", "projector.yml: server.port: must be a whole number from 1 to 65535, found 70000"),
+        ("server: { hots: x }", "projector.yml: server.hots: unknown key"),
+        ("stores: [a]", "projector.yml: stores: must be a non-empty string"),
         ("log: [unclosed", "not valid YAML or JSON"),
         ("- a\n- b", "expected a mapping"),
     ])

@@ -191,7 +191,7 @@ import Testing
     @Test func aNewStoreUnderAKnownPathDoesNotInheritWhatTheOldOneSaw() throws {
         let folder = TemporaryFolder()
         let path = folder.file("docs.sqlite")
-        let projection = SearchProjection(spec: try SearchSpec(SearchFixture.packages, file: "test.yml"))
+        let projection = SearchProjection(spec: try decodeSpec(SearchSpec.self, SearchFixture.packages, file: "test.yml"))
         var position: Int64 = 0
         func events(_ bodies: [String]) -> [RecordedEvent] {
             bodies.map { body in

@@ -29,7 +29,8 @@ import Testing
     @Test(arguments: [3, 17, 101]) func phraseTotalsAndPairSetsMatchFTS5ThroughMergesAndDeletes(seed: UInt64) async throws {
         let folder = TemporaryFolder()
         let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        let spec = try SearchSpec(
+        let spec = try decodeSpec(
+            SearchSpec.self,
             [
                 "name": "docs", "kind": "search", "id": "$.stream",
                 "fields": [

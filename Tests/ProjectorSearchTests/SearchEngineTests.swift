@@ -150,7 +150,7 @@ import Testing
     /// A rebuild-sized batch is prepared on another thread while it is written: merges and
     /// deletes across its chunks must land exactly as when every event is applied on its own.
     @Test func aLargeBatchIndexesExactlyWhatEventByEventApplicationDoes() throws {
-        let projection = SearchProjection(spec: try SearchSpec(SearchFixture.packages, file: "test.yml"))
+        let projection = SearchProjection(spec: try decodeSpec(SearchSpec.self, SearchFixture.packages, file: "test.yml"))
         let events = (1...1_200).map { position -> RecordedEvent in
             let stream = "pkg-\(position * 7 % 40)"
             let (type, data): (String, String) =

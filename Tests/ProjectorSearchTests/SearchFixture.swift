@@ -17,7 +17,7 @@ struct SearchFixture {
 
     init(_ spec: [String: Any]) throws {
         log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        self.spec = try SearchSpec(spec, file: "test.yml")
+        self.spec = try decodeSpec(SearchSpec.self, spec, file: "test.yml")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         host = try ProjectorHost(

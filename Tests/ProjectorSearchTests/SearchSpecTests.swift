@@ -1,6 +1,7 @@
 import Foundation
 import ProjectorCore
 import ProjectorSearch
+import ProjectorTesting
 import Testing
 
 @Suite struct SearchSpecTests {
@@ -11,7 +12,7 @@ import Testing
     func spec(_ change: (inout [String: Any]) -> Void) throws -> SearchSpec {
         var values = Self.valid
         change(&values)
-        return try SearchSpec(values, file: "projections/docs.yml")
+        return try decodeSpec(SearchSpec.self, values, file: "projections/docs.yml")
     }
 
     @Test func aMinimalSpecIsValidWithDefaults() throws {
@@ -34,7 +35,7 @@ import Testing
         #expect {
             _ = try spec { $0[key] = value }
         } throws: { error in
-            (error as? ProjectorError)?.message.hasPrefix(message) == true
+            "\(error)".hasPrefix(message)
         }
     }
 
@@ -42,17 +43,17 @@ import Testing
         #expect {
             _ = try spec { $0["fields"] = ["title": ["path": "$.data.title", "weight": -1]] }
         } throws: { error in
-            (error as? ProjectorError)?.message.hasPrefix("projections/docs.yml: fields.title.weight:") == true
+            "\(error)".hasPrefix("projections/docs.yml: fields.title.weight:")
         }
         #expect {
             _ = try spec { $0["fields"] = ["title": ["path": "$.data.title", "format": "pdf"]] }
         } throws: { error in
-            (error as? ProjectorError)?.message.hasPrefix("projections/docs.yml: fields.title.format:") == true
+            "\(error)".hasPrefix("projections/docs.yml: fields.title.format:")
         }
         #expect {
             _ = try spec { $0["fields"] = ["section": ["path": "$.data.s", "filter": true]] }
         } throws: { error in
-            (error as? ProjectorError)?.message.contains("at least one field must be full-text") == true
+            "\(error)".contains("at least one field must be full-text")
         }
     }
 
@@ -71,7 +72,7 @@ import Testing
                 values[key]
                 ?? (key == "tieBreak"
                     ? "title" : key == "tokenizer" ? "porter" : key == "onError" ? ["tries": 2] : key == "tenant" ? true : ["T"])
-            #expect(throws: Never.self, "\(key)") { _ = try SearchSpec(values, file: "x") }
+            #expect(throws: Never.self, "\(key)") { _ = try decodeSpec(SearchSpec.self, values, file: "x") }
         }
     }
 

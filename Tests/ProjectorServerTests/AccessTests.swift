@@ -21,10 +21,12 @@ struct AccessFixture {
 
     init() async throws {
         log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        let docs = try SearchSpec(
+        let docs = try decodeSpec(
+            SearchSpec.self,
             ["name": "docs", "kind": "search", "id": "$.stream", "events": ["Written"], "fields": ["title": "$.data.title"]],
             file: "docs.yml")
-        let notes = try SearchSpec(
+        let notes = try decodeSpec(
+            SearchSpec.self,
             [
                 "name": "notes", "kind": "search", "id": "$.data.id", "tenant": true, "events": ["Noted"],
                 "fields": ["title": "$.data.title"],

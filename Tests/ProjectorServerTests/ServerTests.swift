@@ -33,7 +33,8 @@ struct ServerFixture {
 
     init(token: String? = "s3cret") async throws {
         log = try SQLiteEventLog(path: folder.file("events.sqlite"))
-        let spec = try SearchSpec(
+        let spec = try decodeSpec(
+            SearchSpec.self,
             [
                 "name": "docs", "kind": "search", "id": "$.stream",
                 "fields": [

@@ -9,7 +9,7 @@ public import ProjectorCore
 public struct SearchProjection: Projection, SearchIndexed {
     public let spec: SearchSpec
     public var name: String { spec.name }
-    public var kind: String { "search" }
+    public var kind: ProjectionKindName { .search }
     public let fingerprint: String
     /// A partitioned index also takes the tenant purge event.
     public var eventTypes: Set<String>? {
@@ -173,4 +173,9 @@ enum DocumentChange: Sendable {
     /// The fields the event carries (nil: absent, the stored value stays), and the numbers of
     /// the set keys they make, when mapped in advance.
     case upsert(String, [String?], keys: MappedKeys?, position: Int64)
+}
+
+extension ProjectionKindName {
+    /// An FTS5 index with document sets (`kind: search`).
+    public static let search: Self = "search"
 }

@@ -17,7 +17,7 @@ public import ProjectorCore
 /// tieBreak: time          # optional: a field; on equal relevance, greater (newer) first
 /// tenant: true            # optional: partitioned by the event's tenant (or a JSON path)
 /// ```
-public struct SearchSpec: Sendable, Hashable {
+public struct SearchSpec: Sendable, Hashable, Decodable {
     public enum Format: String, Sendable, Hashable { case text, html }
     public enum Tokenizer: String, Sendable, Hashable, CaseIterable { case unicode61, porter, trigram }
 
@@ -49,110 +49,109 @@ public struct SearchSpec: Sendable, Hashable {
     public var textFields: [Field] { fields.filter { !$0.filter } }
     public var filterFields: [Field] { fields.filter(\.filter) }
 
-    /// Validates a decoded spec document; errors name the file and the field.
-    public init(_ values: [String: Any], file: String) throws {
-        func fail(_ field: String, _ message: String) -> ProjectorError {
-            ProjectorError(.invalidSpec, "\(file): \(field): \(message)")
+    /// Reads a spec file's fields; problems name the field.
+    public init(from decoder: any Decoder) throws {
+        let fields = SpecFields(decoder, known: Self.keys, expected: "a mapping with name, kind, id and fields")
+        let name = fields.required("name", String.self, "required, 1-64 characters of a-z, 0-9, _ and -", where: ProjectionName.isValid)
+        _ = fields.required("kind", String.self, "must be search", where: { $0 == "search" })
+        self.name = name ?? ""
+        file = fields.file
+        source = fields.source
+        errorPolicy = fields.optional("onError", ErrorPolicy.self, "must be a mapping with tries and then") ?? ErrorPolicy()
+        let events = fields.optional("events", [String].self, "must be a list of event types", where: { !$0.contains("") })
+        eventTypes = events.map(Set.init)
+        deleteTypes = Set(fields.optional("delete", [String].self, "must be a list of event types", where: { !$0.contains("") }) ?? [])
+        let id = Self.path(fields, "id", required: "required: a JSON path such as $.stream")
+        self.fields = Self.fields(fields, name: self.name)
+        tokenizer =
+            fields.optional("tokenizer", String.self, "must be unicode61, porter or trigram", where: { Tokenizer(rawValue: $0) != nil })
+            .flatMap(Tokenizer.init) ?? .unicode61
+        let names = Set(self.fields.map(\.name))
+        tieBreak = fields.optional("tieBreak", String.self, "must name one of the fields", where: names.contains)
+        if let flag = fields.attempt("tenant", Bool.self) {
+            tenant = flag ? try JSONPath("$.tenant") : nil
+        } else if fields.has("tenant"), fields.attempt("tenant", String.self) == nil {
+            fields.note("tenant", "must be true (the event's tenant) or a JSON path")
+        } else {
+            tenant = Self.path(fields, "tenant", required: nil)
         }
-        let known: Set<String> = [
-            "name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "tenant", "description", "onError",
-        ]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            throw fail(unknown, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
+        if let types = eventTypes, let stray = deleteTypes.subtracting(types).sorted().first {
+            fields.note("delete", "'\(stray)' is not one of the spec's events")
         }
-        guard let name = values["name"] as? String, ProjectionName.isValid(name) else {
-            throw fail("name", "required, [a-z0-9_-]+")
-        }
-        guard (values["kind"] as? String) == "search" else { throw fail("kind", "must be search") }
-        self.name = name
-        self.file = file
-        errorPolicy = try ErrorPolicy(specValue: values["onError"], file: file)
-        source =
-            (try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        eventTypes = try Self.stringSet(values["events"], field: "events", fail: fail)
-        deleteTypes = try Self.stringSet(values["delete"], field: "delete", fail: fail) ?? []
-        guard let idText = values["id"] as? String else { throw fail("id", "required: a JSON path such as $.stream") }
-        do { id = try JSONPath(idText) } catch { throw fail("id", "\(error)") }
-        guard let fieldValues = values["fields"] as? [String: Any], !fieldValues.isEmpty else {
-            throw fail("fields", "required: a mapping of field name to { path, weight, format, filter }")
-        }
-        var fields: [Field] = []
-        for (fieldName, raw) in fieldValues.sorted(by: { $0.key < $1.key }) {
-            let at = "fields.\(fieldName)"
-            guard Self.isIdentifier(fieldName) else { throw fail(at, "field names are [a-z_][a-z0-9_]*") }
-            guard !["rowid", "doc_id", "position", "rank", Self.tenantField, name, SearchProjection.index].contains(fieldName) else {
-                throw fail(at, "'\(fieldName)' is reserved")
-            }
-            let spec: [String: Any]
-            if let path = raw as? String {
-                spec = ["path": path]
-            } else if let mapping = raw as? [String: Any] {
-                spec = mapping
-            } else {
-                throw fail(at, "must be a JSON path or a mapping with path")
-            }
-            if let unknown = spec.keys.sorted().first(where: { !["path", "weight", "format", "filter"].contains($0) }) {
-                throw fail("\(at).\(unknown)", "unknown key (known: filter, format, path, weight)")
-            }
-            guard let pathText = spec["path"] as? String else { throw fail("\(at).path", "required") }
-            let path: JSONPath
-            do { path = try JSONPath(pathText) } catch { throw fail("\(at).path", "\(error)") }
-            var weight = 1.0
-            if let value = spec["weight"] {
-                guard let number = (value as? Double) ?? (value as? Int).map(Double.init), number > 0, number <= 1000 else {
-                    throw fail("\(at).weight", "must be a number above 0 and at most 1000")
-                }
-                weight = number
-            }
-            var format = Format.text
-            if let value = spec["format"] {
-                guard let text = value as? String, let parsed = Format(rawValue: text) else {
-                    throw fail("\(at).format", "must be text or html")
-                }
-                format = parsed
-            }
-            var filter = false
-            if let value = spec["filter"] {
-                guard let flag = value as? Bool else { throw fail("\(at).filter", "must be true or false") }
-                filter = flag
-            }
-            fields.append(Field(name: fieldName, path: path, weight: weight, format: format, filter: filter))
-        }
-        // Heaviest text field first: it is the "name" for exact-name boosts.
-        self.fields = fields.sorted { ($0.filter ? 1 : 0, -$0.weight, $0.name) < ($1.filter ? 1 : 0, -$1.weight, $1.name) }
-        guard !self.fields.filter({ !$0.filter }).isEmpty else {
-            throw fail("fields", "at least one field must be full-text (filter: false)")
-        }
-        tokenizer = .unicode61
-        if let value = values["tokenizer"] {
-            guard let text = value as? String, let parsed = Tokenizer(rawValue: text) else {
-                throw fail("tokenizer", "must be unicode61, porter or trigram")
-            }
-            tokenizer = parsed
-        }
-        if let value = values["tieBreak"] {
-            guard let text = value as? String, fields.contains(where: { $0.name == text }) else {
-                throw fail("tieBreak", "must name one of the fields")
-            }
-            tieBreak = text
-        }
-        if let value = values["tenant"] {
-            if let text = value as? String {
-                do { tenant = try JSONPath(text) } catch { throw fail("tenant", "\(error)") }
-            } else if let flag = value as? Bool {
-                tenant = flag ? try JSONPath("$.tenant") : nil
-            } else {
-                throw fail("tenant", "must be true (the event's tenant) or a JSON path")
-            }
-        }
+        try fields.stopIfProblems()
+        guard let id else { throw SpecProblems(file: file, problems: ["id: required"]) }
+        self.id = id
         if let tenant {
             // The tenant is a filter field of its own: stored, indexed, with a set per tenant.
             self.fields.append(Field(name: Self.tenantField, path: tenant, weight: 1, format: .text, filter: true))
         }
-        if let types = eventTypes, let stray = deleteTypes.subtracting(types).sorted().first {
-            throw fail("delete", "'\(stray)' is not one of the spec's events")
+    }
+
+    static let keys = ["name", "kind", "events", "id", "fields", "delete", "tokenizer", "tieBreak", "tenant", "description", "onError"]
+
+    /// The JSON path at `key`, noted when it does not parse (or is missing and `required` says why).
+    static func path(_ fields: SpecFields, _ key: String, required: String?) -> JSONPath? {
+        let text: String?
+        if let required {
+            text = fields.required(key, String.self, required)
+        } else {
+            text = fields.optional(key, String.self, "must be a JSON path")
         }
+        guard let text else { return nil }
+        do { return try JSONPath(text) } catch {
+            fields.note(key, "\(error)")
+            return nil
+        }
+    }
+
+    /// `fields:`, each a JSON path or `{ path, weight, format, filter }`, heaviest text field first.
+    static func fields(_ spec: SpecFields, name: String) -> [Field] {
+        let expected = "a mapping of field name to { path, weight, format, filter }"
+        guard spec.has("fields") else {
+            spec.note("fields", "required: \(expected)")
+            return []
+        }
+        guard let mapping = spec.mapping("fields", known: nil, expected: expected) else { return [] }
+        guard !mapping.keys.isEmpty else {
+            spec.note("fields", "required: \(expected)")
+            return []
+        }
+        var fields: [Field] = []
+        for fieldName in mapping.keys {
+            guard isIdentifier(fieldName) else {
+                mapping.note(fieldName, "field names are [a-z_][a-z0-9_]*")
+                continue
+            }
+            guard !["rowid", "doc_id", "position", "rank", tenantField, name, SearchProjection.index].contains(fieldName) else {
+                mapping.note(fieldName, "'\(fieldName)' is reserved")
+                continue
+            }
+            if mapping.attempt(fieldName, String.self) != nil {
+                if let path = Self.path(mapping, fieldName, required: nil) {
+                    fields.append(Field(name: fieldName, path: path, weight: 1, format: .text, filter: false))
+                }
+                continue
+            }
+            guard
+                let field = mapping.mapping(
+                    fieldName, known: ["path", "weight", "format", "filter"], expected: "a JSON path or a mapping with path")
+            else { continue }
+            let path = Self.path(field, "path", required: "required")
+            let weight = field.optional("weight", Double.self, "must be a number above 0 and at most 1000", where: { $0 > 0 && $0 <= 1000 })
+            let format = field.optional("format", String.self, "must be text or html", where: { Format(rawValue: $0) != nil })
+            let filter = field.optional("filter", Bool.self, "must be true or false")
+            if let path {
+                fields.append(
+                    Field(
+                        name: fieldName, path: path, weight: weight ?? 1, format: format.flatMap(Format.init) ?? .text,
+                        filter: filter ?? false))
+            }
+        }
+        if !fields.isEmpty, !fields.contains(where: { !$0.filter }) {
+            spec.note("fields", "at least one field must be full-text (filter: false)")
+        }
+        // Heaviest text field first: it is the "name" for exact-name boosts.
+        return fields.sorted { ($0.filter ? 1 : 0, -$0.weight, $0.name) < ($1.filter ? 1 : 0, -$1.weight, $1.name) }
     }
 
     /// The stored field holding a partitioned index's tenant.
@@ -175,14 +174,6 @@ public struct SearchSpec: Sendable, Hashable {
             let start = key.utf8.index(colon, offsetBy: length + 1, limitedBy: key.utf8.endIndex)
         else { return key }
         return String(decoding: key.utf8[start...], as: UTF8.self)
-    }
-
-    static func stringSet(_ value: Any?, field: String, fail: (String, String) -> ProjectorError) throws -> Set<String>? {
-        guard let value else { return nil }
-        guard let list = value as? [Any], list.allSatisfy({ ($0 as? String)?.isEmpty == false }) else {
-            throw fail(field, "must be a list of event types")
-        }
-        return Set(list.compactMap { $0 as? String })
     }
 
     static func isIdentifier(_ text: String) -> Bool {

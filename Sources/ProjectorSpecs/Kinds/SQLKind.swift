@@ -6,12 +6,10 @@ import ProjectorReports
 public struct SQLKind: ProjectionKind {
     public init() {}
 
-    public var name: String { "sql" }
-
-    public var schema: String { GeneratedSchemas.byFile["sql-projection.schema.json"] ?? "" }
+    public var name: ProjectionKindName { .sql }
 
     public func projection(from spec: SpecFile) throws -> any Projection<Database> {
-        SQLProjection(spec: try SQLSpec(spec.values, file: spec.path))
+        SQLProjection(spec: try spec.decode(SQLSpec.self))
     }
 
     public func describe(_ projection: any Projection<Database>) -> SpecDescription {

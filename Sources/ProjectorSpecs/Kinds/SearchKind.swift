@@ -1,19 +1,17 @@
+import Foundation
 public import GRDB
 public import ProjectorCore
 public import ProjectorSQLite
 public import ProjectorSearch
-import Yams
 
 /// `kind: search`: an FTS5 index with document sets, ranked by bm25.
 public struct SearchKind: ProjectionKind {
     public init() {}
 
-    public var name: String { "search" }
-
-    public var schema: String { GeneratedSchemas.byFile["search-projection.schema.json"] ?? "" }
+    public var name: ProjectionKindName { .search }
 
     public func projection(from spec: SpecFile) throws -> any Projection<Database> {
-        SearchProjection(spec: try SearchSpec(spec.values, file: spec.path))
+        SearchProjection(spec: try spec.decode(SearchSpec.self))
     }
 
     public func describe(_ projection: any Projection<Database>) -> SpecDescription {
@@ -28,17 +26,18 @@ public struct SearchKind: ProjectionKind {
 
     /// The spec an index's store was built from: `current` when the fingerprints match, else the
     /// definition the store keeps (while a changed spec's next generation is built); nil when
-    /// neither fits. Read back with the YAML reader of spec files, so it yields the same fingerprint.
+    /// neither fits. Read back from its canonical JSON, so it yields the same fingerprint.
     public static func specAsBuilt(_ current: SearchSpec, store: ProjectionStore) async throws -> SearchSpec? {
         let name = current.name
         let (built, source) = try await store.pool.read { db in
             (try ProjectionStore.checkpoint(name, db)?.fingerprint, try ProjectionStore.definition(name, db))
         }
         if built == nil || built == SearchProjection(spec: current).fingerprint { return current }
-        guard let source, let values = (try? Yams.load(yaml: source)) as? [String: Any] else { return nil }
+        guard let source, let values = (try? JSONSerialization.jsonObject(with: Data(source.utf8))) as? [String: Any] else { return nil }
         // An index fed by another kind (a plugin's documents) keeps the fields it declares.
         guard values["kind"] as? String == "search" else { return current }
-        guard let old = try? SearchSpec(values, file: "\(name) (as built)"), SearchProjection(spec: old).fingerprint == built
+        guard let old = try? SpecProblems.decode(SearchSpec.self, json: Data(source.utf8), file: "\(name) (as built)"),
+            SearchProjection(spec: old).fingerprint == built
         else { return nil }
         return old
     }

@@ -9,6 +9,7 @@ import ProjectorReports
 import ProjectorSQLite
 import ProjectorSearch
 import ProjectorSpecs
+import ProjectorTesting
 
 /// Issue 5's benchmark: rebuilds (new generation from 0, verified, swapped) of a search index
 /// and a SQL projection against raw C loops doing the same writes in the same process; four
@@ -63,7 +64,7 @@ enum RebuildBenchmark {
         try reportSpec.write(toFile: folder + "/report.yml", atomically: true, encoding: .utf8)
         try monthlySpec.write(toFile: folder + "/monthly.yml", atomically: true, encoding: .utf8)
         let projections: [String: any Projection<Database>] = [
-            "docs": SearchProjection(spec: try SearchSpec(SearchBenchmark.specValues, file: "bench")),
+            "docs": SearchProjection(spec: try decodeSpec(SearchSpec.self, SearchBenchmark.specValues, file: "bench")),
             "report": try ProjectionCatalog.spec(at: folder + "/report.yml"),
             "monthly": try ProjectionCatalog.spec(at: folder + "/monthly.yml"),
             "summary": StreamSummaryProjection(),

@@ -6,6 +6,7 @@ import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
 import ProjectorSearch
+import ProjectorTesting
 
 /// Issue 3's benchmark: index N synthetic events (one document each) with the search projection
 /// and with a raw SQLite loop writing the same rows, then time each query class through the
@@ -39,7 +40,7 @@ enum SearchBenchmark {
             report("imported \(progress.appended) events in \(seconds(since: started)) s")
         }
         let head = try await log.head()
-        let spec = try SearchSpec(specValues, file: "bench")
+        let spec = try decodeSpec(SearchSpec.self, specValues, file: "bench")
         var logger = Logger(label: "bench")
         logger.logLevel = .error
 

@@ -7,6 +7,7 @@ import ProjectorSQLite
 import ProjectorSearch
 import ProjectorServer
 import ProjectorSpecs
+import ProjectorTesting
 
 /// Issue 24's benchmark: the same documents indexed twice in one host, as one index and
 /// partitioned over `tenants` tenants of Zipf sizes (a document's tenant drawn from its stream),
@@ -25,7 +26,7 @@ enum TenantBenchmark {
         var values = try JSONSerialization.jsonObject(with: Data(plain.source.utf8)) as! [String: Any]
         values["name"] = plain.name + "_tenants"
         values["tenant"] = true
-        let partitioned = try SearchSpec(values, file: specFile)
+        let partitioned = try decodeSpec(SearchSpec.self, values, file: specFile)
 
         let log = try SQLiteEventLog(path: folder + "/events.sqlite")
         if try await log.head() == 0 {
