@@ -58,9 +58,9 @@ public struct ProjectorConfiguration: Sendable, Equatable {
     public var serverHost: String
     public var serverPort: Int
     /// How long an HTTP connection may sit with no request in flight.
-    public var serverIdleTimeout: Duration = .seconds(30)
+    public var serverIdleTimeout: Duration
     /// How long a request may take to arrive whole once its head has.
-    public var serverRequestTimeout: Duration = .seconds(10)
+    public var serverRequestTimeout: Duration
     /// From env `PROJECTOR_ADMIN_TOKEN`; admin routes are closed without it.
     public var adminToken: String?
     /// Events per batch.
