@@ -1,7 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 
     @_silgen_name("mallopt") private func mallopt(_ parameter: Int32, _ value: Int32) -> Int32
+    @_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
 #endif
 
 /// glibc malloc settings for a long-running host; the `projector` tool applies them at start,
@@ -14,6 +17,25 @@ package enum MemorySettings {
         #if canImport(Glibc)
             _ = mallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
             _ = mallopt(-8, 2)  // M_ARENA_MAX
+            lastRelease.store(1, ordering: .relaxed)
         #endif
     }
+
+    /// Hands the heap's free pages back to the kernel, at most once a second and only where
+    /// ``apply()`` ran: a commit calls it, since a catch-up's large transactions free far more
+    /// than glibc returns by itself.
+    package static func releaseFreePages() {
+        #if canImport(Glibc)
+            let last = lastRelease.load(ordering: .relaxed)
+            guard last != 0 else { return }
+            let now = Int64((ContinuousClock.now - start) / .milliseconds(1))
+            guard now - last >= 1000, lastRelease.compareExchange(expected: last, desired: max(now, 2), ordering: .relaxed).exchanged
+            else { return }
+            _ = malloc_trim(0)
+        #endif
+    }
+
+    /// Milliseconds since `start` of the last release; 0 until ``apply()`` ran.
+    private static let lastRelease = Atomic<Int64>(0)
+    private static let start = ContinuousClock.now
 }

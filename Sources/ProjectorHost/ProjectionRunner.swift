@@ -192,6 +192,7 @@ public final class ProjectionRunner: Sendable {
                     events, from: position, to: end, state: state, scanned: taken.events.count,
                     started: started)
                 position = end
+                MemorySettings.releaseFreePages()
                 if state == .live { verifyWhenLive() }
             } catch let error as ProjectorError where error.code == .staleCheckpoint {
                 // Someone else (another process on this store) moved the checkpoint: go on from there.

@@ -135,9 +135,21 @@ enum IndexingBenchmark {
         let started = ContinuousClock.now
         let peakHeap = Atomic<Int>(0)
         let sampling = Atomic<Bool>(true)
+        let curve = ProcessInfo.processInfo.environment["PROJECTOR_BENCH_MEMORY_CURVE"] != nil
         Thread.detachNewThread {
+            var samples = 0
             while sampling.load(ordering: .relaxed) {
-                peakHeap.store(max(peakHeap.load(ordering: .relaxed), RebuildBenchmark.liveHeapBytes()), ordering: .relaxed)
+                let live = RebuildBenchmark.liveHeapBytes()
+                peakHeap.store(max(peakHeap.load(ordering: .relaxed), live), ordering: .relaxed)
+                samples += 1
+                if curve, samples % 50 == 0 {
+                    let line = String(
+                        format: "%5.1f s: RSS %.0f MB, heap held %.0f MB, in use %.0f MB, of it SQLite %.0f MB\n", seconds(since: started),
+                        Double(RebuildBenchmark.residentBytes("VmRSS:")) / 1_048_576,
+                        Double(RebuildBenchmark.residentBytes("RssAnon:")) / 1_048_576, Double(live) / 1_048_576,
+                        Double(sqlite3_memory_used()) / 1_048_576)
+                    FileHandle.standardError.write(Data(line.utf8))
+                }
                 usleep(20_000)
             }
         }
