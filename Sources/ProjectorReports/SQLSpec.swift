@@ -62,9 +62,10 @@ public struct SQLSpec: Sendable, Hashable, Decodable {
         if let on = fields.mapping("on", known: nil, expected: "a mapping of event type to SQL (one string or a list)") {
             if on.keys.isEmpty { fields.note("on", "required: a mapping of event type to SQL (one string or a list)") }
             for eventType in on.keys {
+                let message = "must be SQL text or a list of SQL texts"
                 let texts =
                     on.attempt(eventType, String.self).map { [$0] }
-                    ?? on.optional(eventType, [String].self, "must be SQL text or a list of SQL texts", where: { !$0.isEmpty })
+                    ?? on.required(eventType, [String].self, message, where: { !$0.isEmpty })
                 if let texts { handlers.append(Handler(eventType: eventType, statements: texts)) }
             }
         } else if !fields.has("on") {

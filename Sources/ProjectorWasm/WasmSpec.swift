@@ -91,19 +91,22 @@ public struct WasmSpec: Sendable, Decodable {
         }
         var converted: [String: Any] = [:]
         for field in declared.keys {
-            let known = ["weight", "filter", "format", "path"]
-            guard let options = declared.mapping(field, known: known, expected: "a mapping (weight, filter, format)") else { continue }
-            if options.has("path") { options.note("path", "plugins set field values themselves: no path") }
             var values: [String: Any] = ["path": "$.data.fields[\(JSONString.quote(field))]"]
-            values["weight"] = options.optional("weight", Double.self, "must be a number above 0 and at most 1000")
-            values["filter"] = options.optional("filter", Bool.self, "must be true or false")
-            values["format"] = options.optional("format", String.self, "must be text or html")
+            // A field with no options (`title:`) takes the defaults.
+            if declared.has(field) {
+                let known = ["weight", "filter", "format", "path"]
+                guard let options = declared.mapping(field, known: known, expected: "a mapping (weight, filter, format)") else { continue }
+                if options.has("path") { options.note("path", "plugins set field values themselves: no path") }
+                values["weight"] = options.optional("weight", Double.self, "must be a number above 0 and at most 1000")
+                values["filter"] = options.optional("filter", Bool.self, "must be true or false")
+                values["format"] = options.optional("format", String.self, "must be text or html")
+            }
             converted[field] = values
         }
         var document: [String: Any] = [
             "name": name, "kind": "search", "id": "$.data.id", "fields": converted, "delete": [WasmDocuments.deleteType],
         ]
-        document["tieBreak"] = search.attempt("tieBreak", String.self)
+        document["tieBreak"] = search.optional("tieBreak", String.self, "must name one of the fields")
         do {
             return try SpecProblems.decode(SearchSpec.self, json: SpecProblems.canonicalJSON(document), file: fields.file)
         } catch let problems as SpecProblems {

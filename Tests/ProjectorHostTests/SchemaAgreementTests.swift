@@ -51,6 +51,7 @@ import Yams
         sql + "onError: { then: retry }", sql + "limits: { steps: 10 }", sql + "limits: { fuel: 10 }",
         "name: r\nkind: sql\nsetup: ''\non: { A: 'SELECT 1' }", "name: r\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: 42 }",
         "name: r\nkind: sql\nsetup: CREATE TABLE t(a);\non: { A: [] }", "name: r\nkind: sql\nsetup: CREATE TABLE t(a);",
+        "name: r\nkind: sql\nsetup: CREATE TABLE t(a);\non:\n  A:\n",
     ])
     func sqlMistakesAreRefusedByBoth(text: String) throws {
         #expect(try !schemaProblems(text, schema: "sql-projection.schema.json").isEmpty)
@@ -64,7 +65,7 @@ import Yams
         search.replacingOccurrences(of: "weight: 2", with: "format: pdf"),
         search.replacingOccurrences(of: "weight: 2", with: "filter: maybe"),
         search.replacingOccurrences(of: "id: $.stream\n", with: ""),
-        "name: docs\nkind: search\nid: $.stream\nfields: {}\n",
+        "name: docs\nkind: search\nid: $.stream\nfields: {}\n", "name: docs\nkind: search\nid: $.stream\nfields:\n  title:\n",
     ])
     func searchMistakesAreRefusedByBoth(text: String) throws {
         #expect(try !schemaProblems(text, schema: "search-projection.schema.json").isEmpty)

@@ -132,10 +132,12 @@ public struct SearchSpec: Sendable, Hashable, Decodable {
                 }
                 continue
             }
-            guard
-                let field = mapping.mapping(
-                    fieldName, known: ["path", "weight", "format", "filter"], expected: "a JSON path or a mapping with path")
-            else { continue }
+            let form = "a JSON path or a mapping with path"
+            guard mapping.has(fieldName) else {
+                mapping.note(fieldName, "must be \(form)")
+                continue
+            }
+            guard let field = mapping.mapping(fieldName, known: ["path", "weight", "format", "filter"], expected: form) else { continue }
             let path = Self.path(field, "path", required: "required")
             let weight = field.optional("weight", Double.self, "must be a number above 0 and at most 1000", where: { $0 > 0 && $0 <= 1000 })
             let format = field.optional("format", String.self, "must be text or html", where: { Format(rawValue: $0) != nil })
