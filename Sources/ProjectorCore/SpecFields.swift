@@ -20,7 +20,9 @@ public struct SpecFields {
         path = Self.dotted(decoder.codingPath)
         source = decoder.userInfo[SpecProblems.sourceKey] as? String ?? "{}"
         container = try? decoder.container(keyedBy: SpecKey.self)
-        if container == nil { problems.note(path, "must be \(expected)") }
+        if container == nil {
+            problems.note(path, "must be \(expected)" + ((try? Found(from: decoder)).map { ", found \($0.text)" } ?? ""))
+        }
         if let known, let container {
             for key in container.allKeys.map(\.stringValue).sorted() where !known.contains(key) {
                 note(key, "unknown key (known: \(known.sorted().joined(separator: ", ")))")
@@ -44,20 +46,47 @@ public struct SpecFields {
     ) -> T? {
         guard has(key), let container else { return nil }
         guard let value = try? container.decode(T.self, forKey: SpecKey(key)) else {
-            note(key, message)
+            let found = (try? container.decode(Found.self, forKey: SpecKey(key)))?.text
+            note(key, message + (found.map { ", found \($0)" } ?? ""))
             return nil
         }
         guard valid(value) else {
-            let found =
+            note(key, "\(message), found \(Found(value).text)")
+            return nil
+        }
+        return value
+    }
+
+    /// A value as a message shows what was found: text quoted, numbers as written, else its form.
+    private struct Found: Decodable {
+        let text: String
+
+        init(_ value: Any) {
+            let shown =
                 switch value {
                 case let text as String: "'\(text)'"
                 case let number as Double where number == number.rounded() && abs(number) < 1e15: String(Int64(number))
                 default: "\(value)"
                 }
-            note(key, "\(message), found \(found.count > 80 ? found.prefix(80) + "…" : found)")
-            return nil
+            text = shown.count > 80 ? shown.prefix(80) + "…" : shown
         }
-        return value
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let flag = try? value.decode(Bool.self) {
+                self.init(flag)
+            } else if let number = try? value.decode(Double.self) {
+                self.init(number)
+            } else if let text = try? value.decode(String.self) {
+                self.init(text)
+            } else {
+                self.init(form: (try? decoder.container(keyedBy: SpecKey.self)) != nil ? "a mapping" : "a list")
+            }
+        }
+
+        private init(form: String) {
+            text = form
+        }
     }
 
     /// The value at `key`; absent, of another type or refused by `valid`, it is noted as `message`.

@@ -47,7 +47,7 @@ import Testing
         #expect(
             found.contains(
                 "projections/bad.yml: setup: required: the CREATE TABLE (and index) statements of the projection's tables, found ''"))
-        #expect(found.contains("projections/bad.yml: on.Deposited: must be SQL text or a list of SQL texts"))
+        #expect(found.contains("projections/bad.yml: on.Deposited: must be SQL text or a list of SQL texts, found 42"))
         #expect(found.contains("projections/bad.yml: on.Other: must be SQL text or a list of SQL texts, found []"))
         #expect(found.contains("projections/search.yml: fields.title.weight: must be a number above 0 and at most 1000, found -1"))
         #expect(found.contains("projections/search.yml: fields.title.format: must be text or html, found 'pdf'"))
@@ -88,7 +88,7 @@ import Testing
         let found = errors(await validate())
         #expect(found.contains("projector.yml: server.port: must be a whole number from 1 to 65535, found 0"))
         #expect(found.contains("projector.yml: server.hots: unknown key (known: host, idleTimeout, port, requestTimeout)"))
-        #expect(found.contains("projector.yml: batchSize: must be a whole number from 1 to 100000"))
+        #expect(found.contains("projector.yml: batchSize: must be a whole number from 1 to 100000, found 'lots'"))
     }
 
     @Test func duplicateNamesAndBadYAMLAreErrors() async throws {
