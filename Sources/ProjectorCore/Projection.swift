@@ -60,7 +60,7 @@ extension Projection {
 /// there. Other projections never stop.
 /// `projector redrive NAME` re-applies dead letters once the cause is fixed.
 public struct ErrorPolicy: Sendable, Hashable {
-    public enum Then: String, Sendable, Hashable, CaseIterable {
+    public enum Then: String, Sendable, Hashable, CaseIterable, Decodable {
         /// Dead-letter the event and go on with the next one.
         case skip
         /// Dead-letter the event and stop the projection there (state failed) until a redrive.
@@ -94,8 +94,8 @@ extension ErrorPolicy: Decodable {
     public init(from decoder: any Decoder) {
         let fields = SpecFields(decoder, known: ["tries", "then"], expected: "a mapping with tries and then")
         let tries = fields.optional("tries", Int.self, "must be a whole number from 1 to 100", where: { (1...100).contains($0) })
-        let then = fields.optional("then", String.self, "must be skip or stop", where: { Then(rawValue: $0) != nil })
-        self.init(tries: tries ?? 3, then: then.flatMap(Then.init) ?? .skip)
+        let then = fields.optional("then", Then.self, "must be skip or stop")
+        self.init(tries: tries ?? 3, then: then ?? .skip)
     }
 }
 

@@ -114,6 +114,20 @@ public struct SpecFields {
         return nested.container == nil ? nil : nested
     }
 
+    /// The mapping at `key`, noting "required: `expected`" when it is absent or empty.
+    public func requiredMapping(_ key: String, known: [String]?, expected: String) -> SpecFields? {
+        guard has(key) else {
+            note(key, "required: \(expected)")
+            return nil
+        }
+        guard let nested = mapping(key, known: known, expected: expected) else { return nil }
+        guard !nested.keys.isEmpty else {
+            note(key, "required: \(expected)")
+            return nil
+        }
+        return nested
+    }
+
     /// Notes `message` about `key` of this mapping ("" for the mapping itself).
     public func note(_ key: String, _ message: String) {
         problems.note(key.isEmpty ? path : path.isEmpty ? key : "\(path).\(key)", message)
@@ -121,7 +135,7 @@ public struct SpecFields {
 
     /// Throws what was noted so far, so checks that need sound fields (SQL, paths) run on them only.
     public func stopIfProblems() throws {
-        if !problems.list.isEmpty { throw SpecProblems(file: file, problems: problems.list) }
+        if !problems.entries.isEmpty { throw SpecProblems(file: file, entries: problems.entries) }
     }
 
     static func dotted(_ path: [any CodingKey]) -> String {
@@ -134,12 +148,21 @@ public struct SpecFields {
 public struct SpecProblems: Error, CustomStringConvertible {
     /// The file as shown to the user.
     public let file: String
-    public let problems: [String]
+    /// Each problem's dotted field ("" for the file itself) and message.
+    public let entries: [(field: String, message: String)]
 
-    public init(file: String, problems: [String]) {
+    public init(file: String, entries: [(field: String, message: String)]) {
         self.file = file
-        self.problems = problems
+        self.entries = entries
     }
+
+    /// One problem, of `field` ("" for the file itself).
+    public init(file: String, field: String = "", _ message: String) {
+        self.init(file: file, entries: [(field, message)])
+    }
+
+    /// Each problem as one line, "field: message".
+    public var problems: [String] { entries.map { $0.field.isEmpty ? $0.message : "\($0.field): \($0.message)" } }
 
     /// "FILE: the first problem", with how many more there are.
     public var description: String {
@@ -157,12 +180,11 @@ public struct SpecProblems: Error, CustomStringConvertible {
         let value: T
         do {
             value = try decoder.decode(T.self, from: json)
-        } catch let error as SpecProblems {
-            throw error
         } catch is DecodingError {
-            throw SpecProblems(file: file, problems: collector.list.isEmpty ? ["not the expected mapping"] : collector.list)
+            throw collector.entries.isEmpty
+                ? SpecProblems(file: file, "not the expected mapping") : SpecProblems(file: file, entries: collector.entries)
         }
-        if !collector.list.isEmpty { throw SpecProblems(file: file, problems: collector.list) }
+        if !collector.entries.isEmpty { throw SpecProblems(file: file, entries: collector.entries) }
         return value
     }
 
@@ -187,8 +209,8 @@ public struct SpecProblems: Error, CustomStringConvertible {
 
     /// The problems noted while one file is decoded.
     final class Collector: @unchecked Sendable {
-        var list: [String] = []
-        func note(_ field: String, _ message: String) { list.append(field.isEmpty ? message : "\(field): \(message)") }
+        var entries: [(field: String, message: String)] = []
+        func note(_ field: String, _ message: String) { entries.append((field, message)) }
     }
 }
 

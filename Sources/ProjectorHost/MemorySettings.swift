@@ -17,7 +17,7 @@ package enum MemorySettings {
         #if canImport(Glibc)
             _ = mallopt(-3, 128 * 1024)  // M_MMAP_THRESHOLD
             _ = mallopt(-8, 2)  // M_ARENA_MAX
-            lastRelease.store(1, ordering: .relaxed)
+            releasing.store(true, ordering: .relaxed)
         #endif
     }
 
@@ -26,16 +26,17 @@ package enum MemorySettings {
     /// than glibc returns by itself.
     package static func releaseFreePages() {
         #if canImport(Glibc)
+            guard releasing.load(ordering: .relaxed) else { return }
             let last = lastRelease.load(ordering: .relaxed)
-            guard last != 0 else { return }
             let now = Int64((ContinuousClock.now - start) / .milliseconds(1))
-            guard now - last >= 1000, lastRelease.compareExchange(expected: last, desired: max(now, 2), ordering: .relaxed).exchanged
+            guard now - last >= 1000, lastRelease.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged
             else { return }
             _ = malloc_trim(0)
         #endif
     }
 
-    /// Milliseconds since `start` of the last release; 0 until ``apply()`` ran.
+    /// Whether ``apply()`` ran, and when (milliseconds after `start`) memory was last released.
+    private static let releasing = Atomic<Bool>(false)
     private static let lastRelease = Atomic<Int64>(0)
     private static let start = ContinuousClock.now
 }

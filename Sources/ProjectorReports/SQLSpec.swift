@@ -59,17 +59,13 @@ public struct SQLSpec: Sendable, Hashable, Decodable {
             "setup", String.self, "required: the CREATE TABLE (and index) statements of the projection's tables",
             where: { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty })
         var handlers: [Handler] = []
-        if let on = fields.mapping("on", known: nil, expected: "a mapping of event type to SQL (one string or a list)") {
-            if on.keys.isEmpty { fields.note("on", "required: a mapping of event type to SQL (one string or a list)") }
+        if let on = fields.requiredMapping("on", known: nil, expected: "a mapping of event type to SQL (one string or a list)") {
             for eventType in on.keys {
-                let message = "must be SQL text or a list of SQL texts"
                 let texts =
                     on.attempt(eventType, String.self).map { [$0] }
-                    ?? on.required(eventType, [String].self, message, where: { !$0.isEmpty })
+                    ?? on.required(eventType, [String].self, "must be SQL text or a list of SQL texts", where: { !$0.isEmpty })
                 if let texts { handlers.append(Handler(eventType: eventType, statements: texts)) }
             }
-        } else if !fields.has("on") {
-            fields.note("on", "required: a mapping of event type to SQL (one string or a list)")
         }
         errorPolicy = fields.optional("onError", ErrorPolicy.self, "must be a mapping with tries and then") ?? ErrorPolicy()
         limits = Limits(steps: Self.steps(fields) ?? Limits.defaultSteps)

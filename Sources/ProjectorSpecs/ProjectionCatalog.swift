@@ -66,8 +66,8 @@ public enum ProjectionCatalog {
     static func read(
         _ file: String, shownPath: String, kinds: ProjectionKinds
     ) throws -> (kind: any ProjectionKind, projection: any Projection<Database>) {
-        let spec = SpecFile(
-            path: file, json: try YAMLDocument.json(at: file, shownPath: shownPath, expected: "a mapping with name, kind, …"))
+        let spec = try SpecFile(
+            path: file, values: YAMLDocument.mapping(at: file, shownPath: shownPath, expected: "a mapping with name, kind, …"))
         let kind = try kinds.kind(of: spec)
         return (kind, try kind.projection(from: spec))
     }

@@ -25,14 +25,23 @@ public struct SpecFile {
     /// The file's path, as found in the projections folder.
     public let path: String
     /// Its `kind:` value, nil when missing or not text.
-    public let kind: String?
+    public let kind: ProjectionKindName?
     /// The file as canonical JSON.
     let json: Data
 
-    init(path: String, json: Data) {
+    /// A file read into `values`.
+    init(path: String, values: [String: Any]) throws {
+        self.path = path
+        json = try SpecProblems.canonicalJSON(values)
+        kind = (values["kind"] as? String).map(ProjectionKindName.init(rawValue:))
+    }
+
+    /// A spec kept as its canonical JSON (a store's definition).
+    init?(path: String, json: Data) {
+        guard let values = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { return nil }
         self.path = path
         self.json = json
-        kind = ((try? JSONSerialization.jsonObject(with: json)) as? [String: Any])?["kind"] as? String
+        kind = (values["kind"] as? String).map(ProjectionKindName.init(rawValue:))
     }
 
     /// The folder the file is in, for files a spec names beside it.

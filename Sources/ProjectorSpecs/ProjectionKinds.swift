@@ -32,9 +32,9 @@ public struct ProjectionKinds: Sendable {
     /// The kind a spec's `kind:` field names; an error naming the file and the known kinds.
     func kind(of spec: SpecFile) throws -> any ProjectionKind {
         let value = spec.kind
-        if let value, let kind = byName[ProjectionKindName(rawValue: value)] { return kind }
+        if let value, let kind = byName[value] { return kind }
         let names = names.map(\.rawValue)
         let known = names.count <= 2 ? names.joined(separator: " or ") : "one of " + names.joined(separator: ", ")
-        throw SpecProblems(file: spec.path, problems: ["kind: must be \(known)\(value.map { ", found '\($0)'" } ?? " (missing)")"])
+        throw SpecProblems(file: spec.path, field: "kind", "must be \(known)\(value.map { ", found '\($0)'" } ?? " (missing)")")
     }
 }

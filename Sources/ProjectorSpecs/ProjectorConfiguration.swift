@@ -41,7 +41,7 @@ public struct ProjectorConfiguration: Sendable, Equatable {
     }
 
     /// How hosts sharing one log divide the projections.
-    public enum Coordination: String, Sendable, Equatable {
+    public enum Coordination: String, Sendable, Equatable, Decodable {
         /// Every host runs every projection on stores of its own (replicated search nodes).
         case local
         /// Hosts share the stores folder: each projection runs on exactly one host at a time,
@@ -94,10 +94,10 @@ public struct ProjectorConfiguration: Sendable, Equatable {
         }
         let absolute = path.hasPrefix("/") ? path : workingDirectory + "/" + path
         let base = URL(fileURLWithPath: absolute).deletingLastPathComponent().path
-        let json = try YAMLDocument.json(
+        let values = try YAMLDocument.mapping(
             at: absolute, shownPath: path, expected: "a mapping of keys (log, stores, projections, server)", allowEmpty: true)
-        return try ProjectorConfiguration(
-            SpecProblems.decode(Document.self, json: json, file: path), base: base, file: path, adminToken: adminToken)
+        let document = try SpecProblems.decode(Document.self, json: SpecProblems.canonicalJSON(values), file: path)
+        return try ProjectorConfiguration(document, base: base, file: path, adminToken: adminToken)
     }
 
     /// The configuration file's fields, typed; problems are noted with their field.
@@ -120,9 +120,7 @@ public struct ProjectorConfiguration: Sendable, Equatable {
             let fields = SpecFields(decoder, known: Self.keys, expected: "a mapping of keys (log, stores, projections, server)")
             let text = "must be a non-empty string"
             log = fields.optional("log", String.self, text, where: { !$0.isEmpty }) ?? log
-            coordination =
-                fields.optional("coordination", String.self, "must be local or shared", where: { Coordination(rawValue: $0) != nil })
-                .flatMap(Coordination.init) ?? coordination
+            coordination = fields.optional("coordination", Coordination.self, "must be local or shared") ?? coordination
             stores = fields.optional("stores", String.self, text, where: { !$0.isEmpty }) ?? stores
             projections = fields.optional("projections", String.self, text, where: { !$0.isEmpty }) ?? projections
             batchSize =
@@ -153,7 +151,7 @@ public struct ProjectorConfiguration: Sendable, Equatable {
         if logText.hasPrefix("sqlite:") {
             let path = String(logText.dropFirst("sqlite:".count))
             guard !path.isEmpty else {
-                throw SpecProblems(file: where_, problems: ["log: sqlite: needs a path, e.g. sqlite:events.sqlite"])
+                throw SpecProblems(file: where_, field: "log", "sqlite: needs a path, e.g. sqlite:events.sqlite")
             }
             log = .sqlite(path: resolve(path))
         } else if logText.hasPrefix("postgres://") || logText.hasPrefix("postgresql://") {
@@ -168,21 +166,19 @@ public struct ProjectorConfiguration: Sendable, Equatable {
                 path = String(path[..<mark.lowerBound])
             }
             guard !path.isEmpty else {
-                throw SpecProblems(file: where_, problems: ["log: eventsourcing+sqlite: needs a path"])
+                throw SpecProblems(file: where_, field: "log", "eventsourcing+sqlite: needs a path")
             }
             log = .eventsourcingSQLite(path: resolve(path), table: table)
         } else if logText.hasPrefix("messagedb+postgres://") || logText.hasPrefix("messagedb+postgresql://") {
             log = .messageDB(url: String(logText.dropFirst("messagedb+".count)))
         } else {
             throw SpecProblems(
-                file: where_,
-                problems: [
-                    "log: must be sqlite:PATH, postgres://…, eventsourcing+postgres://…, eventsourcing+sqlite:PATH "
-                        + "or messagedb+postgres://…, found '\(logText)'"
-                ])
+                file: where_, field: "log",
+                "must be sqlite:PATH, postgres://…, eventsourcing+postgres://…, eventsourcing+sqlite:PATH "
+                    + "or messagedb+postgres://…, found '\(logText)'")
         }
         guard document.coordination == .local || log.postgresURL != nil else {
-            throw SpecProblems(file: where_, problems: ["coordination: shared needs a PostgreSQL log (the leases live there)"])
+            throw SpecProblems(file: where_, field: "coordination", "shared needs a PostgreSQL log (the leases live there)")
         }
         coordination = document.coordination
         stores = resolve(document.stores)

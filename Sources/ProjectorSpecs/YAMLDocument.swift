@@ -4,11 +4,11 @@ import Yams
 
 /// Reads the YAML (or JSON: YAML is a superset) files users write: configuration and specs.
 enum YAMLDocument {
-    /// The file's top-level mapping as canonical JSON (what typed decoding reads and a
-    /// fingerprint keeps); problems name `shownPath`. An empty file is `{}` when `allowEmpty`.
-    static func json(at path: String, shownPath: String, expected: String, allowEmpty: Bool = false) throws -> Data {
+    /// The file's top-level mapping; problems name `shownPath`. An empty file is an empty
+    /// mapping when `allowEmpty`.
+    static func mapping(at path: String, shownPath: String, expected: String, allowEmpty: Bool = false) throws -> [String: Any] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SpecProblems(file: shownPath, problems: ["cannot read the file"])
+            throw SpecProblems(file: shownPath, "cannot read the file")
         }
         let value: Any?
         do {
@@ -16,17 +16,17 @@ enum YAMLDocument {
             // Aliases are shared while composed and copied when turned into values: a few
             // hundred bytes of nested aliases would expand to billions of them.
             if let node, size(of: node, upTo: maxValues) > maxValues {
-                throw SpecProblems(file: shownPath, problems: ["expands to more than \(maxValues) values (aliases of aliases?): refused"])
+                throw SpecProblems(file: shownPath, "expands to more than \(maxValues) values (aliases of aliases?): refused")
             }
             value = node?.any
         } catch let problems as SpecProblems {
             throw problems
         } catch {
-            throw SpecProblems(file: shownPath, problems: ["not valid YAML or JSON: \(oneLine(error))"])
+            throw SpecProblems(file: shownPath, "not valid YAML or JSON: \(oneLine(error))")
         }
-        if value == nil, allowEmpty { return Data("{}".utf8) }
-        guard let mapping = value as? [String: Any] else { throw SpecProblems(file: shownPath, problems: ["expected \(expected)"]) }
-        return try SpecProblems.canonicalJSON(mapping)
+        if value == nil, allowEmpty { return [:] }
+        guard let mapping = value as? [String: Any] else { throw SpecProblems(file: shownPath, "expected \(expected)") }
+        return mapping
     }
 
     /// The most values a configuration or spec file may hold once its aliases are expanded.

@@ -80,15 +80,7 @@ public struct WasmSpec: Sendable, Decodable {
     static func search(_ fields: SpecFields, name: String) -> SearchSpec? {
         let expected = "a mapping with fields (name: { weight, filter, format })"
         guard let search = fields.mapping("search", known: ["fields", "tieBreak"], expected: expected) else { return nil }
-        guard search.has("fields") else {
-            search.note("fields", "required: \(expected)")
-            return nil
-        }
-        guard let declared = search.mapping("fields", known: nil, expected: expected) else { return nil }
-        guard !declared.keys.isEmpty else {
-            search.note("fields", "required: \(expected)")
-            return nil
-        }
+        guard let declared = search.requiredMapping("fields", known: nil, expected: expected) else { return nil }
         var converted: [String: Any] = [:]
         for field in declared.keys {
             var values: [String: Any] = ["path": "$.data.fields[\(JSONString.quote(field))]"]
@@ -110,10 +102,7 @@ public struct WasmSpec: Sendable, Decodable {
         do {
             return try SpecProblems.decode(SearchSpec.self, json: SpecProblems.canonicalJSON(document), file: fields.file)
         } catch let problems as SpecProblems {
-            for problem in problems.problems {
-                let parts = problem.split(separator: ": ", maxSplits: 1).map(String.init)
-                search.note(parts.count == 2 ? parts[0] : "", parts.last ?? problem)
-            }
+            for (field, message) in problems.entries { search.note(field, message) }
         } catch {
             search.note("", "\(error)")
         }

@@ -18,8 +18,8 @@ public import ProjectorCore
 /// tenant: true            # optional: partitioned by the event's tenant (or a JSON path)
 /// ```
 public struct SearchSpec: Sendable, Hashable, Decodable {
-    public enum Format: String, Sendable, Hashable { case text, html }
-    public enum Tokenizer: String, Sendable, Hashable, CaseIterable { case unicode61, porter, trigram }
+    public enum Format: String, Sendable, Hashable, Decodable { case text, html }
+    public enum Tokenizer: String, Sendable, Hashable, CaseIterable, Decodable { case unicode61, porter, trigram }
 
     public struct Field: Sendable, Hashable {
         public var name: String
@@ -63,9 +63,7 @@ public struct SearchSpec: Sendable, Hashable, Decodable {
         deleteTypes = Set(fields.optional("delete", [String].self, "must be a list of event types", where: { !$0.contains("") }) ?? [])
         let id = Self.path(fields, "id", required: "required: a JSON path such as $.stream")
         self.fields = Self.fields(fields, name: self.name)
-        tokenizer =
-            fields.optional("tokenizer", String.self, "must be unicode61, porter or trigram", where: { Tokenizer(rawValue: $0) != nil })
-            .flatMap(Tokenizer.init) ?? .unicode61
+        tokenizer = fields.optional("tokenizer", Tokenizer.self, "must be unicode61, porter or trigram") ?? .unicode61
         let names = Set(self.fields.map(\.name))
         tieBreak = fields.optional("tieBreak", String.self, "must name one of the fields", where: names.contains)
         if let flag = fields.attempt("tenant", Bool.self) {
@@ -79,7 +77,7 @@ public struct SearchSpec: Sendable, Hashable, Decodable {
             fields.note("delete", "'\(stray)' is not one of the spec's events")
         }
         try fields.stopIfProblems()
-        guard let id else { throw SpecProblems(file: file, problems: ["id: required"]) }
+        guard let id else { throw SpecProblems(file: file, field: "id", "required") }
         self.id = id
         if let tenant {
             // The tenant is a filter field of its own: stored, indexed, with a set per tenant.
@@ -107,15 +105,7 @@ public struct SearchSpec: Sendable, Hashable, Decodable {
     /// `fields:`, each a JSON path or `{ path, weight, format, filter }`, heaviest text field first.
     static func fields(_ spec: SpecFields, name: String) -> [Field] {
         let expected = "a mapping of field name to { path, weight, format, filter }"
-        guard spec.has("fields") else {
-            spec.note("fields", "required: \(expected)")
-            return []
-        }
-        guard let mapping = spec.mapping("fields", known: nil, expected: expected) else { return [] }
-        guard !mapping.keys.isEmpty else {
-            spec.note("fields", "required: \(expected)")
-            return []
-        }
+        guard let mapping = spec.requiredMapping("fields", known: nil, expected: expected) else { return [] }
         var fields: [Field] = []
         for fieldName in mapping.keys {
             guard isIdentifier(fieldName) else {
@@ -140,12 +130,12 @@ public struct SearchSpec: Sendable, Hashable, Decodable {
             guard let field = mapping.mapping(fieldName, known: ["path", "weight", "format", "filter"], expected: form) else { continue }
             let path = Self.path(field, "path", required: "required")
             let weight = field.optional("weight", Double.self, "must be a number above 0 and at most 1000", where: { $0 > 0 && $0 <= 1000 })
-            let format = field.optional("format", String.self, "must be text or html", where: { Format(rawValue: $0) != nil })
+            let format = field.optional("format", Format.self, "must be text or html")
             let filter = field.optional("filter", Bool.self, "must be true or false")
             if let path {
                 fields.append(
                     Field(
-                        name: fieldName, path: path, weight: weight ?? 1, format: format.flatMap(Format.init) ?? .text,
+                        name: fieldName, path: path, weight: weight ?? 1, format: format ?? .text,
                         filter: filter ?? false))
             }
         }

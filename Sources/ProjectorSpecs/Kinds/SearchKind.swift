@@ -33,12 +33,10 @@ public struct SearchKind: ProjectionKind {
             (try ProjectionStore.checkpoint(name, db)?.fingerprint, try ProjectionStore.definition(name, db))
         }
         if built == nil || built == SearchProjection(spec: current).fingerprint { return current }
-        guard let source, let values = (try? JSONSerialization.jsonObject(with: Data(source.utf8))) as? [String: Any] else { return nil }
+        guard let source, let file = SpecFile(path: "\(name) (as built)", json: Data(source.utf8)) else { return nil }
         // An index fed by another kind (a plugin's documents) keeps the fields it declares.
-        guard values["kind"] as? String == "search" else { return current }
-        guard let old = try? SpecProblems.decode(SearchSpec.self, json: Data(source.utf8), file: "\(name) (as built)"),
-            SearchProjection(spec: old).fingerprint == built
-        else { return nil }
+        guard file.kind == .search else { return current }
+        guard let old = try? file.decode(SearchSpec.self), SearchProjection(spec: old).fingerprint == built else { return nil }
         return old
     }
 }
