@@ -13,6 +13,12 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
 
     public let components: [Component]
     public let description: String
+    /// The envelope field the path starts with, read without comparing strings per event.
+    private let field: Field
+
+    private enum Field: String, Sendable {
+        case position, id, stream, version, type, data, metadata, time, tenant
+    }
 
     public struct ParseError: Error, CustomStringConvertible {
         public let description: String
@@ -50,7 +56,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                 throw ParseError(description: "unexpected '\(first)' in '\(text)'")
             }
         }
-        guard case .key(let head)? = components.first, Self.envelopeFields.contains(head) else {
+        guard case .key(let head)? = components.first, let field = Field(rawValue: head) else {
             throw ParseError(
                 description: "'\(text)' must start with an event field: $.\(Self.envelopeFields.sorted().joined(separator: ", $."))")
         }
@@ -58,59 +64,23 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
             throw ParseError(description: "$.\(head) has no parts")
         }
         self.components = components
+        self.field = field
     }
 
     /// Evaluates the path over an event: text for strings, numbers and booleans; array elements
     /// joined by spaces; objects as JSON; nil when absent or null.
     public func value(in event: RecordedEvent) -> String? {
-        guard case .key(let head)? = components.first else { return nil }
-        switch head {
-        case "position": return String(event.position)
-        case "id": return UUIDText.format(event.id)
-        case "stream": return event.stream
-        case "version": return String(event.version)
-        case "type": return event.type
-        case "time": return event.time
-        case "tenant": return event.tenant
-        case "data": return JSONNavigator.value(at: components.dropFirst(), in: event.data)
-        case "metadata": return JSONNavigator.value(at: components.dropFirst(), in: event.metadata)
-        default: return nil
+        switch field {
+        case .position: String(event.position)
+        case .id: UUIDText.format(event.id)
+        case .stream: event.stream
+        case .version: String(event.version)
+        case .type: event.type
+        case .time: event.time
+        case .tenant: event.tenant
+        case .data: JSONNavigator.value(at: components.dropFirst(), in: event.data)
+        case .metadata: JSONNavigator.value(at: components.dropFirst(), in: event.metadata)
         }
-    }
-}
-
-extension JSONPath {
-    /// Evaluates several paths over one event, as ``value(in:)`` does for each, but reads `data`
-    /// and `metadata` once each: a search document's fields cost one scan of the payload, not
-    /// one per field.
-    public static func values(_ paths: [JSONPath], in event: RecordedEvent) -> [String?] {
-        var values = [String?](repeating: nil, count: paths.count)
-        var nested: [String: [Int]] = [:]
-        for (index, path) in paths.enumerated() {
-            if path.components.count > 1, case .key(let root) = path.components[0], root == "data" || root == "metadata",
-                case .key = path.components[1]
-            {
-                nested[root, default: []].append(index)
-            } else {
-                values[index] = path.value(in: event)
-            }
-        }
-        for (root, indexes) in nested {
-            var text = root == "data" ? event.data : event.metadata
-            text.withUTF8 { bytes in
-                var scanner = JSONScanner(bytes)
-                guard let members = try? scanner.topLevelMembers() else { return }
-                for index in indexes {
-                    let components = paths[index].components
-                    guard case .key(let key) = components[1], let member = members.last(where: { $0.key == key }) else {
-                        continue
-                    }
-                    values[index] = JSONNavigator.value(
-                        at: components.dropFirst(2), in: UnsafeBufferPointer(rebasing: bytes[member.range]))
-                }
-            }
-        }
-        return values
     }
 }
 

@@ -83,6 +83,38 @@ struct JSONScanner {
         return members
     }
 
+    /// Walks the members of a document that must be one JSON object, building nothing: `body`
+    /// gets each member's key as written (between its quotes, escapes undecoded), kind and range.
+    mutating func forEachTopLevelMember(_ body: (UnsafeBufferPointer<UInt8>, Kind, Range<Int>) -> Void) throws(Failure) {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "{") else { throw failure("expected a JSON object") }
+        index += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "\"") else { throw failure("expected a string key") }
+            let keyStart = index + 1
+            try skipString()
+            let key = UnsafeBufferPointer(rebasing: bytes[keyStart..<(index - 1)])
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ":") else { throw failure("expected ':'") }
+            index += 1
+            skipWhitespace()
+            let start = index
+            let kind = try value(depth: 1)
+            body(key, kind, start..<index)
+            skipWhitespace()
+            guard let next = peek() else { throw failure("unterminated object") }
+            index += 1
+            if next == UInt8(ascii: "}") { return }
+            guard next == UInt8(ascii: ",") else { throw failure("expected ',' or '}'") }
+        }
+    }
+
     /// Validates a whole document that must be an array and returns its elements' ranges.
     mutating func arrayElements() throws(Failure) -> [Range<Int>] {
         skipWhitespace()

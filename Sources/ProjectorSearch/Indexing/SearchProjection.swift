@@ -103,7 +103,7 @@ public struct SearchProjection: Projection, SearchIndexed {
     public func apply(_ events: [RecordedEvent], _ db: Database) throws {
         let sets = try DocumentSetWriter(spec: spec, catalog: catalog, db: db)
         let writer = try DocumentWriter(spec: spec, sets: sets, db: db)
-        let paths = spec.fields.map(\.path)
+        let paths = JSONPathList(spec.fields.map(\.path))
         // The preparing thread also maps each document's text to its set keys, then records the
         // documents the writer hands it (their rowids are known once written).
         let keys = sets?.keys
@@ -124,7 +124,7 @@ public struct SearchProjection: Projection, SearchIndexed {
 
     /// What one event does to the index: the field values it carries, as indexed text, and
     /// (given the key table) the numbers of the set keys they make.
-    func change(for event: RecordedEvent, paths: [JSONPath], keys: DocumentKeys? = nil) -> DocumentChange? {
+    func change(for event: RecordedEvent, paths: JSONPathList, keys: DocumentKeys? = nil) -> DocumentChange? {
         // Only a partitioned index knows its documents' tenants.
         if event.type == TenantPurge.type { return spec.tenant == nil ? nil : event.tenant.map { .purge($0) } }
         var tenant: String?
@@ -136,7 +136,7 @@ public struct SearchProjection: Projection, SearchIndexed {
         guard let id = spec.id.value(in: event), !id.isEmpty else { return nil }
         let docID = spec.documentKey(id, tenant: tenant)
         if spec.deleteTypes.contains(event.type) { return .delete(docID) }
-        var values = JSONPath.values(paths, in: event)
+        var values = paths.values(in: event)
         for (index, field) in spec.fields.enumerated() {
             guard let raw = values[index] else { continue }
             values[index] = Self.sanitize(field.format == .html ? HTMLText.text(raw) : raw)
