@@ -28,20 +28,29 @@ struct PluginTemplates {
 
         PJ_EXPORT("projector_abi_version") int32_t abi_version(void) { return PROJECTOR_ABI_VERSION; }
 
-        PJ_EXPORT("projector_apply") int32_t apply(void) {
-            char key[256], amount[32];
-            if (pj_event("$.data.key", key, sizeof key) < 0) { pj_fail("data.key is missing"); return 1; }
+        static const char paths[] = "$.data.key\\0$.data.amount";
+
+        /* Applies the current event; PJ_APPLY_EACH below calls it for each event of a transaction. */
+        static int32_t apply(void) {
+            uint8_t fields[600];
+            pj_reader event;
+            pj_value key, amount;
+            if (pj_event_values(paths, sizeof paths, fields, sizeof fields, &event) < 0) { pj_fail("the event's fields are too long"); return 1; }
+            pj_read(&event, &key);
+            pj_read(&event, &amount);
+            if (key.tag != PJ_TEXT) { pj_fail("data.key is missing"); return 1; }
             int ok = 0;
-            int32_t n = pj_event("$.data.amount", amount, sizeof amount);
-            int64_t value = n < 0 ? 0 : pj_parse_int(amount, n, &ok);
+            int64_t value = amount.tag == PJ_TEXT ? pj_parse_int(amount.text, amount.len, &ok) : 0;
             if (!ok) { pj_fail("data.amount is not an integer"); return 1; }
-            uint8_t bytes[300];
+            uint8_t bytes[620];
             pj_values args = {bytes, 0, sizeof bytes};
-            pj_text(&args, key);
+            pj_text_n(&args, key.text, key.len);
             pj_int(&args, value);
             return pj_exec("INSERT INTO \(snake)(key, total, count) VALUES (?1, ?2, 1) "
                            "ON CONFLICT(key) DO UPDATE SET total = total + excluded.total, count = count + 1", &args) < 0;
         }
+
+        PJ_APPLY_EACH(apply)
 
         """
     }
@@ -52,7 +61,7 @@ struct PluginTemplates {
         # Builds \(snake).wasm: clang with the wasm32 target and wasm-ld (Debian: apt install clang lld).
         set -eu
         cd "$(dirname "$0")"
-        ${CLANG:-clang} --target=wasm32-unknown-unknown -O2 -ffreestanding -fno-builtin -nostdlib -I . \\
+        ${CLANG:-clang} --target=wasm32-unknown-unknown -O2 -mbulk-memory -ffreestanding -fno-builtin -nostdlib -I . \\
             -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all -o \(snake).wasm \(snake).c
 
         """
@@ -72,17 +81,30 @@ struct PluginTemplates {
             core::arch::wasm32::unreachable()
         }
 
-        #[no_mangle]
-        pub extern "C" fn projector_apply() -> i32 {
-            let (mut key, mut amount, mut scratch) = ([0u8; 256], [0u8; 32], [0u8; 512]);
-            let key = match pj::event("$.data.key", &mut key) {
-                Some(key) => key,
+        pj::export_apply_each!(apply);
+
+        /// Applies the current event; `export_apply_each!` calls it for each event of a transaction.
+        fn apply() -> i32 {
+            let (mut fields, mut scratch) = ([0u8; 600], [0u8; 620]);
+            let mut values = match pj::event_values("$.data.key\\0$.data.amount", &mut fields) {
+                Some(values) => values,
                 None => {
+                    pj::fail("the event's fields are too long");
+                    return 1;
+                }
+            };
+            let key = match values.next_value() {
+                Some(Value::Text(key)) => key,
+                _ => {
                     pj::fail("data.key is missing");
                     return 1;
                 }
             };
-            let amount = match pj::event("$.data.amount", &mut amount).and_then(|text| text.parse::<i64>().ok()) {
+            let amount = match values.next_value() {
+                Some(Value::Text(text)) => text.parse::<i64>().ok(),
+                _ => None,
+            };
+            let amount = match amount {
                 Some(amount) => amount,
                 None => {
                     pj::fail("data.amount is not an integer");
@@ -109,8 +131,9 @@ struct PluginTemplates {
         rustc=${RUSTC:-/usr/bin/rustc}
         out=$(mktemp -d)
         $rustc --edition 2021 --crate-type rlib --crate-name projector_plugin --target wasm32-unknown-unknown -O \\
-            -C panic=abort -o "$out/libprojector_plugin.rlib" sdk/projector_plugin.rs
-        $rustc --edition 2021 --crate-type cdylib --crate-name \(snake) --target wasm32-unknown-unknown -O -C panic=abort \\
+            -C target-feature=+bulk-memory -C panic=abort -o "$out/libprojector_plugin.rlib" sdk/projector_plugin.rs
+        $rustc --edition 2021 --crate-type cdylib --crate-name \(snake) --target wasm32-unknown-unknown -O \\
+            -C target-feature=+bulk-memory -C panic=abort \\
             -C link-arg=--strip-all --extern projector_plugin="$out/libprojector_plugin.rlib" -o \(snake).wasm src/lib.rs
         rm -rf "$out"
 

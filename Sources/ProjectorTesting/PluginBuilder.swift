@@ -36,15 +36,17 @@ public enum PluginBuilder {
         }
     }
 
-    /// A plugin whose `projector_apply` body is `body` (C statements returning an int32_t).
-    public static func plugin(_ body: String, prelude: String = "") -> String {
+    /// A plugin applying each event with `body` (C statements returning an int32_t), called as
+    /// `projector_apply` or, with `batch`, from `projector_apply_batch` (PJ_APPLY_EACH).
+    public static func plugin(_ body: String, prelude: String = "", batch: Bool = false) -> String {
         """
         #include "projector.h"
         \(prelude)
         PJ_EXPORT("projector_abi_version") int32_t abi_version(void) { return PROJECTOR_ABI_VERSION; }
-        PJ_EXPORT("projector_apply") int32_t apply(void) {
+        \(batch ? "static" : "PJ_EXPORT(\"projector_apply\")") int32_t apply(void) {
         \(body)
         }
+        \(batch ? "PJ_APPLY_EACH(apply)" : "")
         """
     }
 }

@@ -14,6 +14,19 @@ struct PluginMemory {
         return UnsafeRawBufferPointer(rebasing: bytes[start..<start + count])
     }
 
+    /// The `length` bytes at `pointer`, or up to the NUL after it when `length` is -1 (text the
+    /// plugin passes as a C string, so that it need not count it in interpreted code).
+    func slice(text pointer: UInt32, _ length: UInt32) throws -> UnsafeRawBufferPointer {
+        guard Int32(bitPattern: length) == -1 else { return try slice(pointer, length) }
+        let start = Int(pointer)
+        let limit = min(bytes.count, start + WasmSession.maxTransfer)
+        guard start < limit, let nul = memchr(bytes.baseAddress! + start, 0, limit - start) else {
+            throw PluginFault("a host call passed text at \(start) with no NUL after it inside the plugin's memory")
+        }
+        return UnsafeRawBufferPointer(
+            rebasing: bytes[start..<start + (UnsafeRawPointer(nul) - UnsafeRawPointer(bytes.baseAddress! + start))])
+    }
+
     /// The UTF-8 text at `pointer`.
     func text(_ pointer: UInt32, _ length: UInt32) throws -> String {
         guard let text = String(validating: try slice(pointer, length), as: UTF8.self) else {
@@ -37,22 +50,23 @@ struct PluginMemory {
     /// its memory and checked against its bytes on every use: a plugin passes the same constant
     /// on every event, and this spares the host a string and a hash of it per call.
     struct Cache<Value> {
-        private var entries: [UInt32: (text: [UInt8], value: Value)] = [:]
+        /// Few entries (a plugin's constants): a scan beats hashing.
+        private var entries: [(pointer: UInt32, text: [UInt8], value: Value)] = []
 
         mutating func value(
             at pointer: UInt32, _ text: UnsafeRawBufferPointer, make: (String) throws -> Value
         ) throws -> Value {
-            if let entry = entries[pointer], entry.text.count == text.count,
-                entry.text.withUnsafeBytes({ text.count == 0 || memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 })
-            {
-                return entry.value
+            for entry in entries where entry.pointer == pointer && entry.text.count == text.count {
+                if text.isEmpty || entry.text.withUnsafeBytes({ memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }) {
+                    return entry.value
+                }
             }
             guard let string = String(validating: text, as: UTF8.self) else {
                 throw PluginFault("a host call passed text that is not UTF-8")
             }
             let value = try make(string)
-            if entries.count >= 256 { entries.removeAll() }
-            entries[pointer] = (Array(text), value)
+            if entries.count >= 64 { entries.removeAll() }
+            entries.append((pointer, Array(text), value))
             return value
         }
     }

@@ -8,8 +8,16 @@ enum PluginValue: Equatable {
     case real(Double)
     case text(String)
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> [PluginValue] {
-        var values: [PluginValue] = []
+    /// One value as it lies in the plugin's memory: text is its UTF-8 bytes there, not a copy.
+    enum Borrowed {
+        case null
+        case integer(Int64)
+        case real(Double)
+        case text(UnsafeRawBufferPointer)
+    }
+
+    /// Calls `body` with each value of `bytes` in turn, copying nothing; text is checked as UTF-8.
+    static func forEach(in bytes: UnsafeRawBufferPointer, _ body: (Borrowed) throws -> Void) throws {
         var at = 0
         func take(_ count: Int) throws -> UnsafeRawBufferPointer {
             guard count >= 0, at + count <= bytes.count else { throw PluginFault("values end in the middle of a value") }
@@ -17,42 +25,50 @@ enum PluginValue: Equatable {
             return UnsafeRawBufferPointer(rebasing: bytes[at..<at + count])
         }
         func little(_ count: Int) throws -> UInt64 {
-            try take(count).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+            let field = try take(count)
+            var value: UInt64 = 0
+            for index in (0..<count).reversed() { value = value << 8 | UInt64(field[index]) }
+            return value
         }
         while at < bytes.count {
             let tag = try take(1)[0]
             switch tag {
-            case 0: values.append(.null)
-            case 1: values.append(.integer(Int64(bitPattern: try little(8))))
-            case 2: values.append(.real(Double(bitPattern: try little(8))))
+            case 0: try body(.null)
+            case 1: try body(.integer(Int64(bitPattern: try little(8))))
+            case 2: try body(.real(Double(bitPattern: try little(8))))
             case 3:
-                guard let text = String(validating: try take(Int(try little(4))), as: UTF8.self) else {
-                    throw PluginFault("text value is not UTF-8")
-                }
-                values.append(.text(text))
+                let text = try take(Int(try little(4)))
+                guard isUTF8(text) else { throw PluginFault("text value is not UTF-8") }
+                try body(.text(text))
             default: throw PluginFault("unknown value tag \(tag)")
             }
         }
-        return values
+    }
+
+    /// Whether `bytes` are UTF-8 (all ASCII checked without building a string).
+    static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
     }
 
     func encode(into bytes: inout [UInt8]) {
-        func little(_ value: UInt64, _ count: Int) {
-            for index in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
-        }
         switch self {
         case .null: bytes.append(0)
-        case .integer(let value):
-            bytes.append(1)
-            little(UInt64(bitPattern: value), 8)
-        case .real(let value):
-            bytes.append(2)
-            little(value.bitPattern, 8)
-        case .text(let text):
-            bytes.append(3)
-            little(UInt64(text.utf8.count), 4)
-            bytes.append(contentsOf: text.utf8)
+        case .integer(let value): Self.append(1, UInt64(bitPattern: value), 8, to: &bytes)
+        case .real(let value): Self.append(2, value.bitPattern, 8, to: &bytes)
+        case .text(var text): text.withUTF8 { Self.encode(utf8: $0, into: &bytes) }
         }
+    }
+
+    /// Encodes UTF-8 as a text value, or null when there is none.
+    static func encode(utf8: UnsafeBufferPointer<UInt8>?, into bytes: inout [UInt8]) {
+        guard let utf8 else { return bytes.append(0) }
+        append(3, UInt64(utf8.count), 4, to: &bytes)
+        bytes.append(contentsOf: utf8)
+    }
+
+    private static func append(_ tag: UInt8, _ value: UInt64, _ count: Int, to bytes: inout [UInt8]) {
+        bytes.append(tag)
+        for index in 0..<count { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))) }
     }
 }
 

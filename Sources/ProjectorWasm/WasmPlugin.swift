@@ -9,7 +9,8 @@ final class WasmPlugin: @unchecked Sendable {
     static let maxModuleBytes = 64 << 20
     /// The host functions of ABI 1 (module "projector"): parameter count, and whether they return an i32.
     static let hostFunctions: [String: (parameters: Int, returns: Bool)] = [
-        "event": (4, true), "sql_exec": (4, true), "sql_query": (6, true), "search_upsert": (2, true),
+        "event": (4, true), "next": (0, true), "event_values": (4, true), "sql_exec": (4, true), "sql_query": (6, true),
+        "search_upsert": (2, true),
         "search_delete": (2, true), "log": (3, false), "last_error": (2, true), "fail": (2, false),
     ]
     /// The one WASI function a plugin may import: writes to stdout or stderr become log lines.
@@ -53,8 +54,12 @@ final class WasmPlugin: @unchecked Sendable {
         }
         importsWASILog = wasi
         let exported = Set(module.exports.map(\.name))
-        for name in ["memory", "projector_abi_version", "projector_apply"] where !exported.contains(name) {
-            throw fail("does not export \(name) (ABI \(Self.abiVersion): memory, projector_abi_version, projector_apply)")
+        for name in ["memory", "projector_abi_version"] where !exported.contains(name) {
+            throw fail(
+                "does not export \(name) (ABI \(Self.abiVersion): memory, projector_abi_version, projector_apply or projector_apply_batch)")
+        }
+        guard exported.contains("projector_apply") || exported.contains("projector_apply_batch") else {
+            throw fail("exports neither projector_apply nor projector_apply_batch (ABI \(Self.abiVersion): one of them applies events)")
         }
         var configuration = EngineConfiguration(stackSize: limits.stackKB << 10, fuelMetering: meteringFuel)
         configuration.memoryBoundsChecking = .software
@@ -63,7 +68,7 @@ final class WasmPlugin: @unchecked Sendable {
 
     /// Instantiates the module with `host` as its imports, checks its exports' types and ABI
     /// version; `label` starts every error.
-    func instantiate(_ host: WasmSession, label: String) throws -> (Store, Instance, WasmKit.Memory, Function) {
+    func instantiate(_ host: WasmSession, label: String) throws -> (Store, Instance, WasmKit.Memory, Entry) {
         let store = Store(engine: engine)
         store.resourceLimiter = host.memoryCap
         store.fuel = Fuel(remaining: limits.fuel)
@@ -81,8 +86,20 @@ final class WasmPlugin: @unchecked Sendable {
         guard let version = instance.exports[function: "projector_abi_version"], version.type.parameters.isEmpty,
             version.type.results == [.i32]
         else { throw ProjectorError(.invalidSpec, "\(label): projector_abi_version must take nothing and return an i32") }
-        guard let apply = instance.exports[function: "projector_apply"], apply.type.parameters.isEmpty, apply.type.results == [.i32]
-        else { throw ProjectorError(.invalidSpec, "\(label): projector_apply must take nothing and return an i32") }
+        let entry: Entry
+        if let batch = instance.exports[function: "projector_apply_batch"] {
+            guard batch.type.parameters.isEmpty, batch.type.results == [.i32] else {
+                throw ProjectorError(.invalidSpec, "\(label): projector_apply_batch must take nothing and return an i32")
+            }
+            entry = .batch(batch)
+        } else if let apply = instance.exports[function: "projector_apply"] {
+            guard apply.type.parameters.isEmpty, apply.type.results == [.i32] else {
+                throw ProjectorError(.invalidSpec, "\(label): projector_apply must take nothing and return an i32")
+            }
+            entry = .each(apply)
+        } else {
+            throw ProjectorError(.invalidSpec, "\(label): exports neither projector_apply nor projector_apply_batch as functions")
+        }
         let answer: [Value]
         do {
             answer = try version()
@@ -93,7 +110,14 @@ final class WasmPlugin: @unchecked Sendable {
             throw ProjectorError(
                 .invalidSpec, "\(label): ABI version \(answer.first.map { "\($0)" } ?? "?"), this host speaks \(Self.abiVersion)")
         }
-        return (store, instance, memory, apply)
+        return (store, instance, memory, entry)
+    }
+
+    /// How a module takes events: one call per event, or one per transaction that takes each
+    /// event with `next`.
+    enum Entry {
+        case each(Function)
+        case batch(Function)
     }
 
     /// An error (a trap's backtrace included) as its first line.

@@ -62,39 +62,65 @@ public struct WasmProjection: Projection, SearchIndexed {
             searchFields: search.map { Set($0.spec.fields.map(\.name)) }, logger: Logger(label: "projector"))
         defer { session.close() }
         // A fresh instance per transaction: plugin state lives in its tables, never in memory.
-        let (store, _, memory, apply) = try plugin.instantiate(session, label: "plugin \(name)")
+        let (store, _, memory, entry) = try plugin.instantiate(session, label: "plugin \(name)")
         session.memory = memory
+        session.events = events
         try session.budget.watch(db.sqliteConnection!) {
-            for event in events {
-                session.begin(event)
-                store.fuel = Fuel(remaining: spec.limits.fuel)
-                let result: [Value]
-                do {
-                    result = try apply.invoke([], on: &session.stack)
-                } catch let error as ProjectorError {
-                    throw error
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    var cause = WasmPlugin.oneLine(error)
-                    if "\(error)".contains("out of fuel") {
-                        cause = "ran out of fuel (limits.fuel: \(spec.limits.fuel) per event): an endless loop?"
-                    } else if let refused = session.memoryCap.refused {
-                        cause += " after its memory was refused growth to \(refused >> 20) MiB (limits.memoryMB: \(spec.limits.memoryMB))"
-                    }
-                    throw ProjectorError(.projectionFailed, "plugin \(name) failed on event \(event.position) (\(event.type)): \(cause)")
+            switch entry {
+            case .each(let apply):
+                for index in events.indices {
+                    session.begin(index)
+                    store.fuel = Fuel(remaining: spec.limits.fuel)
+                    try call(apply, "projector_apply", session)
                 }
-                if result != [.i32(0)] {
-                    let code = result.first.map { Int32(bitPattern: $0.i32) } ?? -1
-                    var cause = session.failure ?? session.lastError ?? "projector_apply returned \(code)"
-                    if let refused = session.memoryCap.refused {
-                        cause += " (memory growth to \(refused >> 20) MiB refused: limits.memoryMB \(spec.limits.memoryMB))"
+            case .batch(let apply):
+                // Called again while events are left, as long as each call takes one.
+                while session.taken < events.count {
+                    let before = session.taken
+                    store.fuel = Fuel(remaining: spec.limits.fuel)
+                    try call(apply, "projector_apply_batch", session)
+                    guard session.taken > before else {
+                        throw ProjectorError(
+                            .projectionFailed,
+                            "plugin \(name): projector_apply_batch returned without taking an event (it takes each with projector_next)")
                     }
-                    throw ProjectorError(.projectionFailed, "plugin \(name) failed on event \(event.position) (\(event.type)): \(cause)")
                 }
             }
         }
         if let search, !session.documents.isEmpty { try search.apply(session.documents, db) }
+    }
+
+    /// Runs the module's entry; a trap, running out of fuel or a non-zero result fails the
+    /// session's current event, named with its cause.
+    private func call(_ entry: Function, _ entryName: String, _ session: WasmSession) throws {
+        func failure(_ cause: String) -> ProjectorError {
+            let event = session.event.map { "event \($0.position) (\($0.type))" } ?? "its first event"
+            return ProjectorError(.projectionFailed, "plugin \(name) failed on \(event): \(cause)")
+        }
+        let result: [Value]
+        do {
+            result = try entry.invoke([], on: &session.stack)
+        } catch let error as ProjectorError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            var cause = WasmPlugin.oneLine(error)
+            if "\(error)".contains("out of fuel") {
+                cause = "ran out of fuel (limits.fuel: \(spec.limits.fuel) per event): an endless loop?"
+            } else if let refused = session.memoryCap.refused {
+                cause += " after its memory was refused growth to \(refused >> 20) MiB (limits.memoryMB: \(spec.limits.memoryMB))"
+            }
+            throw failure(cause)
+        }
+        if result != [.i32(0)] {
+            let code = result.first.map { Int32(bitPattern: $0.i32) } ?? -1
+            var cause = session.failure ?? session.lastError ?? "\(entryName) returned \(code)"
+            if let refused = session.memoryCap.refused {
+                cause += " (memory growth to \(refused >> 20) MiB refused: limits.memoryMB \(spec.limits.memoryMB))"
+            }
+            throw failure(cause)
+        }
     }
 }
 

@@ -21,7 +21,13 @@ final class WasmSession {
     /// The interpreter's stack, reused by every call of the transaction.
     var stack: ExecutionStack
     var memory: WasmKit.Memory?
-    var event: RecordedEvent?
+    /// The transaction's events, and which of them is current: the one `projector_apply` was
+    /// called for, or the last one `next` handed to `projector_apply_batch`.
+    var events: [RecordedEvent] = []
+    var current: Int?
+    var event: RecordedEvent? { current.map { events[$0] } }
+    /// How many events `projector_apply_batch` has taken.
+    var taken: Int { current.map { $0 + 1 } ?? 0 }
     /// Why the current event failed (`fail`), and why the last host call returned -1.
     var failure: String?
     var lastError: String?
@@ -30,6 +36,9 @@ final class WasmSession {
     private var statements: [String: OpaquePointer] = [:]
     private var statementsAt = PluginMemory.Cache<OpaquePointer>()
     private var paths = PluginMemory.Cache<JSONPath>()
+    private var pathLists = PluginMemory.Cache<JSONPathList>()
+    /// Values on their way into the plugin's memory, kept between calls for their capacity.
+    private var scratch: [UInt8] = []
     private var logLines = 0
 
     static let maxTransfer = 16 << 20
@@ -50,9 +59,9 @@ final class WasmSession {
         stack = ExecutionStack(engine: plugin.engine)
     }
 
-    /// Makes `event` the current one, with no failure, error or log lines yet.
-    func begin(_ event: RecordedEvent) {
-        self.event = event
+    /// Makes `events[index]` the current event, with no failure, error or log lines yet.
+    func begin(_ index: Int) {
+        current = index
         failure = nil
         lastError = nil
         logLines = 0
@@ -80,6 +89,8 @@ final class WasmSession {
 
     // MARK: Host functions
 
+    /// The host functions over this session. They hold it `unowned(unsafe)`: they run only
+    /// inside the session's own calls into the module, and a counted reference costs every call.
     func imports(store: Store, wasi: Bool) -> Imports {
         var imports = Imports()
         // The raw form: the engine's own buffers, no arrays allocated per call.
@@ -95,17 +106,47 @@ final class WasmSession {
                 })
         }
         let minusOne = Value.i32(UInt32(bitPattern: -1))
-        define("event", 4, returns: true) { [unowned self] caller, a in
-            guard let event else { throw PluginFault("event called outside projector_apply") }
+        define("event", 4, returns: true) { [unowned(unsafe) self] caller, a in
+            guard let current else { throw PluginFault("event called before the first projector_next") }
             return try withMemory(caller) { memory in
-                let path = try paths.value(at: a[0].i32, memory.slice(a[0].i32, a[1].i32)) { text in
+                let path = try paths.value(at: a[0].i32, memory.slice(text: a[0].i32, a[1].i32)) { text in
                     do { return try JSONPath(text) } catch { throw PluginFault("event: bad path '\(text)': \(error)") }
                 }
-                guard var value = path.value(in: event) else { return minusOne }
+                guard var value = path.value(in: events[current]) else { return minusOne }
                 return .i32(try value.withUTF8 { try memory.write(UnsafeRawBufferPointer($0), to: a[2].i32, capacity: a[3].i32) })
             }
         }
-        define("sql_exec", 4, returns: true) { [unowned self] caller, a in
+        define("next", 0, returns: true) { [unowned(unsafe) self] caller, _ in
+            guard taken < events.count else { return .i32(0) }
+            begin(taken)
+            caller.store.fuel = Fuel(remaining: plugin.limits.fuel)
+            return .i32(1)
+        }
+        define("event_values", 4, returns: true) { [unowned(unsafe) self] caller, a in
+            guard let current else { throw PluginFault("event_values called before the first projector_next") }
+            return try withMemory(caller) { memory in
+                let list = try pathLists.value(at: a[0].i32, memory.slice(a[0].i32, a[1].i32)) { text in
+                    // Separated by NULs; one after the last (a C literal's own) is allowed.
+                    JSONPathList(
+                        try (text.hasSuffix("\0") ? text.dropLast() : Substring(text)).split(
+                            separator: "\0", omittingEmptySubsequences: false
+                        ).map { path in
+                            do { return try JSONPath(String(path)) } catch {
+                                throw PluginFault("event_values: bad path '\(path)': \(error)")
+                            }
+                        })
+                }
+                var encoded = scratch
+                scratch = []
+                defer { scratch = encoded }
+                encoded.removeAll(keepingCapacity: true)
+                events.withUnsafeBufferPointer { events in
+                    list.withValues(in: events[current]) { PluginValue.encode(utf8: $0, into: &encoded) }
+                }
+                return .i32(try encoded.withUnsafeBytes { try memory.write($0, to: a[2].i32, capacity: a[3].i32) })
+            }
+        }
+        define("sql_exec", 4, returns: true) { [unowned(unsafe) self] caller, a in
             try withMemory(caller) { memory in
                 do {
                     _ = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: false)
@@ -116,7 +157,7 @@ final class WasmSession {
                 }
             }
         }
-        define("sql_query", 6, returns: true) { [unowned self] caller, a in
+        define("sql_query", 6, returns: true) { [unowned(unsafe) self] caller, a in
             try withMemory(caller) { memory in
                 do {
                     let encoded = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: true)
@@ -127,26 +168,25 @@ final class WasmSession {
                 }
             }
         }
-        define("search_upsert", 2, returns: true) { [unowned self] caller, a in
-            let values = try withMemory(caller) { try PluginValue.decode($0.slice(a[0].i32, a[1].i32)) }
-            return try emit(values) ? .i32(0) : minusOne
+        define("search_upsert", 2, returns: true) { [unowned(unsafe) self] caller, a in
+            return try withMemory(caller) { try upsert($0.slice(a[0].i32, a[1].i32)) } ? .i32(0) : minusOne
         }
-        define("search_delete", 2, returns: true) { [unowned self] caller, a in
+        define("search_delete", 2, returns: true) { [unowned(unsafe) self] caller, a in
             let id = try withMemory(caller) { try $0.text(a[0].i32, a[1].i32) }
-            return try emit([.text(id)], delete: true) ? .i32(0) : minusOne
+            return delete(id) ? .i32(0) : minusOne
         }
-        define("log", 3, returns: false) { [unowned self] caller, a in
+        define("log", 3, returns: false) { [unowned(unsafe) self] caller, a in
             log(Int32(bitPattern: a[0].i32), try withMemory(caller) { try $0.text(a[1].i32, a[2].i32) })
             return nil
         }
-        define("last_error", 2, returns: true) { [unowned self] caller, a in
+        define("last_error", 2, returns: true) { [unowned(unsafe) self] caller, a in
             var text = lastError ?? ""
             return .i32(
                 try withMemory(caller) { memory in
                     try text.withUTF8 { try memory.write(UnsafeRawBufferPointer($0), to: a[0].i32, capacity: a[1].i32) }
                 })
         }
-        define("fail", 2, returns: false) { [unowned self] caller, a in
+        define("fail", 2, returns: false) { [unowned(unsafe) self] caller, a in
             failure = try withMemory(caller) { try $0.text(a[0].i32, a[1].i32) }
             return nil
         }
@@ -154,7 +194,7 @@ final class WasmSession {
             // fd_write(fd, iovs, iovs_len, nwritten): stdout and stderr become log lines.
             imports.define(
                 module: WasmPlugin.wasiLog.module, name: WasmPlugin.wasiLog.name,
-                Function(store: store, parameters: [.i32, .i32, .i32, .i32], results: [.i32]) { [unowned self] caller, a in
+                Function(store: store, parameters: [.i32, .i32, .i32, .i32], results: [.i32]) { [unowned(unsafe) self] caller, a in
                     let bytes = try withMemory(caller) { memory in
                         let vectors = try memory.slice(a[1].i32, a[2].i32 &* 8)
                         var bytes: [UInt8] = []
@@ -186,42 +226,77 @@ final class WasmSession {
         }
     }
 
-    /// A document for the index: values id, then name and value pairs.
-    func emit(_ values: [PluginValue], delete: Bool = false) throws -> Bool {
+    /// Adds a document for the index: encoded values, id then name and value pairs.
+    func upsert(_ encoded: UnsafeRawBufferPointer) throws -> Bool {
         guard let fields = searchFields else {
             lastError = "this plugin's spec declares no search index (search: fields)"
             return false
         }
-        guard let event, case .text(let id)? = values.first, !id.isEmpty else {
+        // The fields are the document event's data (built as it is read), its id is in its metadata.
+        var id: String?
+        var awaitingValue = false
+        var data: [UInt8] = [UInt8(ascii: "{")]
+        var problem: String?
+        try PluginValue.forEach(in: encoded) { value in
+            guard problem == nil else { return }
+            if id == nil {
+                guard case .text(let text) = value, !text.isEmpty else {
+                    return problem = "a document starts with its id, as non-empty text"
+                }
+                id = String(decoding: text, as: UTF8.self)
+            } else if !awaitingValue {
+                guard case .text(let text) = value else {
+                    return problem = "after the id, a document is pairs of field name (text) and value"
+                }
+                let name = String(decoding: text, as: UTF8.self)
+                guard fields.contains(name) else {
+                    return problem = "no field '\(name)' in search.fields (\(fields.sorted().joined(separator: ", ")))"
+                }
+                if data.count > 1 { data.append(UInt8(ascii: ",")) }
+                JSONString.append(text, to: &data)
+                data.append(UInt8(ascii: ":"))
+                awaitingValue = true
+            } else {
+                awaitingValue = false
+                switch value {
+                case .null: data += "null".utf8
+                case .integer(let number): data += JSONString.quote(String(number)).utf8
+                case .real(let number): data += JSONString.quote(String(number)).utf8
+                case .text(let text): JSONString.append(text, to: &data)
+                }
+            }
+        }
+        if id == nil { problem = problem ?? "a document starts with its id, as non-empty text" }
+        if awaitingValue { problem = problem ?? "after the id, a document is pairs of field name (text) and value" }
+        if let problem {
+            lastError = problem
+            return false
+        }
+        data.append(UInt8(ascii: "}"))
+        return add(id: id!, data: String(decoding: data, as: UTF8.self), delete: false)
+    }
+
+    /// Removes a document from the index.
+    func delete(_ id: String) -> Bool {
+        guard searchFields != nil else {
+            lastError = "this plugin's spec declares no search index (search: fields)"
+            return false
+        }
+        guard !id.isEmpty else {
             lastError = "a document starts with its id, as non-empty text"
             return false
         }
-        var members: [String] = []
-        var index = 1
-        while index < values.count {
-            guard index + 1 < values.count, case .text(let field) = values[index] else {
-                lastError = "after the id, a document is pairs of field name (text) and value"
-                return false
-            }
-            guard fields.contains(field) else {
-                lastError = "no field '\(field)' in search.fields (\(fields.sorted().joined(separator: ", ")))"
-                return false
-            }
-            let value: String
-            switch values[index + 1] {
-            case .null: value = "null"
-            case .integer(let number): value = JSONString.quote(String(number))
-            case .real(let number): value = JSONString.quote(String(number))
-            case .text(let text): value = JSONString.quote(text)
-            }
-            members.append("\(JSONString.quote(field)):\(value)")
-            index += 2
-        }
-        let data = "{\"id\":\(JSONString.quote(id)),\"fields\":{\(members.joined(separator: ","))}}"
+        return add(id: id, data: "{}", delete: true)
+    }
+
+    /// The document as a synthetic event of the current one, for the index.
+    private func add(id: String, data: String, delete: Bool) -> Bool {
+        guard let event else { return false }
         documents.append(
             RecordedEvent(
                 position: event.position, id: event.id, stream: event.stream, version: event.version,
-                type: delete ? WasmDocuments.deleteType : WasmDocuments.upsertType, data: data, metadata: "{}", time: event.time))
+                type: delete ? WasmDocuments.deleteType : WasmDocuments.upsertType, data: data,
+                metadata: "{\"id\":\(JSONString.quote(id))}", time: event.time))
         return true
     }
 
@@ -233,17 +308,23 @@ final class WasmSession {
     /// rows when `rows`.
     func run(_ memory: PluginMemory, sql: UInt32, _ length: UInt32, arguments: UnsafeRawBufferPointer, rows: Bool) throws -> [UInt8] {
         guard let connection else { throw SQLFailure(message: "no store while the module is checked") }
-        let statement = try statementsAt.value(at: sql, memory.slice(sql, length)) { try prepared($0, on: connection) }
+        let statement = try statementsAt.value(at: sql, memory.slice(text: sql, length)) { try prepared($0, on: connection) }
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
-        for (offset, value) in try PluginValue.decode(arguments).enumerated() {
-            let index = Int32(offset + 1)
+        var index: Int32 = 0
+        try PluginValue.forEach(in: arguments) { value in
+            index += 1
             let code: Int32
             switch value {
             case .null: code = sqlite3_bind_null(statement, index)
             case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
             case .real(let number): code = sqlite3_bind_double(statement, index, number)
-            case .text(let text): code = sqlite3_bind_text(statement, index, text, -1, Self.transient)
+            case .text(let text):
+                if let start = text.baseAddress, !text.isEmpty {
+                    code = sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(text.count), Self.transient)
+                } else {
+                    code = sqlite3_bind_text(statement, index, "", 0, Self.transient)
+                }
             }
             guard code == SQLITE_OK else {
                 throw SQLFailure(message: "cannot bind value \(index): the statement takes \(sqlite3_bind_parameter_count(statement))")

@@ -83,7 +83,7 @@ public struct WasmSpec: Sendable, Decodable {
         guard let declared = search.requiredMapping("fields", known: nil, expected: expected) else { return nil }
         var converted: [String: Any] = [:]
         for field in declared.keys {
-            var values: [String: Any] = ["path": "$.data.fields[\(JSONString.quote(field))]"]
+            var values: [String: Any] = ["path": "$.data[\(JSONString.quote(field))]"]
             // A field with no options (`title:`) takes the defaults.
             if declared.has(field) {
                 let known = ["weight", "filter", "format", "path"]
@@ -96,7 +96,7 @@ public struct WasmSpec: Sendable, Decodable {
             converted[field] = values
         }
         var document: [String: Any] = [
-            "name": name, "kind": "search", "id": "$.data.id", "fields": converted, "delete": [WasmDocuments.deleteType],
+            "name": name, "kind": "search", "id": "$.metadata.id", "fields": converted, "delete": [WasmDocuments.deleteType],
         ]
         document["tieBreak"] = search.optional("tieBreak", String.self, "must name one of the fields")
         do {

@@ -24,9 +24,9 @@ import Testing
         return path
     }
 
-    func plugin(_ name: String, _ body: String, prelude: String = "", options: String = "") throws -> String {
+    func plugin(_ name: String, _ body: String, prelude: String = "", options: String = "", batch: Bool = false) throws -> String {
         try FileManager.default.createDirectory(atPath: projections, withIntermediateDirectories: true)
-        try PluginBuilder.build(PluginBuilder.plugin(body, prelude: prelude), to: projections + "/\(name).wasm")
+        try PluginBuilder.build(PluginBuilder.plugin(body, prelude: prelude, batch: batch), to: projections + "/\(name).wasm")
         return try spec(name, "name: \(name)\nkind: wasm\nmodule: \(name).wasm\n\(options)")
     }
 
@@ -122,6 +122,10 @@ import Testing
                 "outside the plugin's"
             ),
             (
+                "unterminated", "return pj_exec((const char *)0x7ffff0, 0) < 0;", "",
+                "with no NUL after it inside the plugin's memory"
+            ),
+            (
                 "deep", "return deep(1000000);",
                 "static int deep(int n) { volatile int pad[16]; pad[0] = n; return n == 0 ? 0 : deep(n - 1) + pad[0]; }",
                 "call stack exhausted"
@@ -146,6 +150,66 @@ import Testing
         }
         #expect(try await host.status().allSatisfy { $0.position == 3 && $0.state != .failed })
         #expect(try await balances(host, "sql-balances").count == 3)
+    }
+
+    /// A plugin taking its transaction's events itself (`projector_apply_batch`) gets each
+    /// event with a fresh fuel budget and its fields in one call; a failure names the event it
+    /// was on; one that returns early is called again for the rest, unless it took none.
+    @Test func aBatchPluginTakesEveryEventWithItsOwnFuelAndFailsOnTheRightOne() async throws {
+        let options = "limits: { fuel: 200000 }\nsetup: CREATE TABLE seen(position INTEGER, type TEXT, amount TEXT);\n"
+        // Each event burns most of the budget: only a budget per event lets 30 of them through.
+        func body(trapAt position: Int) -> String {
+            """
+            static const char paths[] = "$.position\\0$.type\\0$.data.amount\\0$.data.missing";
+            uint8_t out[256]; pj_reader values; pj_value position, type, amount, missing;
+            if (pj_event_values(paths, sizeof paths, out, sizeof out, &values) < 0) return 1;
+            pj_read(&values, &position); pj_read(&values, &type); pj_read(&values, &amount); pj_read(&values, &missing);
+            if (missing.tag != PJ_NULL || pj_read(&values, &missing)) return 1;
+            for (volatile int i = 0; i < 15000; i++) {}
+            int ok;
+            if (pj_parse_int(position.text, position.len, &ok) == \(position)) __builtin_trap();
+            uint8_t args[300]; pj_values bound = {args, 0, sizeof args};
+            pj_text_n(&bound, position.text, position.len); pj_text_n(&bound, type.text, type.len); pj_text_n(&bound, amount.text, amount.len);
+            return pj_exec("INSERT INTO seen VALUES (?1, ?2, ?3)", &bound) < 0;
+            """
+        }
+        func batchPlugin(_ name: String, _ source: String) throws -> any Projection<Database> {
+            try PluginBuilder.build(
+                "#include \"projector.h\"\nPJ_EXPORT(\"projector_abi_version\") int32_t v(void) { return 1; }\n" + source,
+                to: projections + "/\(name).wasm")
+            return try ProjectionCatalog.spec(
+                at: try spec(name, "name: \(name)\nkind: wasm\nmodule: \(name).wasm\n" + options), kinds: kinds)
+        }
+        let log = try SQLiteEventLog(path: folder.file("events.sqlite"))
+        let proposed = Self.bankEvents(30)
+        _ = try await log.append(proposed)
+        let events = try await log.read(after: 0, limit: 100)
+        // Applied as the host does, one transaction for all: no retries to hide a failure.
+        func apply(_ projection: any Projection<Database>) throws -> [String] {
+            let store = try DatabaseQueue(path: folder.file("\(projection.name).sqlite"))
+            return try store.write { db in
+                try projection.setUp(db)
+                try projection.apply(events, db)
+                return try String.fetchAll(db, sql: "SELECT position || ' ' || type || ' ' || amount FROM seen ORDER BY position")
+            }
+        }
+        let expected = proposed.enumerated().map {
+            "\($0.offset + 1) \($0.element.type) \($0.element.data.split(separator: ":")[1].dropLast())"
+        }
+        func loaded(_ file: String) throws -> any Projection<Database> { try ProjectionCatalog.spec(at: file, kinds: kinds) }
+        #expect(try apply(loaded(plugin("whole", body(trapAt: 0), options: options, batch: true))) == expected)
+        #expect {
+            try apply(loaded(plugin("trap", body(trapAt: 17), options: options, batch: true)))
+        } throws: { "\($0)".contains("plugin trap failed on event 17 (") }
+        let quitter = try batchPlugin(
+            "quitter",
+            "PJ_EXPORT(\"projector_apply_batch\") int32_t b(void) { return projector_next() && pj_exec(\"INSERT INTO seen VALUES (1, 0, 0)\", 0) < 0; }"
+        )
+        #expect(try apply(quitter).count == 30)
+        let idle = try batchPlugin("idle", "PJ_EXPORT(\"projector_apply_batch\") int32_t b(void) { return 0; }")
+        #expect {
+            try apply(idle)
+        } throws: { "\($0)".contains("plugin idle: projector_apply_batch returned without taking an event") }
     }
 
     /// Modules that break the ABI are refused at load, naming what is wrong.
@@ -177,7 +241,7 @@ import Testing
                 #include "projector.h"
                 PJ_EXPORT("projector_abi_version") int32_t abi_version(void) { return 1; }
                 """,
-                "does not export projector_apply"
+                "exports neither projector_apply nor projector_apply_batch"
             ),
         ]
         try FileManager.default.createDirectory(atPath: projections, withIntermediateDirectories: true)

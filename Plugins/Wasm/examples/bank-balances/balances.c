@@ -4,22 +4,28 @@
 
 PJ_EXPORT("projector_abi_version") int32_t abi_version(void) { return PROJECTOR_ABI_VERSION; }
 
-static const char *upsert =
+static const char upsert[] =
     "INSERT INTO balances(account, balance, events) VALUES (?1, ?2, 1) "
     "ON CONFLICT(account) DO UPDATE SET balance = balance + excluded.balance, events = events + 1";
+static const char paths[] = "$.type\0$.stream\0$.data.amount";
 
-PJ_EXPORT("projector_apply") int32_t apply(void) {
-    char type[32], account[256], amount[32];
-    if (pj_event("$.type", type, sizeof type) < 0) return 0;
-    int deposit = type[0] == 'D';
-    if (pj_event("$.stream", account, sizeof account) < 0) { pj_fail("the event has no stream"); return 1; }
+static int32_t apply(void) {
+    uint8_t values[600];
+    pj_reader event;
+    pj_value type, account, amount;
+    if (pj_event_values(paths, sizeof paths, values, sizeof values, &event) < 0) { pj_fail("the event's fields are too long"); return 1; }
+    pj_read(&event, &type);
+    pj_read(&event, &account);
+    pj_read(&event, &amount);
+    if (account.tag != PJ_TEXT) { pj_fail("the event has no stream"); return 1; }
     int ok = 0;
-    int32_t n = pj_event("$.data.amount", amount, sizeof amount);
-    int64_t value = n < 0 ? 0 : pj_parse_int(amount, n, &ok);
+    int64_t value = amount.tag == PJ_TEXT ? pj_parse_int(amount.text, amount.len, &ok) : 0;
     if (!ok) { pj_fail("data.amount is not an integer"); return 1; }
-    uint8_t bytes[300];
+    uint8_t bytes[620];
     pj_values args = {bytes, 0, sizeof bytes};
-    pj_text(&args, account);
-    pj_int(&args, deposit ? value : -value);
+    pj_text_n(&args, account.text, account.len);
+    pj_int(&args, type.tag == PJ_TEXT && type.text[0] == 'D' ? value : -value);
     return pj_exec(upsert, &args) < 0 ? 1 : 0;
 }
+
+PJ_APPLY_EACH(apply)

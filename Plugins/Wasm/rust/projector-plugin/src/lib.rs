@@ -2,7 +2,8 @@
 //!
 //! A plugin is a `cdylib` for `wasm32-unknown-unknown` exporting `projector_abi_version` (use
 //! [`export_abi_version!`]) and `projector_apply`, called once per event, returning 0 when
-//! applied. It reads the event with [`event`], writes its own tables with [`exec`] and
+//! applied, or, faster, `projector_apply_batch`, called once per transaction (use
+//! [`export_apply_each!`]). It reads the event with [`event_values`] or [`event`], writes its own tables with [`exec`] and
 //! [`query`], feeds its search index with [`upsert`] and [`delete`], and logs. Nothing else is
 //! reachable: no files, clock, random numbers, network or environment.
 #![no_std]
@@ -12,7 +13,9 @@ pub const ABI_VERSION: i32 = 1;
 pub mod sys {
     #[link(wasm_import_module = "projector")]
     extern "C" {
+        pub fn next() -> i32;
         pub fn event(path: *const u8, path_len: i32, out: *mut u8, cap: i32) -> i32;
+        pub fn event_values(paths: *const u8, paths_len: i32, out: *mut u8, cap: i32) -> i32;
         pub fn sql_exec(sql: *const u8, sql_len: i32, args: *const u8, args_len: i32) -> i32;
         pub fn sql_query(sql: *const u8, sql_len: i32, args: *const u8, args_len: i32, out: *mut u8, cap: i32) -> i32;
         pub fn search_upsert(document: *const u8, len: i32) -> i32;
@@ -34,6 +37,30 @@ macro_rules! export_abi_version {
     };
 }
 
+/// Exports `projector_apply_batch` over `$apply`, a function applying the current event (0 when
+/// applied): one call into the plugin per transaction instead of one per event.
+#[macro_export]
+macro_rules! export_apply_each {
+    ($apply:path) => {
+        #[no_mangle]
+        pub extern "C" fn projector_apply_batch() -> i32 {
+            while $crate::next() {
+                let code = $apply();
+                if code != 0 {
+                    return code;
+                }
+            }
+            0
+        }
+    };
+}
+
+/// Makes the transaction's next event the current one (with a fresh fuel budget); false when
+/// every event was taken.
+pub fn next() -> bool {
+    unsafe { sys::next() > 0 }
+}
+
 /// A value bound to `?N` or stored in a document field.
 #[derive(Clone, Copy)]
 pub enum Value<'a> {
@@ -53,7 +80,8 @@ impl<'a> Encoder<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
         Encoder { buf, len: 0 }
     }
-    fn put(&mut self, bytes: &[u8]) {
+    /// Appends raw bytes (for building text, such as JSON, in the caller's buffer).
+    pub fn put(&mut self, bytes: &[u8]) {
         if self.len + bytes.len() <= self.buf.len() {
             self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
         }
@@ -78,6 +106,9 @@ impl<'a> Encoder<'a> {
         }
         self
     }
+    pub fn len(&self) -> usize {
+        self.len
+    }
     pub fn fits(&self) -> bool {
         self.len <= self.buf.len()
     }
@@ -94,6 +125,17 @@ pub fn event<'a>(path: &str, buf: &'a mut [u8]) -> Option<&'a str> {
         return None;
     }
     core::str::from_utf8(&buf[..n as usize]).ok()
+}
+
+/// The values at several JSON paths of the current event, in one call: `paths` separated by NUL
+/// bytes (`"$.data.a\0$.data.b"`), read into `buf`; each is `Value::Text` (as [`event`] gives
+/// it) or `Value::Null`. `None` when they do not fit in `buf`.
+pub fn event_values<'a>(paths: &str, buf: &'a mut [u8]) -> Option<Values<'a>> {
+    let n = unsafe { sys::event_values(paths.as_ptr(), paths.len() as i32, buf.as_mut_ptr(), buf.len() as i32) };
+    if n < 0 || n as usize > buf.len() {
+        return None;
+    }
+    Some(Values { bytes: &buf[..n as usize], at: 0 })
 }
 
 /// Why the last call failed, read into `buf`.
@@ -140,24 +182,35 @@ pub fn query<'a>(sql: &str, args: &[Value], scratch: &mut [u8], out: &'a mut [u8
     }
     let columns = u32::from_le_bytes([out[0], out[1], out[2], out[3]]) as usize;
     let rows = u32::from_le_bytes([out[4], out[5], out[6], out[7]]) as usize;
-    Ok(Rows { bytes: &out[8..n as usize], at: 0, columns, rows })
+    Ok(Rows { values: Values { bytes: &out[8..n as usize], at: 0 }, columns, rows })
 }
 
 /// A query's result: `next_value` walks it value by value, row after row.
 pub struct Rows<'a> {
-    bytes: &'a [u8],
-    at: usize,
+    values: Values<'a>,
     pub columns: usize,
     pub rows: usize,
 }
 
 impl<'a> Rows<'a> {
     pub fn next_value(&mut self) -> Option<Value<'a>> {
+        self.values.next_value()
+    }
+}
+
+/// Encoded values, decoded one at a time.
+pub struct Values<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Values<'a> {
+    pub fn next_value(&mut self) -> Option<Value<'a>> {
         let tag = *self.bytes.get(self.at)?;
         self.at += 1;
-        let take = |rows: &mut Self, n: usize| -> Option<&'a [u8]> {
-            let slice = rows.bytes.get(rows.at..rows.at + n)?;
-            rows.at += n;
+        let take = |values: &mut Self, n: usize| -> Option<&'a [u8]> {
+            let slice = values.bytes.get(values.at..values.at + n)?;
+            values.at += n;
             Some(slice)
         };
         match tag {
