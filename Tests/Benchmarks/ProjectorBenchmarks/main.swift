@@ -49,9 +49,10 @@ do {
         try await IndexingBenchmark.runArm(arguments[1], folder: folder, spec: spec, report: arguments.contains("--report"))
     case "plugin":
         guard let module = option("--module") else { throw BenchError("plugin needs --module balances.wasm [--events N]") }
-        try await PluginBenchmark.run(events: Int(option("--events") ?? "200000") ?? 200_000, module: module, rounds: rounds)
+        let only = option("--only").map { Set($0.split(separator: ",").map(String.init)) }
+        try await PluginBenchmark.run(events: Int(option("--events") ?? "200000") ?? 200_000, module: module, rounds: rounds, only: only)
         if let changelog = option("--changelog"), let corpus = option("--corpus") {
-            try await PluginBenchmark.runSearch(corpus: corpus, module: changelog, rounds: rounds)
+            try await PluginBenchmark.runSearch(corpus: corpus, module: changelog, rounds: rounds, only: only)
         }
     case "tenants":
         guard let events = option("--events"), let spec = option("--spec") else {
@@ -77,7 +78,7 @@ do {
             "       ProjectorBenchmarks search --events FILE [--queries N] [--keep FOLDER] [--only CLASS,CLASS] [--engine-only] [--rounds N]"
         )
         print(
-            "       ProjectorBenchmarks plugin --module bank-balances/balances.wasm [--events N] [--changelog changelog-search/changelog.wasm --corpus debian.ndjson] [--rounds N]"
+            "       ProjectorBenchmarks plugin --module bank-balances/balances.wasm [--events N] [--only wasm,sql,plugin,search,...] [--changelog changelog-search/changelog.wasm --corpus debian.ndjson] [--rounds N]"
         )
         print("       ProjectorBenchmarks postgres --events FILE --url postgres://… [--samples N] [--rounds N]")
         print("       ProjectorBenchmarks tenants --events FILE --spec SPEC.yml [--tenants N] [--queries N] [--rounds N] [--keep FOLDER]")
