@@ -149,7 +149,8 @@ final class WasmSession {
         define("sql_exec", 4, returns: true) { [unowned(unsafe) self] caller, a in
             try withMemory(caller) { memory in
                 do {
-                    _ = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: false)
+                    var none: [UInt8]?
+                    try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: &none)
                     return .i32(UInt32(truncatingIfNeeded: sqlite3_changes(connection)))
                 } catch let error as SQLFailure {
                     lastError = error.message
@@ -160,8 +161,11 @@ final class WasmSession {
         define("sql_query", 6, returns: true) { [unowned(unsafe) self] caller, a in
             try withMemory(caller) { memory in
                 do {
-                    let encoded = try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: true)
-                    return .i32(try encoded.withUnsafeBytes { try memory.write($0, to: a[4].i32, capacity: a[5].i32) })
+                    var encoded: [UInt8]? = scratch
+                    scratch = []
+                    defer { scratch = encoded ?? [] }
+                    try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: &encoded)
+                    return .i32(try encoded!.withUnsafeBytes { try memory.write($0, to: a[4].i32, capacity: a[5].i32) })
                 } catch let error as SQLFailure {
                     lastError = error.message
                     return minusOne
@@ -304,9 +308,9 @@ final class WasmSession {
 
     struct SQLFailure: Error { let message: String }
 
-    /// Runs the statement at `sql` with `arguments` (encoded values) bound; returns the encoded
-    /// rows when `rows`.
-    func run(_ memory: PluginMemory, sql: UInt32, _ length: UInt32, arguments: UnsafeRawBufferPointer, rows: Bool) throws -> [UInt8] {
+    /// Runs the statement at `sql` with `arguments` (encoded values) bound; encodes its rows into
+    /// `rows` (its capacity reused) unless that is nil.
+    func run(_ memory: PluginMemory, sql: UInt32, _ length: UInt32, arguments: UnsafeRawBufferPointer, rows: inout [UInt8]?) throws {
         guard let connection else { throw SQLFailure(message: "no store while the module is checked") }
         let statement = try statementsAt.value(at: sql, memory.slice(text: sql, length)) { try prepared($0, on: connection) }
         sqlite3_reset(statement)
@@ -331,15 +335,17 @@ final class WasmSession {
             }
         }
         budget.startStatement()
-        var encoded: [UInt8] = []
+        // A query's result: column and row counts (filled in at the end), then the values.
+        rows?.removeAll(keepingCapacity: true)
+        rows?.append(contentsOf: repeatElement(0, count: 8))
         var rowCount: UInt32 = 0
         let columns = sqlite3_column_count(statement)
         var code = sqlite3_step(statement)
         while code == SQLITE_ROW {
-            if rows {
+            if rows != nil {
                 rowCount += 1
-                for column in 0..<columns { Self.value(statement, column).encode(into: &encoded) }
-                guard encoded.count <= Self.maxTransfer else { throw SQLFailure(message: "the query's result passes 16 MiB") }
+                for column in 0..<columns { Self.encode(statement, column, into: &rows!) }
+                guard rows!.count <= Self.maxTransfer else { throw SQLFailure(message: "the query's result passes 16 MiB") }
             }
             code = sqlite3_step(statement)
         }
@@ -350,10 +356,10 @@ final class WasmSession {
             if code == SQLITE_INTERRUPT { throw CancellationError() }
             throw SQLFailure(message: String(cString: sqlite3_errmsg(connection)))
         }
-        guard rows else { return [] }
-        var header: [UInt8] = []
-        for value in [UInt32(columns), rowCount] { header += withUnsafeBytes(of: value.littleEndian, Array.init) }
-        return header + encoded
+        guard rows != nil else { return }
+        for (offset, count) in [(0, UInt32(columns)), (4, rowCount)] {
+            for byte in 0..<4 { rows![offset + byte] = UInt8(truncatingIfNeeded: count >> (8 * UInt32(byte))) }
+        }
     }
 
     /// The statement of `sql`, checked by the guard and compiled once per session.
@@ -374,12 +380,20 @@ final class WasmSession {
 
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    static func value(_ statement: OpaquePointer, _ column: Int32) -> PluginValue {
+    /// Encodes a column of the current row; text and blobs as text (made UTF-8 if they are not).
+    static func encode(_ statement: OpaquePointer, _ column: Int32, into bytes: inout [UInt8]) {
         switch sqlite3_column_type(statement, column) {
-        case SQLITE_INTEGER: .integer(sqlite3_column_int64(statement, column))
-        case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
-        case SQLITE_NULL: .null
-        default: .text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? "")
+        case SQLITE_INTEGER: PluginValue.integer(sqlite3_column_int64(statement, column)).encode(into: &bytes)
+        case SQLITE_FLOAT: PluginValue.real(sqlite3_column_double(statement, column)).encode(into: &bytes)
+        case SQLITE_NULL: PluginValue.null.encode(into: &bytes)
+        default:
+            let text = UnsafeBufferPointer(
+                start: sqlite3_column_text(statement, column), count: Int(sqlite3_column_bytes(statement, column)))
+            if PluginValue.isUTF8(UnsafeRawBufferPointer(text)) {
+                PluginValue.encode(utf8: text, into: &bytes)
+            } else {
+                PluginValue.text(String(decoding: text, as: UTF8.self)).encode(into: &bytes)
+            }
         }
     }
 }
