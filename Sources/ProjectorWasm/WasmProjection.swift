@@ -74,6 +74,7 @@ public struct WasmProjection: Projection, SearchIndexed {
                     try call(apply, "projector_apply", session)
                 }
             case .batch(let apply):
+                session.batch = true
                 // Called again while events are left, as long as each call takes one.
                 while session.taken < events.count {
                     let before = session.taken

@@ -28,6 +28,8 @@ final class WasmSession {
     var event: RecordedEvent? { current.map { events[$0] } }
     /// How many events `projector_apply_batch` has taken.
     var taken: Int { current.map { $0 + 1 } ?? 0 }
+    /// Whether the module takes its events itself (`next` answers only then).
+    var batch = false
     /// Why the current event failed (`fail`), and why the last host call returned -1.
     var failure: String?
     var lastError: String?
@@ -117,7 +119,7 @@ final class WasmSession {
             }
         }
         define("next", 0, returns: true) { [unowned(unsafe) self] caller, _ in
-            guard taken < events.count else { return .i32(0) }
+            guard batch, taken < events.count else { return .i32(0) }
             begin(taken)
             caller.store.fuel = Fuel(remaining: plugin.limits.fuel)
             return .i32(1)
