@@ -21,7 +21,7 @@ public struct WasmKind: ProjectionKind {
         let events = wasm.spec.eventTypes.map { "\($0.count) event type\($0.count == 1 ? "" : "s")" } ?? "all events"
         let index = wasm.spec.search.map { ", a search index of \($0.fields.count) fields" } ?? ""
         return SpecDescription(
-            summary: "wasm: module \(wasm.moduleSummary), ABI \(WasmPlugin.abiVersion), \(events)\(index)",
+            summary: "wasm: module \(wasm.moduleSummary), ABI \(WasmPlugin.abiVersion) (\(wasm.entryName)), \(events)\(index)",
             eventTypes: (wasm.spec.eventTypes ?? []).sorted().map { ("events", $0) })
     }
 }

@@ -118,6 +118,14 @@ final class WasmPlugin: @unchecked Sendable {
     enum Entry {
         case each(Function)
         case batch(Function)
+
+        /// The export's name.
+        var name: String {
+            switch self {
+            case .each: "projector_apply"
+            case .batch: "projector_apply_batch"
+            }
+        }
     }
 
     /// An error (a trap's backtrace included) as its first line.

@@ -26,6 +26,8 @@ public struct WasmProjection: Projection, SearchIndexed {
     public var searchSpec: SearchSpec? { search?.spec }
     /// The module's size and content hash.
     public var moduleSummary: String { "\(spec.module) (\(plugin.bytes.count) bytes, \(plugin.hash))" }
+    /// The entry it exports: `projector_apply_batch` (one call per transaction) or `projector_apply`.
+    public let entryName: String
 
     /// Reads and checks the module and the setup SQL; errors name the spec file and the problem.
     /// Without `meteringFuel` (benchmarks only) nothing bounds a plugin's loops.
@@ -39,7 +41,8 @@ public struct WasmProjection: Projection, SearchIndexed {
         // Instantiating once proves the imports' types, the exports and the ABI version.
         let probe = WasmSession(
             name: spec.name, plugin: plugin, checker: checker, connection: nil, searchFields: nil, logger: Logger(label: "projector"))
-        _ = try plugin.instantiate(probe, label: "\(spec.file): module \(spec.module)")
+        let (_, _, _, entry) = try plugin.instantiate(probe, label: "\(spec.file): module \(spec.module)")
+        entryName = entry.name
     }
 
     /// Reads and checks the module and the setup SQL; errors name the spec file and the problem.
@@ -71,7 +74,7 @@ public struct WasmProjection: Projection, SearchIndexed {
                 for index in events.indices {
                     session.begin(index)
                     store.fuel = Fuel(remaining: spec.limits.fuel)
-                    try call(apply, "projector_apply", session)
+                    try call(apply, entry.name, session)
                 }
             case .batch(let apply):
                 session.batch = true
@@ -79,7 +82,7 @@ public struct WasmProjection: Projection, SearchIndexed {
                 while session.taken < events.count {
                     let before = session.taken
                     store.fuel = Fuel(remaining: spec.limits.fuel)
-                    try call(apply, "projector_apply_batch", session)
+                    try call(apply, entry.name, session)
                     guard session.taken > before else {
                         throw ProjectorError(
                             .projectionFailed,

@@ -83,6 +83,7 @@ import Testing
         let events = Self.bankEvents(3_000)
         _ = try await log.append(events)
         let wasm = try ProjectionCatalog.spec(at: projections + "/balances.yml", kinds: kinds)
+        #expect(WasmKind().describe(wasm).summary.contains("ABI 1 (projector_apply_batch)"))
         let host = try host(log, [wasm, try ProjectionCatalog.spec(at: sqlSpec, kinds: kinds)])
         try await host.catchUp()
 
