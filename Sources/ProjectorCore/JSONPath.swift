@@ -7,16 +7,14 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The envelope fields a path may start with.
-    public static let envelopeFields: Set<String> = [
-        "position", "id", "stream", "version", "type", "data", "metadata", "time", "tenant",
-    ]
+    public static let envelopeFields = Set(Field.allCases.map(\.rawValue))
 
     public let components: [Component]
     public let description: String
     /// The envelope field the path starts with, read without comparing strings per event.
     private let field: Field
 
-    private enum Field: String, Sendable {
+    private enum Field: String, Sendable, CaseIterable {
         case position, id, stream, version, type, data, metadata, time, tenant
     }
 
@@ -60,7 +58,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
             throw ParseError(
                 description: "'\(text)' must start with an event field: $.\(Self.envelopeFields.sorted().joined(separator: ", $."))")
         }
-        if ["position", "id", "stream", "version", "type", "time", "tenant"].contains(head), components.count > 1 {
+        if field != .data, field != .metadata, components.count > 1 {
             throw ParseError(description: "$.\(head) has no parts")
         }
         self.components = components

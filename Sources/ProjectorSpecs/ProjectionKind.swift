@@ -31,14 +31,16 @@ public struct SpecFile {
 
     /// A file read into `values`.
     init(path: String, values: [String: Any]) throws {
-        self.path = path
-        json = try SpecProblems.canonicalJSON(values)
-        kind = (values["kind"] as? String).map(ProjectionKindName.init(rawValue:))
+        self.init(path: path, json: try SpecProblems.canonicalJSON(values), values: values)
     }
 
     /// A spec kept as its canonical JSON (a store's definition).
     init?(path: String, json: Data) {
         guard let values = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { return nil }
+        self.init(path: path, json: json, values: values)
+    }
+
+    private init(path: String, json: Data, values: [String: Any]) {
         self.path = path
         self.json = json
         kind = (values["kind"] as? String).map(ProjectionKindName.init(rawValue:))

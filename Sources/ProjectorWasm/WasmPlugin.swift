@@ -126,6 +126,12 @@ final class WasmPlugin: @unchecked Sendable {
             case .batch: "projector_apply_batch"
             }
         }
+
+        var function: Function {
+            switch self {
+            case .each(let function), .batch(let function): function
+            }
+        }
     }
 
     /// An error (a trap's backtrace included) as its first line.

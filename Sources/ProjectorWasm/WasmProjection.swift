@@ -70,19 +70,19 @@ public struct WasmProjection: Projection, SearchIndexed {
         session.events = events
         try session.budget.watch(db.sqliteConnection!) {
             switch entry {
-            case .each(let apply):
+            case .each:
                 for index in events.indices {
                     session.begin(index)
                     store.fuel = Fuel(remaining: spec.limits.fuel)
-                    try call(apply, entry.name, session)
+                    try call(entry, session)
                 }
-            case .batch(let apply):
+            case .batch:
                 session.batch = true
                 // Called again while events are left, as long as each call takes one.
                 while session.taken < events.count {
                     let before = session.taken
                     store.fuel = Fuel(remaining: spec.limits.fuel)
-                    try call(apply, entry.name, session)
+                    try call(entry, session)
                     guard session.taken > before else {
                         throw ProjectorError(
                             .projectionFailed,
@@ -96,14 +96,14 @@ public struct WasmProjection: Projection, SearchIndexed {
 
     /// Runs the module's entry; a trap, running out of fuel or a non-zero result fails the
     /// session's current event, named with its cause.
-    private func call(_ entry: Function, _ entryName: String, _ session: WasmSession) throws {
+    private func call(_ entry: WasmPlugin.Entry, _ session: WasmSession) throws {
         func failure(_ cause: String) -> ProjectorError {
             let event = session.event.map { "event \($0.position) (\($0.type))" } ?? "its first event"
             return ProjectorError(.projectionFailed, "plugin \(name) failed on \(event): \(cause)")
         }
         let result: [Value]
         do {
-            result = try entry.invoke([], on: &session.stack)
+            result = try entry.function.invoke([], on: &session.stack)
         } catch let error as ProjectorError {
             throw error
         } catch is CancellationError {
@@ -119,7 +119,7 @@ public struct WasmProjection: Projection, SearchIndexed {
         }
         if result != [.i32(0)] {
             let code = result.first.map { Int32(bitPattern: $0.i32) } ?? -1
-            var cause = session.failure ?? session.lastError ?? "\(entryName) returned \(code)"
+            var cause = session.failure ?? session.lastError ?? "\(entry.name) returned \(code)"
             if let refused = session.memoryCap.refused {
                 cause += " (memory growth to \(refused >> 20) MiB refused: limits.memoryMB \(spec.limits.memoryMB))"
             }

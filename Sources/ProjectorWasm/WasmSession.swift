@@ -37,8 +37,7 @@ final class WasmSession {
     var documents: [RecordedEvent] = []
     private var statements: [String: OpaquePointer] = [:]
     private var statementsAt = PluginMemory.Cache<OpaquePointer>()
-    private var paths = PluginMemory.Cache<JSONPath>()
-    private var pathLists = PluginMemory.Cache<JSONPathList>()
+    private var paths = PluginMemory.Cache<JSONPathList>()
     /// Values on their way into the plugin's memory, kept between calls for their capacity.
     private var scratch: [UInt8] = []
     private var logLines = 0
@@ -111,11 +110,14 @@ final class WasmSession {
         define("event", 4, returns: true) { [unowned(unsafe) self] caller, a in
             guard let current else { throw PluginFault("event called before the first projector_next") }
             return try withMemory(caller) { memory in
-                let path = try paths.value(at: a[0].i32, memory.slice(text: a[0].i32, a[1].i32)) { text in
-                    do { return try JSONPath(text) } catch { throw PluginFault("event: bad path '\(text)': \(error)") }
+                let path = try paths(memory.slice(text: a[0].i32, a[1].i32), at: a[0].i32, call: "event")
+                var written: UInt32?
+                try events.withUnsafeBufferPointer { events in
+                    try path.withValues(in: events[current]) { value in
+                        written = try value.map { try memory.write(UnsafeRawBufferPointer($0), to: a[2].i32, capacity: a[3].i32) }
+                    }
                 }
-                guard var value = path.value(in: events[current]) else { return minusOne }
-                return .i32(try value.withUTF8 { try memory.write(UnsafeRawBufferPointer($0), to: a[2].i32, capacity: a[3].i32) })
+                return written.map(Value.i32) ?? minusOne
             }
         }
         define("next", 0, returns: true) { [unowned(unsafe) self] caller, _ in
@@ -127,25 +129,14 @@ final class WasmSession {
         define("event_values", 4, returns: true) { [unowned(unsafe) self] caller, a in
             guard let current else { throw PluginFault("event_values called before the first projector_next") }
             return try withMemory(caller) { memory in
-                let list = try pathLists.value(at: a[0].i32, memory.slice(a[0].i32, a[1].i32)) { text in
-                    // Separated by NULs; one after the last (a C literal's own) is allowed.
-                    JSONPathList(
-                        try (text.hasSuffix("\0") ? text.dropLast() : Substring(text)).split(
-                            separator: "\0", omittingEmptySubsequences: false
-                        ).map { path in
-                            do { return try JSONPath(String(path)) } catch {
-                                throw PluginFault("event_values: bad path '\(path)': \(error)")
-                            }
-                        })
-                }
-                var encoded = scratch
-                scratch = []
-                defer { scratch = encoded }
-                encoded.removeAll(keepingCapacity: true)
-                events.withUnsafeBufferPointer { events in
-                    list.withValues(in: events[current]) { PluginValue.encode(utf8: $0, into: &encoded) }
-                }
-                return .i32(try encoded.withUnsafeBytes { try memory.write($0, to: a[2].i32, capacity: a[3].i32) })
+                let list = try paths(memory.slice(a[0].i32, a[1].i32), at: a[0].i32, call: "event_values")
+                return .i32(
+                    try withScratch { encoded in
+                        events.withUnsafeBufferPointer { events in
+                            list.withValues(in: events[current]) { PluginValue.encode(utf8: $0, into: &encoded) }
+                        }
+                        return try encoded.withUnsafeBytes { try memory.write($0, to: a[2].i32, capacity: a[3].i32) }
+                    })
             }
         }
         define("sql_exec", 4, returns: true) { [unowned(unsafe) self] caller, a in
@@ -163,11 +154,13 @@ final class WasmSession {
         define("sql_query", 6, returns: true) { [unowned(unsafe) self] caller, a in
             try withMemory(caller) { memory in
                 do {
-                    var encoded: [UInt8]? = scratch
-                    scratch = []
-                    defer { scratch = encoded ?? [] }
-                    try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: &encoded)
-                    return .i32(try encoded!.withUnsafeBytes { try memory.write($0, to: a[4].i32, capacity: a[5].i32) })
+                    return .i32(
+                        try withScratch { encoded in
+                            var rows: [UInt8]? = encoded
+                            defer { encoded = rows ?? [] }
+                            try run(memory, sql: a[0].i32, a[1].i32, arguments: memory.slice(a[2].i32, a[3].i32), rows: &rows)
+                            return try rows!.withUnsafeBytes { try memory.write($0, to: a[4].i32, capacity: a[5].i32) }
+                        })
                 } catch let error as SQLFailure {
                     lastError = error.message
                     return minusOne
@@ -218,6 +211,27 @@ final class WasmSession {
                 })
         }
         return imports
+    }
+
+    /// The JSON paths a plugin passes at `pointer` (separated by NULs; one after the last, a C
+    /// literal's own, is allowed), parsed once per transaction.
+    private func paths(_ text: UnsafeRawBufferPointer, at pointer: UInt32, call: String) throws -> JSONPathList {
+        try paths.value(at: pointer, text) { text in
+            JSONPathList(
+                try (text.hasSuffix("\0") ? text.dropLast() : Substring(text)).split(separator: "\0", omittingEmptySubsequences: false)
+                    .map { path in
+                        do { return try JSONPath(String(path)) } catch { throw PluginFault("\(call): bad path '\(path)': \(error)") }
+                    })
+        }
+    }
+
+    /// Runs `body` on the session's buffer (emptied, its capacity kept between calls).
+    private func withScratch<T>(_ body: (inout [UInt8]) throws -> T) rethrows -> T {
+        var buffer = scratch
+        scratch = []
+        defer { scratch = buffer }
+        buffer.removeAll(keepingCapacity: true)
+        return try body(&buffer)
     }
 
     func log(_ level: Int32, _ text: String) {
