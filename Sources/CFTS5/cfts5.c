@@ -103,28 +103,25 @@ static void projector_weight(
 }
 
 // projector_frequency(fts, w0 .. wN-1): the current row's column-weighted count of phrase 0
-// (what bm25 calls its frequency), and the row's token count, as a blob of two doubles.
+// (what bm25 calls its frequency).
 static void projector_frequency(
     const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *context, int count, sqlite3_value **values) {
     int columns = api->xColumnCount(fts);
     int instances = 0;
     int rc = api->xInstCount(fts, &instances);
-    double result[2] = {0.0, 0.0};
+    double frequency = 0.0;
     for (int i = 0; rc == SQLITE_OK && i < instances; i++) {
         int phrase, column, offset;
         rc = api->xInst(fts, i, &phrase, &column, &offset);
         if (rc == SQLITE_OK && phrase == 0) {
-            result[0] += (column < columns && column < count) ? sqlite3_value_double(values[column]) : 1.0;
+            frequency += (column < columns && column < count) ? sqlite3_value_double(values[column]) : 1.0;
         }
     }
-    int length = 0;
-    if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &length);
     if (rc != SQLITE_OK) {
         sqlite3_result_error_code(context, rc);
         return;
     }
-    result[1] = length;
-    sqlite3_result_blob(context, result, sizeof result, SQLITE_TRANSIENT);
+    sqlite3_result_double(context, frequency);
 }
 
 static void projector_rows(

@@ -181,7 +181,7 @@ enum DocumentSets {
             let step = sqlite3_step(sqlite)
             if step == SQLITE_DONE { break }
             guard step == SQLITE_ROW else { throw db.error(step) }
-            let frequency = sqlite3_column_blob(sqlite, 1).map { $0.load(as: Double.self) } ?? 0
+            let frequency = sqlite3_column_double(sqlite, 1)
             members.append((sqlite3_column_int64(sqlite, 0), UInt8(projector_impact_code(frequency, unit))))
         }
         return members
