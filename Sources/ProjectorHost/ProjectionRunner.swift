@@ -433,6 +433,7 @@ public final class ProjectionRunner: Sendable {
         transactionStarted.withLock { $0 = .now }
         defer { transactionStarted.withLock { $0 = nil } }
         let checkpoint = try await store.pool.writeWithoutTransaction { db -> Checkpoint in
+            try ProjectionStore.setWALCopying(catchingUp: state != .live, db)
             var saved: Checkpoint!
             try db.inTransaction(.immediate) {
                 guard let stored = try ProjectionStore.checkpoint(projection.name, db), stored.position == position

@@ -141,6 +141,15 @@ public final class ProjectionStore: Sendable {
         ])
     }
 
+    /// How often commits copy the WAL into the store (SQLite's `wal_autocheckpoint`): every ~80 MB
+    /// while catching up, where transactions rewrite the same pages (FTS5 segments, the newest
+    /// sets) and each is then copied once; SQLite's default at the head.
+    public static func setWALCopying(catchingUp: Bool, _ db: Database) throws {
+        try db.cachedStatement(sql: "PRAGMA wal_autocheckpoint = \(catchingUp ? bulkCheckpointPages : 1000)").execute()
+    }
+
+    static let bulkCheckpointPages = 20_000
+
     /// Whether the store's projection passed verification (see `Checkpoint.verified`).
     public static func isVerified(_ name: String, _ db: Database) throws -> Bool {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT verified FROM \(checkpointTable) WHERE name = ?"), arguments: [name]) ?? false
