@@ -170,18 +170,21 @@ struct DocumentSet: Sendable, Equatable {
             // this on is little-endian).
             return bitmap.withUnsafeBytes { Array($0) }
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(population * 2)
-        for (word, value) in bitmap.enumerated() where value != 0 {
-            var bits = value
-            while bits != 0 {
-                let offset = word * 64 + bits.trailingZeroBitCount
-                bits &= bits - 1
-                bytes.append(UInt8(offset & 0xFF))
-                bytes.append(UInt8(offset >> 8))
+        precondition(bitmap.count == words)
+        return [UInt8](unsafeUninitializedCapacity: population * 2) { bytes, count in
+            bitmap.withUnsafeBufferPointer { bitmap in
+                for word in 0..<words where bitmap[word] != 0 {
+                    var bits = bitmap[word]
+                    while bits != 0 {
+                        let offset = word &* 64 &+ bits.trailingZeroBitCount
+                        bits &= bits &- 1
+                        bytes[count] = UInt8(truncatingIfNeeded: offset)
+                        bytes[count &+ 1] = UInt8(truncatingIfNeeded: offset >> 8)
+                        count &+= 2
+                    }
+                }
             }
         }
-        return bytes
     }
 
     /// The stored container with `additions` (rowids of this chunk, ascending) added, without
@@ -227,31 +230,43 @@ struct DocumentSet: Sendable, Equatable {
 
     /// Members' values in member order, spread to one per offset (0 where no member is).
     static func spread(_ values: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
-        var dense = [UInt8](repeating: 0, count: chunkSize)
-        var index = 0
-        for word in 0..<words where bitmap[word] != 0 {
-            var bits = bitmap[word]
-            while bits != 0, index < values.count {
-                dense[word * 64 + bits.trailingZeroBitCount] = values[index]
-                index += 1
-                bits &= bits - 1
+        precondition(bitmap.count == words)
+        return [UInt8](unsafeUninitializedCapacity: chunkSize) { dense, count in
+            dense.initialize(repeating: 0)
+            count = chunkSize
+            values.withUnsafeBufferPointer { values in
+                bitmap.withUnsafeBufferPointer { bitmap in
+                    var index = 0
+                    for word in 0..<words where bitmap[word] != 0 {
+                        var bits = bitmap[word]
+                        while bits != 0, index < values.count {
+                            dense[word &* 64 &+ bits.trailingZeroBitCount] = values[index]
+                            index &+= 1
+                            bits &= bits &- 1
+                        }
+                    }
+                }
             }
         }
-        return dense
     }
 
     /// The values at the members' offsets, in member order.
     static func gather(_ dense: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
-        var values: [UInt8] = []
-        values.reserveCapacity(population(bitmap))
-        for word in 0..<words where bitmap[word] != 0 {
-            var bits = bitmap[word]
-            while bits != 0 {
-                values.append(dense[word * 64 + bits.trailingZeroBitCount])
-                bits &= bits - 1
+        precondition(dense.count == chunkSize && bitmap.count == words)
+        return [UInt8](unsafeUninitializedCapacity: population(bitmap)) { values, count in
+            dense.withUnsafeBufferPointer { dense in
+                bitmap.withUnsafeBufferPointer { bitmap in
+                    for word in 0..<words where bitmap[word] != 0 {
+                        var bits = bitmap[word]
+                        while bits != 0 {
+                            values[count] = dense[word &* 64 &+ bits.trailingZeroBitCount]
+                            count &+= 1
+                            bits &= bits &- 1
+                        }
+                    }
+                }
             }
         }
-        return values
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) -> [UInt64] {
