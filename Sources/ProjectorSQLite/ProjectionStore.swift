@@ -185,23 +185,29 @@ public final class ProjectionStore: Sendable {
         }
     }
 
-    /// Rewrites the store densely (`VACUUM`, then an emptied WAL) when more than `unused` of its
-    /// bytes are free or unused in pages: a build from zero splits pages as it grows, and updates
-    /// leave them part empty. Returns whether it did; measuring costs one pass over page headers.
+    /// Rewrites the store densely (`VACUUM`) when more than `unused` of its bytes are free or
+    /// unused in pages, and empties the WAL either way (a build copies it lazily): a build from
+    /// zero splits pages as it grows, and updates leave them part empty. Returns whether it
+    /// rewrote; measuring costs one pass over page headers.
     @discardableResult
     public func compact(whenUnusedOver unused: Double = 0.15) async throws -> Bool {
         try await pool.writeWithoutTransaction { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT sum(pgsize), sum(unused) FROM dbstat WHERE aggregate = 1"),
-                let used = row[0] as Int64?, used > 0
-            else { return false }
-            let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
-            let free = (try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0) * pageSize
-            let spare = (row[1] as Int64? ?? 0) + free
-            guard Double(spare) > unused * Double(used + free) else { return false }
-            try db.execute(sql: "VACUUM")
+            let sparse = try Self.isSparse(db, unused: unused)
+            if sparse { try db.execute(sql: "VACUUM") }
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            return true
+            return sparse
         }
+    }
+
+    /// Whether more than `unused` of the store's bytes lie free or unused in its pages.
+    private static func isSparse(_ db: Database, unused: Double) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: "SELECT sum(pgsize), sum(unused) FROM dbstat WHERE aggregate = 1"),
+            let used = row[0] as Int64?, used > 0
+        else { return false }
+        let pageSize = try Int64.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+        let free = (try Int64.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0) * pageSize
+        let spare = (row[1] as Int64? ?? 0) + free
+        return Double(spare) > unused * Double(used + free)
     }
 
     /// The checkpoint as it stands now.

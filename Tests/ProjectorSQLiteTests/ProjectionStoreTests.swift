@@ -30,4 +30,38 @@ import Testing
         #expect(try await rows() == before)
         #expect(try await !store.compact(), "a dense store is not rewritten again")
     }
+
+    /// Catching up, a commit leaves its pages in the WAL (copied every 20,000); at the head it
+    /// copies them into the store file at once; compacting empties the WAL even when it does
+    /// not rewrite the store.
+    @Test func catchingUpCopiesTheWALLazilyAndCompactingEmptiesIt() async throws {
+        let path = folder.file("docs.sqlite")
+        let store = try ProjectionStore(name: "docs", path: path)
+        let bytes = { (file: String) in (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+        func commit(catchingUp: Bool) async throws {
+            try await store.pool.writeWithoutTransaction { db in
+                try ProjectionStore.setWALCopying(catchingUp: catchingUp, db)
+                try db.inTransaction {
+                    // About 2,500 pages: more than SQLite's default of 1,000 between copies.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE IF NOT EXISTS docs(body BLOB NOT NULL);
+                            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9000)
+                            INSERT INTO docs SELECT randomblob(1000) FROM n;
+                            """)
+                    return .commit
+                }
+            }
+        }
+        try await commit(catchingUp: true)
+        #expect(try bytes(path) < 1_000_000, "catching up, the pages stay in the WAL")
+        #expect(try bytes(path + "-wal") > 9_000_000)
+
+        #expect(try await !store.compact(), "a store written once is dense")
+        #expect(try bytes(path + "-wal") == 0)
+        #expect(try bytes(path) > 9_000_000)
+
+        try await commit(catchingUp: false)
+        #expect(try bytes(path) > 18_000_000, "at the head, the commit copied its pages")
+    }
 }
