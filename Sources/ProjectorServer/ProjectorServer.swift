@@ -40,7 +40,8 @@ public struct ProjectorServer: Sendable {
         // A key store that cannot be opened leaves search closed, never open.
         let keys = try? KeyStore(folder: host.storesFolder)
         let routes = Routes(host: host, access: AccessControl(adminToken: settings.adminToken, keys: keys), registry: registry)
-        host.addWarmer { name, generation in await routes.warm(name, generation) }
+        let cache = routes.cache
+        host.addWarmer { name, generation in await Routes.warm(name, generation, cache: cache) }
         /// GET, and HEAD answered by the same handler without the body.
         func get(_ path: RouterPath, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
             router.get(path, use: handler)

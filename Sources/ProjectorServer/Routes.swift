@@ -92,7 +92,9 @@ struct Routes: Sendable {
 
     /// Answers an index's recent requests from its verified new generation before it goes
     /// live, so the swap does not turn every connection's next request into a miss at once.
-    func warm(_ name: String, _ generation: ProjectionRunner) async {
+    /// Static: the host keeps its warmers, so one holding the routes (and so the host) would
+    /// keep the host alive for ever.
+    static func warm(_ name: String, _ generation: ProjectionRunner, cache: ResultCache) async {
         guard let spec = (generation.projection as? any SearchIndexed)?.searchSpec else { return }
         let position = generation.current.position
         let index = SearchIndex(spec: spec, reader: generation.store.pool)
