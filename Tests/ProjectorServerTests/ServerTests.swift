@@ -71,7 +71,10 @@ struct ServerFixture {
     }
 }
 
-@Suite struct ServerTests {
+/// One at a time: each case opens a host with four stores, and two dozen at once (with every other
+/// suite) pushed the test process past 1,350 open files, where Foundation's `Process.run` reads past
+/// the end of its `/proc/self/fd` listing and can crash the CLI tests.
+@Suite(.serialized) struct ServerTests {
     @Test func searchAnswersWithHitsHighlightsFacetsAndPaging() async throws {
         let fixture = try await ServerFixture()
         try await fixture.application.test(.router) { client in
