@@ -170,18 +170,25 @@ struct DocumentSet: Sendable, Equatable {
             // this on is little-endian).
             return bitmap.withUnsafeBytes { Array($0) }
         }
-        precondition(bitmap.count == words)
         return [UInt8](unsafeUninitializedCapacity: population * 2) { bytes, count in
-            bitmap.withUnsafeBufferPointer { bitmap in
-                for word in 0..<words where bitmap[word] != 0 {
-                    var bits = bitmap[word]
-                    while bits != 0 {
-                        let offset = word &* 64 &+ bits.trailingZeroBitCount
-                        bits &= bits &- 1
-                        bytes[count] = UInt8(truncatingIfNeeded: offset)
-                        bytes[count &+ 1] = UInt8(truncatingIfNeeded: offset >> 8)
-                        count &+= 2
-                    }
+            forEachMember(of: bitmap) { offset in
+                bytes[count] = UInt8(truncatingIfNeeded: offset)
+                bytes[count &+ 1] = UInt8(truncatingIfNeeded: offset >> 8)
+                count &+= 2
+            }
+        }
+    }
+
+    /// Calls `body` with each member's offset, ascending.
+    @inline(__always)
+    static func forEachMember(of bitmap: [UInt64], _ body: (Int) -> Void) {
+        precondition(bitmap.count == words)
+        bitmap.withUnsafeBufferPointer { bitmap in
+            for word in 0..<words where bitmap[word] != 0 {
+                var bits = bitmap[word]
+                while bits != 0 {
+                    body(word &* 64 &+ bits.trailingZeroBitCount)
+                    bits &= bits &- 1
                 }
             }
         }
@@ -230,21 +237,15 @@ struct DocumentSet: Sendable, Equatable {
 
     /// Members' values in member order, spread to one per offset (0 where no member is).
     static func spread(_ values: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
-        precondition(bitmap.count == words)
-        return [UInt8](unsafeUninitializedCapacity: chunkSize) { dense, count in
+        [UInt8](unsafeUninitializedCapacity: chunkSize) { dense, count in
             dense.initialize(repeating: 0)
             count = chunkSize
             values.withUnsafeBufferPointer { values in
-                bitmap.withUnsafeBufferPointer { bitmap in
-                    var index = 0
-                    for word in 0..<words where bitmap[word] != 0 {
-                        var bits = bitmap[word]
-                        while bits != 0, index < values.count {
-                            dense[word &* 64 &+ bits.trailingZeroBitCount] = values[index]
-                            index &+= 1
-                            bits &= bits &- 1
-                        }
-                    }
+                var index = 0
+                forEachMember(of: bitmap) { offset in
+                    guard index < values.count else { return }
+                    dense[offset] = values[index]
+                    index &+= 1
                 }
             }
         }
@@ -252,18 +253,12 @@ struct DocumentSet: Sendable, Equatable {
 
     /// The values at the members' offsets, in member order.
     static func gather(_ dense: [UInt8], over bitmap: [UInt64]) -> [UInt8] {
-        precondition(dense.count == chunkSize && bitmap.count == words)
+        precondition(dense.count == chunkSize)
         return [UInt8](unsafeUninitializedCapacity: population(bitmap)) { values, count in
             dense.withUnsafeBufferPointer { dense in
-                bitmap.withUnsafeBufferPointer { bitmap in
-                    for word in 0..<words where bitmap[word] != 0 {
-                        var bits = bitmap[word]
-                        while bits != 0 {
-                            values[count] = dense[word &* 64 &+ bits.trailingZeroBitCount]
-                            count &+= 1
-                            bits &= bits &- 1
-                        }
-                    }
+                forEachMember(of: bitmap) { offset in
+                    values[count] = dense[offset]
+                    count &+= 1
                 }
             }
         }
