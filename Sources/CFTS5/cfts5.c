@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static fts5_api *projector_fts5_api(sqlite3 *db) {
@@ -205,4 +206,179 @@ void projector_tokenizer_close(projector_tokenizer *tokenizer) {
     if (tokenizer == NULL) return;
     tokenizer->methods.xDelete(tokenizer->instance);
     free(tokenizer);
+}
+
+typedef struct {
+    void *context;
+    int (*token)(void *context, const char *bytes, int length, int start, int end);
+    int offset;
+} projector_shifted_sink;
+
+static int projector_shifted_token(void *context, int flags, const char *bytes, int length, int start, int end) {
+    (void)flags;
+    projector_shifted_sink *sink = context;
+    return sink->token(sink->context, bytes, length, sink->offset + start, sink->offset + end);
+}
+
+typedef struct {
+    const char *words[64];
+    const int *lengths;
+    const unsigned char *prefix;
+    int count;
+    int *first;
+} projector_presence;
+
+// Marks the words `token` (at `start` in the text) is, or for a prefix starts with.
+static int projector_presence_token(void *context, const char *token, int length, int start, int end) {
+    (void)end;
+    projector_presence *presence = context;
+    for (int i = 0; i < presence->count; i++) {
+        int wanted = presence->lengths[i];
+        if ((presence->prefix[i] ? length >= wanted : length == wanted) && memcmp(token, presence->words[i], wanted) == 0
+            && (presence->first[i] < 0 || start < presence->first[i])) {
+            presence->first[i] = start;
+        }
+    }
+    return 0;
+}
+
+static int projector_is_alnum(unsigned char byte) {
+    return (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9');
+}
+
+typedef unsigned char projector_v16 __attribute__((vector_size(16)));
+
+// Bit k set when byte k of the 16 compared true (each lane 0 or 0xFF).
+static unsigned projector_v16_mask(projector_v16 lanes) {
+    uint64_t halves[2];
+    memcpy(halves, &lanes, 16);
+    unsigned mask = 0;
+    for (int half = 0; half < 2; half++) {
+        uint64_t bits = halves[half];
+        while (bits) {
+            int lane = __builtin_ctzll(bits) / 8;
+            mask |= 1u << (half * 8 + lane);
+            bits &= ~((uint64_t)0xFF << (lane * 8));
+        }
+    }
+    return mask;
+}
+
+// The first place where the ASCII word stands as a whole token of ASCII letters
+// and digits (or starts one, for a prefix), case aside; -1 if none.
+static int projector_ascii_find(const char *text, int length, const char *word, int size, int prefix) {
+    if (size == 0 || size > length) return -1;
+    projector_v16 fold = {0}, head = {0}, tail = {0};
+    for (int lane = 0; lane < 16; lane++) {
+        fold[lane] = 0x20;
+        head[lane] = (unsigned char)word[0];
+        tail[lane] = (unsigned char)word[size - 1];
+    }
+    for (int block = 0; block <= length - size; block += 16) {
+        unsigned mask;
+        if (block + 16 + size - 1 <= length) {
+            projector_v16 a, b;
+            memcpy(&a, text + block, 16);
+            memcpy(&b, text + block + size - 1, 16);
+            mask = projector_v16_mask((projector_v16)(((a | fold) == head) & ((b | fold) == tail)));
+        } else {
+            mask = 0;
+            for (int lane = 0; lane < 16 && block + lane <= length - size; lane++) mask |= 1u << lane;
+        }
+        while (mask) {
+            int at = block + __builtin_ctz(mask);
+            mask &= mask - 1;
+            if (at > 0 && (projector_is_alnum((unsigned char)text[at - 1]) || (unsigned char)text[at - 1] >= 0x80)) continue;
+            int equal = 1;
+            for (int i = 0; i < size && equal; i++) {
+                unsigned char c = (unsigned char)text[at + i];
+                equal = (c >= 'A' && c <= 'Z' ? c | 0x20 : c) == (unsigned char)word[i];
+            }
+            if (!equal) continue;
+            unsigned char after = at + size < length ? (unsigned char)text[at + size] : ' ';
+            // A run with other bytes in it is the real tokenizer's to read.
+            if (after >= 0x80 || (!prefix && projector_is_alnum(after))) continue;
+            return at;
+        }
+    }
+    return -1;
+}
+
+uint64_t projector_words_present(
+    projector_tokenizer *tokenizer, const char *text, int length, const char *words, const int *lengths,
+    const unsigned char *prefix, int count, int *first) {
+    if (count > 64) count = 64;
+    projector_presence presence = {{0}, lengths, prefix, count, first};
+    for (int i = 0, offset = 0; i < count; offset += lengths[i], i++) presence.words[i] = words + offset;
+    // ASCII letters and digits are unicode61's only ASCII token characters: a word of them, with
+    // other ASCII bytes or the text's ends around it, is one token, lowercased.
+    int bound = 0;
+    for (int i = 0; i < count; i++) {
+        int ascii = 1;
+        for (int k = 0; k < lengths[i]; k++) ascii &= (unsigned char)presence.words[i][k] < 0x80;
+        first[i] = ascii ? projector_ascii_find(text, length, presence.words[i], lengths[i], prefix[i]) : -1;
+        bound = first[i] < 0 ? length : (first[i] > bound ? first[i] : bound);
+    }
+    // Runs holding other bytes are tokenized for real, as far as an earlier place could matter.
+    int limit = bound < length ? bound : length;
+    for (int index = 0; index < limit; index++) {
+        // Eight bytes at a time past plain ASCII.
+        uint64_t eight;
+        while (index + 8 <= limit && (memcpy(&eight, text + index, 8), (eight & 0x8080808080808080ull) == 0)) index += 8;
+        if (index >= limit || (unsigned char)text[index] < 0x80) continue;
+        int start = index, end = index;
+        while (start > 0 && (projector_is_alnum((unsigned char)text[start - 1]) || (unsigned char)text[start - 1] >= 0x80)) start--;
+        while (end < length && (projector_is_alnum((unsigned char)text[end]) || (unsigned char)text[end] >= 0x80)) end++;
+        projector_shifted_sink sink = {&presence, projector_presence_token, start};
+        tokenizer->methods.xTokenize(tokenizer->instance, &sink, 4, text + start, end - start, projector_shifted_token);
+        index = end;
+    }
+    uint64_t found = 0;
+    for (int i = 0; i < count; i++) found |= first[i] >= 0 ? (uint64_t)1 << i : 0;
+    return found;
+}
+
+int projector_tokenize_unicode61(
+    projector_tokenizer *tokenizer, const char *text, int length, void *context,
+    int (*token)(void *context, const char *bytes, int length, int start, int end)) {
+    char lowered[256];
+    int index = 0;
+    while (index < length) {
+        while (index < length && !projector_is_alnum((unsigned char)text[index]) && (unsigned char)text[index] < 0x80) index++;
+        int start = index, ascii = 1;
+        while (index < length && (projector_is_alnum((unsigned char)text[index]) || (unsigned char)text[index] >= 0x80)) {
+            ascii &= (unsigned char)text[index] < 0x80;
+            index++;
+        }
+        int run = index - start, code = 0;
+        if (run == 0) break;
+        if (ascii && run <= (int)sizeof lowered) {
+            for (int i = 0; i < run; i++) {
+                char c = text[start + i];
+                lowered[i] = c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
+            }
+            code = token(context, lowered, run, start, index);
+        } else {
+            projector_shifted_sink sink = {context, token, start};
+            code = tokenizer->methods.xTokenize(tokenizer->instance, &sink, 4, text + start, run, projector_shifted_token);
+        }
+        if (code != 0) return code;
+    }
+    return 0;
+}
+
+int projector_tokens_back(const char *text, int offset, int tokens) {
+    int index = offset;
+    while (index > 0 && tokens > 0) {
+        // Back over separators, then over one run; only a run of ASCII letters and digits surely
+        // is one token.
+        while (index > 0 && !projector_is_alnum((unsigned char)text[index - 1]) && (unsigned char)text[index - 1] < 0x80) index--;
+        int ascii = 1;
+        while (index > 0 && (projector_is_alnum((unsigned char)text[index - 1]) || (unsigned char)text[index - 1] >= 0x80)) {
+            ascii &= (unsigned char)text[index - 1] < 0x80;
+            index--;
+        }
+        if (ascii) tokens--;
+    }
+    return index;
 }

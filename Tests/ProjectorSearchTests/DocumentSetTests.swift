@@ -349,4 +349,66 @@ import Testing
         #expect(!tokenizer.contains(phrase("a b"), in: "a c b"))
         #expect(!tokenizer.contains([], in: "anything"))
     }
+
+    /// Highlights skip a field when the byte scan says none of the query's words is in it: the
+    /// scan must find exactly the words the tokenizer itself would, whatever the text holds.
+    @Test func theWordScanFindsWhatTheTokenizerFinds() throws {
+        let db = try DatabaseQueue()
+        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        var random = Seeded(state: 11)
+        for _ in 0..<300 {
+            let text = Self.mixedText(&random)
+            let tokens = tokenizer.tokens(text)
+            var words = TextTokenizer.QueryWords()
+            var probes: [(word: String, prefix: Bool)] = []
+            for _ in 0..<4 {
+                let candidates = tokens + ["editor", "cafe", "ecole", "file", "zzz", "vim", "x86", "don"]
+                let word = candidates.randomElement(using: &random)!
+                let prefix = Bool.random(using: &random)
+                let probe = prefix ? String(word.prefix(Int.random(in: 1...max(1, word.count), using: &random))) : word
+                if words.index(of: probe, prefix: prefix) == probes.count { probes.append((probe, prefix)) }
+            }
+            // The tokenizer's own walk says where each word first is.
+            var matcher = PhraseMatcher(phrases: probes.map { [$0.word] }, prefixes: probes.map(\.prefix))
+            tokenizer.scan(text, quick: false, with: &matcher)
+            let expected = probes.indices.map { index in
+                matcher.hits.first { $0.phrase == index }.map { matcher.spans[$0.first].start } ?? -1
+            }
+            #expect(tokenizer.firstOffsets(of: words, in: text) == expected, "\(text.debugDescription) \(probes)")
+        }
+    }
+
+    /// Highlights split ASCII words themselves and hand the rest to unicode61: the same tokens at
+    /// the same places as unicode61 alone.
+    @Test func quickSplittingGivesTheTokenizersTokens() throws {
+        let db = try DatabaseQueue()
+        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        var random = Seeded(state: 3)
+        for _ in 0..<300 {
+            let text = Self.mixedText(&random)
+            let tokens = tokenizer.tokens(text)
+            let distinct = Array(Set(tokens))
+            func walk(quick: Bool) -> PhraseMatcher {
+                var matcher = PhraseMatcher(phrases: distinct.map { [$0] }, prefixes: distinct.map { _ in false })
+                tokenizer.scan(text, quick: quick, with: &matcher)
+                return matcher
+            }
+            let (quick, real) = (walk(quick: true), walk(quick: false))
+            #expect(quick.hits.map { distinct[$0.phrase] } == tokens, "\(text.debugDescription)")
+            #expect(quick.hits.map(\.first) == real.hits.map(\.first) && quick.spans.elementsEqual(real.spans) { $0 == $1 })
+        }
+    }
+
+    /// Words with capitals, accents, scripts without case, digits and long runs, between ASCII and
+    /// other separators.
+    static func mixedText(_ random: inout Seeded) -> String {
+        let pieces = [
+            "Crème", "CAFÉ", "naïve", "東京", "foo—bar", "x86_64", "Editor", "editors", "e\u{301}cole", "TEXT", "2024",
+            "ﬁle", String(repeating: "z", count: 300) + "editor", "don't", "<b>vim</b>", "vim.", "Ünïcode",
+        ]
+        let separators = [" ", ", ", "\n", "/", "-", "…", "\u{a0}", ""]
+        return (0..<Int.random(in: 0..<12, using: &random)).map { _ in
+            pieces.randomElement(using: &random)! + separators.randomElement(using: &random)!
+        }.joined()
+    }
 }

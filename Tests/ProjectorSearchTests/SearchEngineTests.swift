@@ -3,10 +3,11 @@ import GRDB
 import ProjectorCore
 import ProjectorHost
 import ProjectorSQLite
-import ProjectorSearch
 import ProjectorTesting
 import Synchronization
 import Testing
+
+@testable import ProjectorSearch
 
 @Suite struct SearchEngineTests {
     @Test func aNameMatchBeatsABodyMatch() async throws {
@@ -77,6 +78,29 @@ import Testing
         #expect(nearBody.contains("<mark>alpha</mark> <mark>omega</mark>"), "found within the patience")
         let farBody = try #require(hits.first { $0.id == "far" }?.highlights["body"])
         #expect(farBody.contains("<mark>alpha</mark>") && !farBody.contains("<mark>alpha</mark> <mark>omega</mark>"))
+    }
+
+    /// A highlight skips a text without the query's words and starts its walk shortly before the
+    /// first of them: it must give exactly what a walk from the start gives.
+    @Test func lookingAheadForTheWordsChangesNoHighlight() throws {
+        let spec = try decodeSpec(SearchSpec.self, SearchFixture.packages, file: "test.yml")
+        let db = try DatabaseQueue()
+        try db.write { try $0.execute(sql: "CREATE VIRTUAL TABLE probe USING fts5(x)") }
+        let pieces = ["alpha", "Omega", "crème", "brûlée", "x86_64", "—", "delta-omega", "w1", "w2", "w3", "<b>", "Ünïcode", "2024"]
+        var random = DocumentSetTests.Seeded(state: 5)
+        let queries = ["alpha ", "omega alp", "\"creme brulee\" ", "x86 delta", "\"alpha omega\" ", "unicode 2024 ", "zeta "]
+        try db.read { db in
+            for _ in 0..<200 {
+                let count = Int.random(in: 0..<400, using: &random)
+                let text = (0..<count).map { _ in
+                    Bool.random(using: &random) ? "w\(Int.random(in: 1...9, using: &random))" : pieces.randomElement(using: &random)!
+                }.joined(separator: Bool.random(using: &random) ? " " : ", ")
+                let query = SearchQuery(parsing: queries.randomElement(using: &random)!)
+                let quick = try #require(Highlighter(query: query, spec: spec, db: db))
+                let slow = try #require(Highlighter(query: query, spec: spec, db: db, lookingAhead: false))
+                #expect(quick.html(text) == slow.html(text), "\(query) in \(text.debugDescription)")
+            }
+        }
     }
 
     /// An application chooses what each hit carries; long values are cut at a word, highlights

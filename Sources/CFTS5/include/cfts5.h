@@ -46,6 +46,25 @@ void projector_tokenizer_close(projector_tokenizer *tokenizer);
 
 #include <stdint.h>
 
+/// Which of `count` (at most 64) words, as the index stores them and one after another in `words`
+/// (`prefix[i]`: any token starting with word i), occur among the tokens of text, as bits, with
+/// each one's first byte offset in `first` (-1: none). For unicode61 only, whose only ASCII token
+/// characters are letters and digits: runs of those are searched 16 bytes at a time, and only
+/// runs holding other bytes are tokenized. Many times faster than tokenizing the whole text.
+uint64_t projector_words_present(
+    projector_tokenizer *tokenizer, const char *text, int length, const char *words, const int *lengths,
+    const unsigned char *prefix, int count, int *first);
+
+/// projector_tokenize(tokenizer, FTS5_TOKENIZE_DOCUMENT, ...) for a unicode61 tokenizer, the same
+/// tokens at the same places, several times faster: runs of ASCII letters and digits are
+/// lowercased here, and only runs holding other bytes go through the tokenizer.
+int projector_tokenize_unicode61(
+    projector_tokenizer *tokenizer, const char *text, int length, void *context,
+    int (*token)(void *context, const char *bytes, int length, int start, int end));
+
+/// A token boundary at least `tokens` tokens before `offset` (unicode61), or 0.
+int projector_tokens_back(const char *text, int offset, int tokens);
+
 /// Interned set keys ("w:word", "p:ab", "p:abc", "f:…", "g:…", "a:") by number, and the map from
 /// a document's text to its keys. One thread uses it at a time.
 typedef struct projector_keys projector_keys;

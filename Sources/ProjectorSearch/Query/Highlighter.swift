@@ -12,9 +12,15 @@ struct Highlighter {
     private let tokenizer: TextTokenizer
     private let phrases: [[String]]
     private let prefixes: [Bool]
+    /// The phrases' distinct tokens, looked for before a text is tokenized (unicode61 only): a
+    /// phrase missing one cannot occur, and a long field without any costs a byte scan.
+    private let words: TextTokenizer.QueryWords?
+    /// Per phrase, its tokens' numbers in `words`.
+    private let phraseWords: [[Int]]
 
-    /// nil when the query has no term to mark.
-    init?(query: SearchQuery, spec: SearchSpec, db: Database) {
+    /// nil when the query has no term to mark. `lookingAhead`: false to tokenize every text from
+    /// its start (the slow way the quick one must agree with).
+    init?(query: SearchQuery, spec: SearchSpec, db: Database, lookingAhead: Bool = true) {
         guard let tokenizer = TextTokenizer(spec.tokenizer, db: db) else { return nil }
         var phrases: [[String]] = []
         var prefixes: [Bool] = []
@@ -27,14 +33,35 @@ struct Highlighter {
         }
         guard !phrases.isEmpty else { return nil }
         (self.tokenizer, self.phrases, self.prefixes) = (tokenizer, phrases, prefixes)
+        var words = TextTokenizer.QueryWords()
+        var phraseWords: [[Int]] = []
+        for (phrase, prefix) in zip(phrases, prefixes) {
+            phraseWords.append(
+                phrase.indices.compactMap { words.index(of: phrase[$0], prefix: prefix && $0 == phrase.count - 1) })
+        }
+        let complete = zip(phrases, phraseWords).allSatisfy { $0.count == $1.count }
+        self.words = lookingAhead && spec.tokenizer == .unicode61 && complete ? words : nil
+        self.phraseWords = phraseWords
     }
 
     /// `text`'s best fragment as HTML, or nil when no term occurs in it. The walk ends at the
     /// first fragment holding every term, or after ``scannedBytes``: a 1 MB page costs no more
     /// than a short one.
     func html(_ text: String) -> String? {
+        var phrases = phrases
+        var start = 0
+        if let words {
+            // Only phrases whose every word occurs can match, and no match starts before the
+            // earliest word: the walk starts a fragment's length before it.
+            let first = tokenizer.firstOffsets(of: words, in: text, upTo: Self.scannedBytes)
+            for (index, numbers) in phraseWords.enumerated() where numbers.contains(where: { first[$0] < 0 }) {
+                phrases[index] = []
+            }
+            guard phrases.contains(where: { !$0.isEmpty }) else { return nil }
+            start = TextTokenizer.boundary(Self.fragmentTokens, before: Int(first.filter { $0 >= 0 }.min()!), in: text)
+        }
         var matcher = PhraseMatcher(phrases: phrases, prefixes: prefixes, window: Self.fragmentTokens)
-        tokenizer.scan(text, upTo: Self.scannedBytes, with: &matcher)
+        tokenizer.scan(text, from: start, upTo: Self.scannedBytes, with: &matcher)
         guard !matcher.hits.isEmpty else { return nil }
         let spans = matcher.spans
         let hits = matcher.hits.sorted { ($0.first, $0.last) < ($1.first, $1.last) }
@@ -42,7 +69,7 @@ struct Highlighter {
         let whole = !matcher.stopped && text.utf8.count <= Self.scannedBytes
         var text = text
         return text.withUTF8 { bytes in
-            let from = first == 0 ? 0 : Int(spans[first].start)
+            let from = first == 0 && start == 0 ? 0 : Int(spans[first].start)
             let to = last == spans.count - 1 && whole ? bytes.count : Int(spans[last].end)
             var marks: [(start: Int, end: Int)] = []
             for hit in hits where hit.first >= first && hit.last <= last {
