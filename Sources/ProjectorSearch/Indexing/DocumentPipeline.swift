@@ -9,9 +9,13 @@ import Synchronization
 enum DocumentPipeline {
     static let chunkSize = 64
     static let minimumBatch = 256
+    /// How many chunks the preparation may run ahead of the writer: it is the faster of the
+    /// two, and every prepared document waiting holds its text and keys.
+    static let lead = 8
 
-    /// `queue` runs the preparation; `afterChunk` is called on the caller's thread after each
-    /// prepared chunk's changes (not for a batch prepared in line).
+    /// `queue` runs the preparation, one chunk at a time; `afterChunk` is called on the
+    /// caller's thread after each prepared chunk's changes (not for a batch prepared in line),
+    /// and what it puts on `queue` runs before the next chunk is prepared.
     static func forEach(
         _ events: [RecordedEvent], on queue: DispatchQueue, prepare: @escaping @Sendable (RecordedEvent) -> DocumentChange?,
         afterChunk: () -> Void = {}, _ body: (DocumentChange) throws -> Void
@@ -23,21 +27,26 @@ enum DocumentPipeline {
             return
         }
         let prepared = Prepared(count: events.count, chunkSize: chunkSize)
-        queue.async {
-            for chunk in prepared.chunks.indices {
+        let start = { @Sendable (chunk: Int) in
+            queue.async {
+                // The writer gave up (an error): nothing waits for the chunk.
                 guard !prepared.abandoned.load(ordering: .relaxed) else { return }
                 for index in prepared.chunks[chunk] { prepared.changes[index] = prepare(events[index]) }
                 prepared.ready[chunk].signal()
             }
         }
-        // The writer gave up (an error): the preparing thread stops at its next chunk.
+        for chunk in prepared.chunks.indices.prefix(lead) { start(chunk) }
         defer { prepared.abandoned.store(true, ordering: .relaxed) }
         for chunk in prepared.chunks.indices {
             prepared.ready[chunk].wait()
             for index in prepared.chunks[chunk] {
-                if let change = prepared.changes[index] { try body(change) }
+                // Written, a change is let go: the batch's texts are never all held at once.
+                let change = prepared.changes[index]
+                prepared.changes[index] = nil
+                if let change { try body(change) }
             }
             afterChunk()
+            if chunk + lead < prepared.chunks.count { start(chunk + lead) }
         }
     }
 
