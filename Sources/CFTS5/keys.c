@@ -17,7 +17,7 @@ typedef struct {
 } token_keys;
 
 typedef struct {
-    uint64_t hash;
+    uint32_t hash;  // the low half of the name's hash: enough to place it and to rule most others out
     int32_t index;  // key number (names table) or token number (tokens table), -1 when empty
 } slot;
 
@@ -88,7 +88,7 @@ static int table_grow(table *t) {
     if (!table_init(&bigger, (t->mask + 1) * 2)) return 0;
     for (uint32_t i = 0; i <= t->mask; i++) {
         if (t->slots[i].index < 0) continue;
-        uint32_t at = (uint32_t)t->slots[i].hash & bigger.mask;
+        uint32_t at = t->slots[i].hash & bigger.mask;
         while (bigger.slots[at].index >= 0) at = (at + 1) & bigger.mask;
         bigger.slots[at] = t->slots[i];
     }
@@ -151,8 +151,8 @@ const char *projector_keys_name(const projector_keys *keys, int key, int *length
 }
 
 int projector_keys_intern(projector_keys *keys, const char *name, int length) {
-    uint64_t hash = hash_bytes(name, length);
-    uint32_t at = (uint32_t)hash & keys->by_name.mask;
+    uint32_t hash = (uint32_t)hash_bytes(name, length);
+    uint32_t at = hash & keys->by_name.mask;
     while (keys->by_name.slots[at].index >= 0) {
         slot *s = &keys->by_name.slots[at];
         if (s->hash == hash) {
@@ -189,8 +189,8 @@ int projector_keys_intern(projector_keys *keys, const char *name, int length) {
 
 /// A token's three keys, made the first time the token is met.
 static token_keys *token_entry(projector_keys *keys, const char *bytes, int length) {
-    uint64_t hash = hash_bytes(bytes, length);
-    uint32_t at = (uint32_t)hash & keys->by_token.mask;
+    uint32_t hash = (uint32_t)hash_bytes(bytes, length);
+    uint32_t at = hash & keys->by_token.mask;
     while (keys->by_token.slots[at].index >= 0) {
         slot *s = &keys->by_token.slots[at];
         if (s->hash == hash) {
@@ -238,7 +238,7 @@ static token_keys *token_entry(projector_keys *keys, const char *bytes, int leng
     keys->token_entries[number] = entry;
     keys->token_count++;
     // Re-probe: interning above may have grown the names table, not this one.
-    at = (uint32_t)hash & keys->by_token.mask;
+    at = hash & keys->by_token.mask;
     while (keys->by_token.slots[at].index >= 0) at = (at + 1) & keys->by_token.mask;
     keys->by_token.slots[at] = (slot){hash, number};
     if (++keys->by_token.used * 2 > keys->by_token.mask && !table_grow(&keys->by_token)) return NULL;
