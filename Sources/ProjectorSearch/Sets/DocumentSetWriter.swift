@@ -3,12 +3,13 @@ import GRDB
 import GRDBSQLite
 import ProjectorSQLite
 
-/// A document's keys as mapped in advance: key numbers (a pair without a key as
-/// `-(pair code) - 1`), each one's impact code (its column-weighted frequency, quantized), and
-/// the document's length code.
+/// A document's keys as mapped in advance: key numbers, each one's impact code (its
+/// column-weighted frequency, quantized), the pairs of frequent words without a key by pair
+/// code with theirs, and the document's length code.
 struct MappedKeys: Sendable {
-    var keys: [Int] = []
+    var keys: [Int32] = []
     var impacts: [UInt8] = []
+    var pairs: [(code: Int, impact: UInt8)] = []
     var length: UInt16 = 0
 }
 
@@ -83,24 +84,27 @@ final class DocumentSetWriter {
         for key in Set(table.candidates) where !table.tracked[key] && !table.isFilter(key) { try build(key, chunks) }
         table.candidates.removeAll()
         try openFields(chunks)
-        // The transaction's operations by key, each key's in their order, as ``SetOperation``s.
-        var byKey: [Int: [Int64]] = [:]
-        for (operation, impact) in zip(table.log, table.logImpacts) {
-            let (key, rowid) = KeyTable.unpack(operation)
-            if table.tracked[key] { byKey[key, default: []].append(SetOperation.pack(rowid, impact: impact)) }
-        }
-        table.log.removeAll()
-        table.logImpacts.removeAll()
-        var work: [(row: Int64, operations: [Int64], weighed: Bool)] = []
-        for (key, operations) in byKey {
+        let grouped = table.log.grouped(keyCount: table.tracked.count) { table.tracked[$0] }
+        table.log = SetLog()
+        // Each touched chunk once, in row id order; a key's operations are made when its chunk
+        // is written (nil), but for the few keys whose operations span chunks.
+        var work: [(row: Int64, key: Int, operations: [Int64]?)] = []
+        for key in table.tracked.indices where !grouped.range(of: key).isEmpty {
             if table.ids[key] == 0 { table.ids[key] = try chunks.list(table.keys[key]) }
-            let weighed = table.isWeighed(key)
-            for (chunk, operations) in Self.byChunk(operations) {
-                work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), operations, weighed))
+            let range = grouped.range(of: key)
+            if let chunk = grouped.soleChunk(range) {
+                work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), key, nil))
+            } else {
+                for (chunk, operations) in Self.byChunk(grouped.operations(range)) {
+                    work.append((DocumentSets.rowID(chunk: chunk, key: table.ids[key]), key, operations))
+                }
             }
         }
         work.sort { $0.row < $1.row }
-        for item in work { try chunks.apply(item.operations, row: item.row, weighed: item.weighed) }
+        for item in work {
+            let operations = item.operations ?? grouped.operations(grouped.range(of: item.key))
+            try chunks.apply(operations, row: item.row, weighed: table.isWeighed(item.key))
+        }
         try writeLengths()
         table.version = try DocumentSets.newestKeyID(db)
         table.promoteFrequentWords()

@@ -122,11 +122,10 @@ struct KeyTable: Sendable {
     var ids: [Int64] = []
     /// Documents each key was seen in (added) since this table was made.
     var counts: [Int] = []
-    /// This transaction's set operations, in order, each a key and a rowid added or removed in
-    /// one word (``pack(_:_:)``): a large transaction logs a million of them.
-    var log: [Int64] = []
-    /// Each logged addition's impact code (0 for a removal).
-    var logImpacts: [UInt8] = []
+    /// This transaction's set operations, in order: a large transaction logs millions of them,
+    /// so each is a key and an impact code (0 for a removal), and the documents they belong to
+    /// are listed apart.
+    var log = SetLog()
     /// The length code of each document added whole in this transaction.
     var lengths: [(rowid: Int64, length: UInt16)] = []
     /// Untracked keys seen often enough for a set (repeats allowed).
@@ -256,11 +255,8 @@ struct KeyTable: Sendable {
     mutating func record(_ rowid: Int64, _ mapped: MappedKeys, adding: Bool, wholeDocument: Bool) {
         defer { highestRowid = max(highestRowid, rowid) }
         if adding, wholeDocument { lengths.append((rowid, mapped.length)) }
-        for (key, impact) in zip(mapped.keys, mapped.impacts) {
-            guard key >= 0 else {
-                countPair(-key - 1, rowid, impact: impact, adding: adding)
-                continue
-            }
+        defer { log.endDocument(rowid, adding: adding) }
+        for (key, impact) in zip(mapped.keys.lazy.map(Int.init), mapped.impacts) {
             if adding {
                 counts[key] += 1
                 if !frequent[key], counts[key] == max(thresholds.documents, document / thresholds.pairShare), isWord(key) {
@@ -268,12 +264,13 @@ struct KeyTable: Sendable {
                 }
             }
             if tracked[key] {
-                log.append(Self.pack(key, adding ? rowid : -rowid))
-                logImpacts.append(adding ? impact : 0)
+                log.keys.append(Int32(key))
+                log.impacts.append(adding ? impact : 0)
             } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }
         }
+        for (code, impact) in mapped.pairs { countPair(code, rowid, impact: impact, adding: adding) }
     }
 
     /// A pair without a set seen in one more document (or one fewer); at the threshold's
@@ -313,12 +310,6 @@ struct KeyTable: Sendable {
 
     static func pairCode(_ first: Int, _ second: Int) -> Int { first << 32 | second }
 
-    /// A key (under 2^22) and a signed rowid (under 2^40) in one word; ``SetCatalog/capacity``
-    /// keeps keys in range.
-    static func pack(_ key: Int, _ rowid: Int64) -> Int64 { rowid << 22 | Int64(key) }
-
-    static func unpack(_ operation: Int64) -> (key: Int, rowid: Int64) { (Int(operation & 0x3F_FFFF), operation >> 22) }
-
     /// The documents seen with the pair that `key` names, taken for building its set.
     mutating func takeRows(ofPair key: Int) -> PairRows? {
         guard let (first, second) = DocumentSets.pairWords(map.name(key)) else { return nil }
@@ -344,7 +335,7 @@ struct KeyTable: Sendable {
     /// The distinct keys of a document: the set of all documents, its tokens' words and
     /// prefixes and its pairs of adjacent frequent words (when `wholeDocument`), its filter
     /// values, each with its impact code (`unit`: see ``DocumentSets/impactUnit(_:)``), and the
-    /// document's length code. A pair that has no key yet is listed as `-(pair code) - 1`, for
+    /// document's length code. A pair that has no key yet is listed apart by its code, for
     /// ``record`` to count. `texts`: each text field with its weight (a pair never spans two).
     mutating func touchedKeys(
         texts: [(text: String, weight: Double)], filters: [(name: String, value: String)], wholeDocument: Bool,
@@ -387,11 +378,12 @@ struct KeyTable: Sendable {
         let count = Int(projector_keys_document(handle, &keys, &weights))
         mapped.keys.removeAll(keepingCapacity: true)
         mapped.impacts.removeAll(keepingCapacity: true)
+        mapped.pairs.removeAll(keepingCapacity: true)
         mapped.keys.reserveCapacity(count)
         mapped.impacts.reserveCapacity(count)
         if count > 0, let keys, let weights {
             for i in 0..<count {
-                mapped.keys.append(Int(keys[i]))
+                mapped.keys.append(keys[i])
                 mapped.impacts.append(UInt8(projector_impact_code(Double(weights[i]), unit)))
             }
         }
@@ -400,24 +392,19 @@ struct KeyTable: Sendable {
         var seconds: UnsafePointer<Int32>?
         var pairWeights: UnsafePointer<Float>?
         let pairs = Int(projector_keys_pairs(handle, &firsts, &seconds, &pairWeights))
-        var uncounted: [(code: Int, impact: UInt8)] = []
         for i in 0..<pairs {
             let (first, second) = (Int(firsts![i]), Int(seconds![i]))
             let code = Self.pairCode(first, second)
             let impact = UInt8(projector_impact_code(Double(pairWeights![i]), unit))
             // A pair with a set is kept exact whatever its words' frequency now.
             if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
-                mapped.keys.append(key)
+                mapped.keys.append(Int32(key))
                 mapped.impacts.append(impact)
             } else if frequent[first], frequent[second] {
-                uncounted.append((code, impact))
+                mapped.pairs.append((code, impact))
             }
         }
-        uncounted.sort { $0.code < $1.code }
-        for (code, impact) in uncounted {
-            mapped.keys.append(-code - 1)
-            mapped.impacts.append(impact)
-        }
+        mapped.pairs.sort { $0.code < $1.code }
     }
 }
 
