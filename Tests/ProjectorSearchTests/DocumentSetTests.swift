@@ -57,6 +57,32 @@ import Testing
         #expect(groups[1].operations.map(SetOperation.impact) == [7, 7, 0])
     }
 
+    /// A transaction's log, grouped by key: each key's operations in the order they were made (a
+    /// document removed, then added again, ends present), keys left out skipped.
+    @Test func theSetLogGroupsOperationsByKeyInTheirOrder() {
+        let next = Int64(DocumentSet.chunkSize) + 1
+        var log = SetLog()
+        log.append(2, impact: 5)
+        log.append(0, impact: 3)
+        log.endDocument(10, adding: true)
+        log.endDocument(11, adding: true)  // no operations
+        log.append(2, impact: 0)
+        log.append(1, impact: 0)
+        log.endDocument(10, adding: false)
+        log.append(2, impact: 9)
+        log.endDocument(10, adding: true)
+        log.append(1, impact: 4)
+        log.endDocument(next, adding: true)
+        let grouped = log.grouped(keyCount: 3) { $0 != 0 }
+        #expect(grouped.range(of: 0).isEmpty)
+        #expect(
+            grouped.operations(grouped.range(of: 2)) == [
+                SetOperation.pack(10, impact: 5), SetOperation.pack(-10, impact: 0), SetOperation.pack(10, impact: 9),
+            ])
+        #expect(grouped.operations(grouped.range(of: 1)) == [SetOperation.pack(-10, impact: 0), SetOperation.pack(next, impact: 4)])
+        #expect(grouped.soleChunk(grouped.range(of: 2)) == 0 && grouped.soleChunk(grouped.range(of: 1)) == nil)
+    }
+
     /// A transaction's new documents are appended to a stored chunk without decoding it: the
     /// result must be exactly what decoding, adding and encoding would store.
     @Test func appendingToAStoredChunkStoresWhatEncodingWould() {

@@ -264,8 +264,7 @@ struct KeyTable: Sendable {
                 }
             }
             if tracked[key] {
-                log.keys.append(Int32(key))
-                log.impacts.append(adding ? impact : 0)
+                log.append(key, impact: adding ? impact : 0)
             } else if adding, counts[key] >= thresholds.documents, counts[key] >= document / thresholds.share {
                 candidates.append(key)
             }

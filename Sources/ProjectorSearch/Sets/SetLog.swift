@@ -2,63 +2,70 @@
 /// millions, so each is kept as its key and impact code (0 for a removal), and the documents
 /// they belong to are listed apart.
 struct SetLog {
-    var keys: [Int32] = []
-    var impacts: [UInt8] = []
+    private var keys: [Int32] = []
+    private var impacts: [UInt8] = []
     /// Each document with operations: its rowid, whether it joined or left its keys' sets, and
     /// where its operations end.
-    private(set) var documents: [(rowid: Int64, adding: Bool, end: Int32)] = []
+    private var documents: [(rowid: Int64, adding: Bool, end: Int)] = []
+
+    /// Logs the current document's operation on a key.
+    mutating func append(_ key: Int, impact: UInt8) {
+        keys.append(Int32(key))
+        impacts.append(impact)
+    }
 
     /// Closes the operations logged since the last document as this document's.
     mutating func endDocument(_ rowid: Int64, adding: Bool) {
-        let end = Int32(keys.count)
-        if end > (documents.last?.end ?? 0) { documents.append((rowid, adding, end)) }
+        if keys.count > (documents.last?.end ?? 0) { documents.append((rowid, adding, keys.count)) }
     }
 
     /// The operations of the keys `included` allows, grouped by key, each key's in their order.
     func grouped(keyCount: Int, including included: (Int) -> Bool) -> Grouped {
-        precondition(documents.count < 1 << 24)
         var starts = [Int32](repeating: 0, count: keyCount + 1)
         for key in keys where included(Int(key)) { starts[Int(key) + 1] += 1 }
         for key in 0..<keyCount { starts[key + 1] += starts[key] }
-        var entries = [UInt32](repeating: 0, count: Int(starts[keyCount]))
+        let count = Int(starts[keyCount])
+        var entries = [UInt32](repeating: 0, count: count)
+        var entryImpacts = [UInt8](repeating: 0, count: count)
         var next = starts
         var operation = 0
         for (index, document) in documents.enumerated() {
             while operation < document.end {
                 let key = Int(keys[operation])
                 if included(key) {
-                    entries[Int(next[key])] = UInt32(index) << 8 | UInt32(impacts[operation])
+                    entries[Int(next[key])] = UInt32(index)
+                    entryImpacts[Int(next[key])] = impacts[operation]
                     next[key] += 1
                 }
                 operation += 1
             }
         }
-        return Grouped(starts: starts, entries: entries, documents: documents.map { ($0.rowid, $0.adding) })
+        return Grouped(
+            starts: starts, documents: entries, impacts: entryImpacts, rowids: documents.map { $0.adding ? $0.rowid : -$0.rowid })
     }
 
-    /// Operations grouped by key: per key, a range of `entries`, each its document's index and
-    /// its impact code (`document << 8 | impact`).
+    /// Operations grouped by key: per key a range of `documents` (each operation's document, by
+    /// index into `rowids`) and of `impacts`.
     struct Grouped {
         let starts: [Int32]
-        let entries: [UInt32]
-        let documents: [(rowid: Int64, adding: Bool)]
+        let documents: [UInt32]
+        let impacts: [UInt8]
+        /// Each document's rowid, negative when it left its keys' sets.
+        let rowids: [Int64]
 
-        /// Where a key's operations are in `entries` (empty when it has none).
+        /// Where a key's operations are (empty when it has none).
         func range(of key: Int) -> Range<Int> { Int(starts[key])..<Int(starts[key + 1]) }
 
         /// The operations as ``SetOperation``s.
         func operations(_ range: Range<Int>) -> [Int64] {
-            entries[range].map { entry in
-                let document = documents[Int(entry >> 8)]
-                return SetOperation.pack(document.adding ? document.rowid : -document.rowid, impact: UInt8(entry & 0xFF))
-            }
+            range.map { SetOperation.pack(rowids[Int(documents[$0])], impact: impacts[$0]) }
         }
 
         /// The chunk all these operations' rowids are in, or nil when they span several.
         func soleChunk(_ range: Range<Int>) -> Int64? {
-            let chunk = { (entry: UInt32) in self.documents[Int(entry >> 8)].rowid >> DocumentSet.chunkShift }
-            let first = chunk(entries[range.lowerBound])
-            return entries[range].allSatisfy { chunk($0) == first } ? first : nil
+            let chunk = { (index: Int) in abs(self.rowids[Int(self.documents[index])]) >> DocumentSet.chunkShift }
+            let first = chunk(range.lowerBound)
+            return range.allSatisfy { chunk($0) == first } ? first : nil
         }
     }
 }
