@@ -29,9 +29,10 @@ public actor BatchReader {
     /// How many reads actually hit the log (for tests and benchmarks).
     public private(set) var reads = 0
 
-    /// `readAhead`: a transaction's worth of batches by default, so that a runner far behind finds
-    /// its next transaction's batches read (or being read) when it has committed this one.
-    public init(log: any EventLog, batchSize: Int, readAhead: Int = ProjectionRunner.batchesPerTransaction) {
+    /// `readAhead`: half a transaction's worth of batches by default: a runner far behind finds
+    /// its next transaction's first half read when it has committed this one, and the rest is
+    /// read while it takes them; every batch read ahead is held in memory until it is applied.
+    public init(log: any EventLog, batchSize: Int, readAhead: Int = ProjectionRunner.batchesPerTransaction / 2) {
         self.log = log
         self.batchSize = batchSize
         self.readAhead = max(1, readAhead)
