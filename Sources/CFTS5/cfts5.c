@@ -246,6 +246,12 @@ static int projector_is_alnum(unsigned char byte) {
     return (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9');
 }
 
+// Whether a byte belongs to a run between unicode61's ASCII separators: an ASCII letter or digit,
+// or any byte of another character (which the tokenizer itself must judge).
+static int projector_in_run(char byte) {
+    return projector_is_alnum((unsigned char)byte) || (unsigned char)byte >= 0x80;
+}
+
 typedef unsigned char projector_v16 __attribute__((vector_size(16)));
 
 // Bit k set when byte k of the 16 compared true (each lane 0 or 0xFF).
@@ -288,7 +294,7 @@ static int projector_ascii_find(const char *text, int length, const char *word, 
         while (mask) {
             int at = block + __builtin_ctz(mask);
             mask &= mask - 1;
-            if (at > 0 && (projector_is_alnum((unsigned char)text[at - 1]) || (unsigned char)text[at - 1] >= 0x80)) continue;
+            if (at > 0 && projector_in_run(text[at - 1])) continue;
             int equal = 1;
             for (int i = 0; i < size && equal; i++) {
                 unsigned char c = (unsigned char)text[at + i];
@@ -304,7 +310,7 @@ static int projector_ascii_find(const char *text, int length, const char *word, 
     return -1;
 }
 
-uint64_t projector_words_present(
+void projector_words_present(
     projector_tokenizer *tokenizer, const char *text, int length, const char *words, const int *lengths,
     const unsigned char *prefix, int count, int *first) {
     if (count > 64) count = 64;
@@ -327,15 +333,12 @@ uint64_t projector_words_present(
         while (index + 8 <= limit && (memcpy(&eight, text + index, 8), (eight & 0x8080808080808080ull) == 0)) index += 8;
         if (index >= limit || (unsigned char)text[index] < 0x80) continue;
         int start = index, end = index;
-        while (start > 0 && (projector_is_alnum((unsigned char)text[start - 1]) || (unsigned char)text[start - 1] >= 0x80)) start--;
-        while (end < length && (projector_is_alnum((unsigned char)text[end]) || (unsigned char)text[end] >= 0x80)) end++;
+        while (start > 0 && projector_in_run(text[start - 1])) start--;
+        while (end < length && projector_in_run(text[end])) end++;
         projector_shifted_sink sink = {&presence, projector_presence_token, start};
         tokenizer->methods.xTokenize(tokenizer->instance, &sink, 4, text + start, end - start, projector_shifted_token);
         index = end;
     }
-    uint64_t found = 0;
-    for (int i = 0; i < count; i++) found |= first[i] >= 0 ? (uint64_t)1 << i : 0;
-    return found;
 }
 
 int projector_tokenize_unicode61(
@@ -344,9 +347,9 @@ int projector_tokenize_unicode61(
     char lowered[256];
     int index = 0;
     while (index < length) {
-        while (index < length && !projector_is_alnum((unsigned char)text[index]) && (unsigned char)text[index] < 0x80) index++;
+        while (index < length && !projector_in_run(text[index])) index++;
         int start = index, ascii = 1;
-        while (index < length && (projector_is_alnum((unsigned char)text[index]) || (unsigned char)text[index] >= 0x80)) {
+        while (index < length && projector_in_run(text[index])) {
             ascii &= (unsigned char)text[index] < 0x80;
             index++;
         }
@@ -372,9 +375,9 @@ int projector_tokens_back(const char *text, int offset, int tokens) {
     while (index > 0 && tokens > 0) {
         // Back over separators, then over one run; only a run of ASCII letters and digits surely
         // is one token.
-        while (index > 0 && !projector_is_alnum((unsigned char)text[index - 1]) && (unsigned char)text[index - 1] < 0x80) index--;
+        while (index > 0 && !projector_in_run(text[index - 1])) index--;
         int ascii = 1;
-        while (index > 0 && (projector_is_alnum((unsigned char)text[index - 1]) || (unsigned char)text[index - 1] >= 0x80)) {
+        while (index > 0 && projector_in_run(text[index - 1])) {
             ascii &= (unsigned char)text[index - 1] < 0x80;
             index--;
         }

@@ -363,8 +363,7 @@ import Testing
     /// The phrase rerank decides "these words, in order" from the text with the index's own
     /// tokenizer, so it folds case and diacritics and skips punctuation exactly as MATCH does.
     @Test func phraseCheckTokenizesAsTheIndexDoes() throws {
-        let db = try DatabaseQueue()
-        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        let tokenizer = try Self.unicode61()
         let phrase = { tokenizer.tokens($0, query: true) }
         #expect(tokenizer.contains(phrase("cafe au"), in: "Un CAFÉ, au lait"))
         #expect(tokenizer.contains(phrase("the the"), in: "and the the end"))
@@ -379,11 +378,9 @@ import Testing
     /// Highlights skip a field when the byte scan says none of the query's words is in it: the
     /// scan must find exactly the words the tokenizer itself would, whatever the text holds.
     @Test func theWordScanFindsWhatTheTokenizerFinds() throws {
-        let db = try DatabaseQueue()
-        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        let tokenizer = try Self.unicode61()
         var random = Seeded(state: 11)
-        for _ in 0..<300 {
-            let text = Self.mixedText(&random)
+        for text in Self.mixedTexts(&random) {
             let tokens = tokenizer.tokens(text)
             var words = TextTokenizer.QueryWords()
             var probes: [(word: String, prefix: Bool)] = []
@@ -407,11 +404,9 @@ import Testing
     /// Highlights split ASCII words themselves and hand the rest to unicode61: the same tokens at
     /// the same places as unicode61 alone.
     @Test func quickSplittingGivesTheTokenizersTokens() throws {
-        let db = try DatabaseQueue()
-        let tokenizer = try #require(try db.read { TextTokenizer(.unicode61, db: $0) })
+        let tokenizer = try Self.unicode61()
         var random = Seeded(state: 3)
-        for _ in 0..<300 {
-            let text = Self.mixedText(&random)
+        for text in Self.mixedTexts(&random) {
             let tokens = tokenizer.tokens(text)
             let distinct = Array(Set(tokens))
             func walk(quick: Bool) -> PhraseMatcher {
@@ -425,16 +420,23 @@ import Testing
         }
     }
 
-    /// Words with capitals, accents, scripts without case, digits and long runs, between ASCII and
-    /// other separators.
-    static func mixedText(_ random: inout Seeded) -> String {
+    /// A unicode61 tokenizer as the index makes it (no connection needed once made).
+    static func unicode61() throws -> TextTokenizer {
+        try #require(try DatabaseQueue().read { TextTokenizer(.unicode61, db: $0) })
+    }
+
+    /// 300 texts of words with capitals, accents, scripts without case, digits and long runs,
+    /// between ASCII and other separators.
+    static func mixedTexts(_ random: inout Seeded) -> [String] {
         let pieces = [
             "Crème", "CAFÉ", "naïve", "東京", "foo—bar", "x86_64", "Editor", "editors", "e\u{301}cole", "TEXT", "2024",
             "ﬁle", String(repeating: "z", count: 300) + "editor", "don't", "<b>vim</b>", "vim.", "Ünïcode",
         ]
         let separators = [" ", ", ", "\n", "/", "-", "…", "\u{a0}", ""]
-        return (0..<Int.random(in: 0..<12, using: &random)).map { _ in
-            pieces.randomElement(using: &random)! + separators.randomElement(using: &random)!
-        }.joined()
+        return (0..<300).map { _ in
+            (0..<Int.random(in: 0..<12, using: &random)).map { _ in
+                pieces.randomElement(using: &random)! + separators.randomElement(using: &random)!
+            }.joined()
+        }
     }
 }

@@ -46,12 +46,12 @@ void projector_tokenizer_close(projector_tokenizer *tokenizer);
 
 #include <stdint.h>
 
-/// Which of `count` (at most 64) words, as the index stores them and one after another in `words`
-/// (`prefix[i]`: any token starting with word i), occur among the tokens of text, as bits, with
-/// each one's first byte offset in `first` (-1: none). For unicode61 only, whose only ASCII token
+/// Where each of `count` (at most 64) words, as the index stores them and one after another in
+/// `words` (`prefix[i]`: any token starting with word i), first occurs among the tokens of text:
+/// its byte offset in `first` (-1: nowhere). For unicode61 only, whose only ASCII token
 /// characters are letters and digits: runs of those are searched 16 bytes at a time, and only
 /// runs holding other bytes are tokenized. Many times faster than tokenizing the whole text.
-uint64_t projector_words_present(
+void projector_words_present(
     projector_tokenizer *tokenizer, const char *text, int length, const char *words, const int *lengths,
     const unsigned char *prefix, int count, int *first);
 

@@ -8,8 +8,9 @@ import GRDB
 /// preparing thread and one for itself).
 final class TextTokenizer: @unchecked Sendable {
     let handle: OpaquePointer
-    /// Whether `projector_tokenize_unicode61` may stand in for the tokenizer.
-    private let unicode61: Bool
+    /// Whether this is unicode61: its text can be split and searched without it
+    /// (`projector_tokenize_unicode61`, `projector_words_present`).
+    let unicode61: Bool
 
     /// nil when the connection has no such tokenizer.
     init?(_ tokenizer: SearchSpec.Tokenizer, db: Database) {

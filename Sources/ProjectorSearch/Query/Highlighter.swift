@@ -40,7 +40,7 @@ struct Highlighter {
                 phrase.indices.compactMap { words.index(of: phrase[$0], prefix: prefix && $0 == phrase.count - 1) })
         }
         let complete = zip(phrases, phraseWords).allSatisfy { $0.count == $1.count }
-        self.words = lookingAhead && spec.tokenizer == .unicode61 && complete ? words : nil
+        self.words = lookingAhead && tokenizer.unicode61 && complete ? words : nil
         self.phraseWords = phraseWords
     }
 

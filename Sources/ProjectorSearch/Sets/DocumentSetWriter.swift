@@ -154,15 +154,11 @@ final class DocumentSetWriter {
         table.fieldsToOpen.removeAll()
     }
 
-    /// A key's operations split by chunk, each chunk's in their order. Nearly all are the
-    /// transaction's new documents, ascending, in one or two chunks: grouping them in a
-    /// dictionary cost more than writing the chunks.
+    /// A key's operations split by chunk, each chunk's in their order (for the few keys whose
+    /// operations span chunks: ``SetLog/Grouped/soleChunk(_:)`` finds the others). They span one
+    /// or two chunks: grouping them in a dictionary cost more than writing the chunks.
     static func byChunk(_ operations: [Int64]) -> [(chunk: Int64, operations: [Int64])] {
         let chunkOf = { (operation: Int64) in SetOperation.rowid(operation) >> DocumentSet.chunkShift }
-        let first = chunkOf(operations[0])
-        if chunkOf(operations[operations.count - 1]) == first, operations.allSatisfy({ chunkOf($0) == first }) {
-            return [(first, operations)]
-        }
         var groups: [(chunk: Int64, operations: [Int64])] = []
         for operation in operations {
             let chunk = chunkOf(operation)

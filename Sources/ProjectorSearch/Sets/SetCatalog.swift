@@ -122,9 +122,7 @@ struct KeyTable: Sendable {
     var ids: [Int64] = []
     /// Documents each key was seen in (added) since this table was made.
     var counts: [Int] = []
-    /// This transaction's set operations, in order: a large transaction logs millions of them,
-    /// so each is a key and an impact code (0 for a removal), and the documents they belong to
-    /// are listed apart.
+    /// This transaction's set operations, in order.
     var log = SetLog()
     /// The length code of each document added whole in this transaction.
     var lengths: [(rowid: Int64, length: UInt16)] = []
