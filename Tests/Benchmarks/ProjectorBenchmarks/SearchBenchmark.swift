@@ -133,10 +133,13 @@ enum SearchBenchmark {
             }
             // The engine's totals come from document sets; raw FTS5 counts every hit itself.
             if wrongTotals > 0 { report("  TOTALS DIFFER from raw FTS5 count(*) in \(wrongTotals) queries") }
-            if let slowest = engine.indices.max(by: { engine[$0] < engine[$1] }), engine[slowest] > 10 {
-                report(
-                    "  slowest: \(requests[slowest].query.debugDescription) \(String(format: "%.1f", engine[slowest])) ms, \(hits[slowest]) hits"
-                )
+            // The queries over the 5 ms target, slowest first: the p99 is the second of 200.
+            let slow = engine.indices.filter { engine[$0] > 5 }.sorted { engine[$0] > engine[$1] }.prefix(4)
+            if !slow.isEmpty {
+                let listed = slow.map {
+                    "\(requests[$0].query.debugDescription) \(String(format: "%.1f", engine[$0])) ms (\(hits[$0]) hits)"
+                }
+                report("  slowest: " + listed.joined(separator: ", "))
             }
             let agreed = agreements.isEmpty ? "-" : String(format: "%.2f", agreements.reduce(0, +) / Double(agreements.count))
             report(
