@@ -38,10 +38,10 @@ struct projector_keys {
     token_keys *token_entries;
     int32_t token_count, token_capacity;
     table by_token;
-    // Per key: the document it was last touched in, its weight there, whether it is frequent.
+    // Per key: the document it was last touched in, its weight there, its pairing classes.
     uint32_t *last_document;
     float *weight;
-    uint8_t *frequent;
+    uint8_t *pairing;
     // The document being mapped.
     uint32_t document;
     int32_t *touched;
@@ -134,7 +134,7 @@ void projector_keys_free(projector_keys *keys) {
     free(keys->by_token.slots);
     free(keys->last_document);
     free(keys->weight);
-    free(keys->frequent);
+    free(keys->pairing);
     free(keys->touched);
     free(keys->touched_weights);
     free(keys->pair_first);
@@ -168,11 +168,11 @@ int projector_keys_intern(projector_keys *keys, const char *name, int length) {
     if (capacity != keys->key_capacity) {
         uint32_t *last = realloc(keys->last_document, sizeof(uint32_t) * (size_t)capacity);
         float *weight = realloc(keys->weight, sizeof(float) * (size_t)capacity);
-        uint8_t *frequent = realloc(keys->frequent, (size_t)capacity);
+        uint8_t *pairing = realloc(keys->pairing, (size_t)capacity);
         if (last) keys->last_document = last;
         if (weight) keys->weight = weight;
-        if (frequent) keys->frequent = frequent;
-        if (!last || !weight || !frequent) return -1;
+        if (pairing) keys->pairing = pairing;
+        if (!last || !weight || !pairing) return -1;
         keys->key_capacity = capacity;
     }
     uint32_t offset;
@@ -180,7 +180,7 @@ int projector_keys_intern(projector_keys *keys, const char *name, int length) {
     keys->names[number] = (key_name){offset, (uint32_t)length};
     keys->last_document[number] = 0;
     keys->weight[number] = 0;
-    keys->frequent[number] = 0;
+    keys->pairing[number] = 0;
     keys->key_count++;
     keys->by_name.slots[at] = (slot){hash, number};
     if (++keys->by_name.used * 2 > keys->by_name.mask && !table_grow(&keys->by_name)) return -1;
@@ -298,8 +298,7 @@ static int on_token(void *context, const char *bytes, int length, int start, int
     touch(keys, found.word, weight);
     touch(keys, found.two, weight);
     touch(keys, found.three, weight);
-    // Both words frequent (bit 1: counted), or both in a pair that has a set (bit 2: kept exact).
-    if (keys->previous_word >= 0 && (keys->frequent[keys->previous_word] & keys->frequent[found.word]) != 0) {
+    if (keys->previous_word >= 0 && projector_pairs_counted(keys->pairing[keys->previous_word], keys->pairing[found.word])) {
         pair(keys, keys->previous_word, found.word, weight);
     }
     keys->previous_word = found.word;
@@ -347,11 +346,11 @@ int projector_keys_pairs(projector_keys *keys, const int32_t **firsts, const int
 
 int projector_keys_length(const projector_keys *keys) { return keys->tokens; }
 
-void projector_keys_set_frequent(projector_keys *keys, int key) {
-    if (key >= 0 && key < keys->key_count) keys->frequent[key] |= 1;
+void projector_keys_add_pairing(projector_keys *keys, int key, int classes) {
+    if (key >= 0 && key < keys->key_count) keys->pairing[key] |= (uint8_t)classes;
 }
 
 void projector_keys_set_paired(projector_keys *keys, int key, int paired) {
     if (key < 0 || key >= keys->key_count) return;
-    keys->frequent[key] = (uint8_t)(paired ? keys->frequent[key] | 2 : keys->frequent[key] & ~2);
+    keys->pairing[key] = (uint8_t)(paired ? keys->pairing[key] | PROJECTOR_PAIRED : keys->pairing[key] & ~PROJECTOR_PAIRED);
 }

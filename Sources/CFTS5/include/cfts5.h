@@ -81,18 +81,27 @@ int projector_keys_intern(projector_keys *keys, const char *name, int length);
 /// Starts mapping a new document.
 void projector_keys_begin(projector_keys *keys);
 /// Adds one text field: each token touches its word key and its 2- and 3-letter prefix keys
-/// (with `weight` per occurrence); adjacent tokens whose words are both frequent make a pair.
+/// (with `weight` per occurrence); adjacent tokens make a pair as ``projector_pairs_counted`` says.
 int projector_keys_add_text(projector_keys *keys, projector_tokenizer *tokenizer, const char *text, int length, float weight);
 /// Touches a key by number (a filter value, the set of all documents), with no weight.
 void projector_keys_touch(projector_keys *keys, int key);
 /// The document's distinct keys in the order first touched, and the weight each was touched with.
 int projector_keys_document(projector_keys *keys, const int32_t **touched, const float **weights);
-/// The document's distinct adjacent pairs of frequent words, and each one's weight.
+/// The document's distinct adjacent pairs (``projector_pairs_counted``), and each one's weight.
 int projector_keys_pairs(projector_keys *keys, const int32_t **firsts, const int32_t **seconds, const float **weights);
 /// The document's tokens, over all its text fields.
 int projector_keys_length(const projector_keys *keys);
-/// Marks a word's key frequent: its adjacent pairs are reported from the next document on.
-void projector_keys_set_frequent(projector_keys *keys, int key);
+/// A word's classes for pairs (bits): in 1 of 64 documents; in a pair that has a set; in
+/// very many documents; in enough documents to pair with a very common word.
+enum { PROJECTOR_FREQUENT = 1, PROJECTOR_PAIRED = 2, PROJECTOR_COMMON = 4, PROJECTOR_PAIRABLE = 8 };
+/// Whether the pairs of two adjacent words are reported: both frequent, both paired, or one
+/// common and the other pairable.
+static inline int projector_pairs_counted(uint8_t first, uint8_t second) {
+    return (first & second & (PROJECTOR_FREQUENT | PROJECTOR_PAIRED)) != 0
+        || (((first | second) & PROJECTOR_COMMON) != 0 && (first & second & PROJECTOR_PAIRABLE) != 0);
+}
+/// Adds classes to a word's key: its adjacent pairs are reported by them from the next document on.
+void projector_keys_add_pairing(projector_keys *keys, int key, int classes);
 /// Marks (or unmarks) a word as part of a pair that has a set: pairs of two such words are
 /// reported whatever their frequency, so a pair's set stays exact.
 void projector_keys_set_paired(projector_keys *keys, int key, int paired);

@@ -107,7 +107,7 @@ final class DocumentSetWriter {
         }
         try writeLengths()
         table.version = try DocumentSets.newestKeyID(db)
-        table.promoteFrequentWords()
+        table.promotePairing()
     }
 
     /// Each new document's length, in its chunk's row of lengths.
@@ -184,7 +184,7 @@ final class DocumentSetWriter {
         var members: [(rowid: Int64, impact: UInt8)]
         if let seen = table.takeRows(ofPair: key) {
             members = try DocumentSets.weighed(text, prefix: false, below: seen.from, spec: spec, db: db)
-            members += zip(seen.rows, seen.impacts).map { ($0, $1) }
+            members += seen.members
             members.sort { $0.rowid < $1.rowid }
         } else {
             members = try DocumentSets.weighed(text, prefix: name.hasPrefix("p:"), spec: spec, db: db)

@@ -8,8 +8,8 @@ import Synchronization
 /// have sets; and, for those that do not yet, in how many documents they were seen. A word or
 /// prefix seen in ``threshold`` documents and in 1 of ``share`` of all documents gets its set
 /// (built from FTS5, then kept in step).
-/// So does a pair of adjacent words, counted only where both words are frequent (see
-/// ``KeyTable/isFrequent(_:)``): a phrase of two common words costs FTS5 a walk over both
+/// So does a pair of adjacent words, counted only where both words are frequent or one is
+/// common (see ``KeyTable/pairing``): a phrase of two common words costs FTS5 a walk over both
 /// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup, and is
 /// built mostly from the documents it was seen in while counted (``PairRows``).
 ///
@@ -38,6 +38,16 @@ final class SetCatalog: Sendable {
         var share = SetCatalog.share
         /// A word's pairs are counted once it is in 1 of this many documents.
         var pairShare = 64
+        /// A word in this many documents and 1 of ``commonShare`` is common: its pairs with every
+        /// word that has a set are counted too. Below it FTS5 walks a doclist in well under a
+        /// millisecond.
+        var common = 65_536
+        var commonShare = 4
+        /// A pair FTS5 is slow to find (see ``KeyTable/pairRule(_:_:)``) gets its set from
+        /// this many documents instead of ``documents``.
+        var slowPair = 128
+        /// The doclist entries (larger + 10 x smaller) from which FTS5 is slow to find a pair.
+        var slowWalk = 350_000
     }
 
     let thresholds: Thresholds
@@ -135,13 +145,14 @@ struct KeyTable: Sendable {
     var pairRows: [Int: PairRows] = [:]
     /// Pairs counted but not yet seen often enough to keep their rows (most never are).
     var pairCounts: [Int: Int] = [:]
-    /// Per key: whether it is a word whose pairs are counted. Once frequent, always, so that a
-    /// pair once counted is counted in every later document (see ``PairRows``). Words become
-    /// frequent only between transactions (``promoteFrequentWords()``): within one, keys mapped
-    /// while the batch was prepared and keys mapped as documents are written must agree.
-    var frequent: [Bool] = []
-    /// Words seen often enough to count their pairs from the next transaction on.
-    var becameFrequent: [Int] = []
+    /// Per key: its classes for pairs (`PROJECTOR_FREQUENT`, `_COMMON`, `_PAIRABLE`), which say
+    /// whose pairs are counted (`projector_pairs_counted`). Classes are only ever added, so that a
+    /// pair once counted is counted in every later document (see ``PairRows``), and only between
+    /// transactions (``promotePairing()``): within one, keys mapped while the batch was
+    /// prepared and keys mapped as documents are written must agree.
+    var pairing: [UInt8] = []
+    /// Words that reached a class's documents, to be given it from the next transaction on.
+    var reachedClass: [Int] = []
     /// The highest rowid in the store when this table last met it, or recorded since.
     var highestRowid: Int64 = 0
     /// The store's `PRAGMA data_version` then: it moves when another connection writes.
@@ -177,7 +188,7 @@ struct KeyTable: Sendable {
             ids.append(0)
             counts.append(0)
             paired.append(false)
-            frequent.append(false)
+            pairing.append(0)
         }
     }
 
@@ -254,11 +265,13 @@ struct KeyTable: Sendable {
         defer { highestRowid = max(highestRowid, rowid) }
         if adding, wholeDocument { lengths.append((rowid, mapped.length)) }
         defer { log.endDocument(rowid, adding: adding) }
+        let (frequentCount, pairableCount, commonCount) = (frequentCount, pairableCount, commonCount)
         for (key, impact) in zip(mapped.keys.lazy.map(Int.init), mapped.impacts) {
             if adding {
                 counts[key] += 1
-                if !frequent[key], counts[key] == max(thresholds.documents, document / thresholds.pairShare), isWord(key) {
-                    becameFrequent.append(key)
+                let count = counts[key]
+                if count == frequentCount || count == pairableCount || count == commonCount, isWord(key) {
+                    reachedClass.append(key)
                 }
             }
             if tracked[key] {
@@ -278,10 +291,11 @@ struct KeyTable: Sendable {
             pairRows[code]?.remove(rowid)
             return
         }
+        let (threshold, keptFrom) = pairRule(code >> 32, code & 0xFFFF_FFFF)
         if pairRows[code] == nil {
-            // Rows are kept from the pair's 64th document on: FTS5 lists the ones before.
+            // Rows are kept from the pair's `keptFrom`th document on: FTS5 lists the ones before.
             let seen = pairCounts[code, default: 0] + 1
-            guard seen >= max(1, thresholds.documents / 8) else {
+            guard seen >= keptFrom else {
                 pairCounts[code] = seen
                 return
             }
@@ -290,7 +304,7 @@ struct KeyTable: Sendable {
         }
         let count = pairRows[code]!.add(rowid, impact: impact)
         // A pair that got its key earlier in this transaction is still seen until it is built.
-        guard count >= thresholds.documents, pairKeys[code] == nil else { return }
+        guard count >= threshold, pairKeys[code] == nil else { return }
         let (first, second) = (code >> 32, code & 0xFFFF_FFFF)
         let key = index(of: DocumentSets.pairKey(String(map.name(first).dropFirst(2)), String(map.name(second).dropFirst(2))))
         pair(first, second, key: key)
@@ -314,19 +328,46 @@ struct KeyTable: Sendable {
         return pairRows.removeValue(forKey: Self.pairCode(firstWord, secondWord))
     }
 
-    /// Whether pairs with this word are counted: it was seen in at least the threshold's
-    /// documents and in 1 of 64 of all documents seen (a few hundred words at 1M), so only
-    /// pairs FTS5 is slow for are counted, a few per document.
-    func isFrequent(_ word: Int) -> Bool { frequent[word] }
+    /// The documents from which a pair gets its set (fewer when FTS5 is slow to find it), and
+    /// from which of them its rows are kept (``PairRows``): a pair with a common word is counted
+    /// from early on, so its rows are kept from its 4th document, and building its set lists little
+    /// from FTS5. FTS5 walks the larger word's doclist nearly whole once the smaller one's
+    /// documents are spread through it, and compares positions in each of those (about 10 times
+    /// the cost of a step), so both words' documents estimate its time; under ``Thresholds/common``
+    /// documents the walk is quick.
+    func pairRule(_ first: Int, _ second: Int) -> (documents: Int, keptFrom: Int) {
+        let (smaller, larger) = (min(counts[first], counts[second]), max(counts[first], counts[second]))
+        let slow = smaller >= pairableCount && larger >= thresholds.common && larger + 10 * smaller >= thresholds.slowWalk
+        let documents = slow ? thresholds.slowPair : thresholds.documents
+        let common = (pairing[first] | pairing[second]) & UInt8(PROJECTOR_COMMON) != 0
+        return (documents, common ? 4 : max(1, thresholds.documents / 8))
+    }
 
-    /// Starts counting the pairs of the words that became frequent in the transaction just
-    /// written: the next one maps all its documents with them.
-    mutating func promoteFrequentWords() {
-        for word in becameFrequent where counts[word] >= thresholds.documents && counts[word] >= document / thresholds.pairShare {
-            frequent[word] = true
-            projector_keys_set_frequent(map.handle, Int32(word))
+    /// A word is frequent in the threshold's documents and 1 of 64 of all documents seen (a few
+    /// hundred words at 1M), pairable in 1 of 512 (as for a set), common in 1 of 4 (a few words).
+    private var frequentCount: Int { max(thresholds.documents, document / thresholds.pairShare) }
+    private var pairableCount: Int { max(thresholds.documents / 8, document / thresholds.share) }
+    private var commonCount: Int { max(thresholds.common, document / thresholds.commonShare) }
+
+    /// A word's classes for pairs at `count` documents.
+    private func pairingClasses(_ count: Int) -> UInt8 {
+        var classes: UInt8 = 0
+        if count >= frequentCount { classes |= UInt8(PROJECTOR_FREQUENT) }
+        if count >= pairableCount { classes |= UInt8(PROJECTOR_PAIRABLE) }
+        if count >= commonCount, count >= pairableCount { classes |= UInt8(PROJECTOR_COMMON | PROJECTOR_PAIRABLE) }
+        return classes
+    }
+
+    /// Gives the words that reached a class in the transaction just written their classes:
+    /// the next transaction maps all its documents with them.
+    mutating func promotePairing() {
+        for word in reachedClass {
+            let classes = pairingClasses(counts[word]) & ~pairing[word]
+            guard classes != 0 else { continue }
+            pairing[word] |= classes
+            projector_keys_add_pairing(map.handle, Int32(word), Int32(classes))
         }
-        becameFrequent.removeAll()
+        reachedClass.removeAll()
     }
 
     /// The distinct keys of a document: the set of all documents, its tokens' words and
@@ -397,7 +438,7 @@ struct KeyTable: Sendable {
             if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
                 mapped.keys.append(Int32(key))
                 mapped.impacts.append(impact)
-            } else if frequent[first], frequent[second] {
+            } else if projector_pairs_counted(pairing[first], pairing[second]) != 0 {
                 mapped.pairs.append((code, impact))
             }
         }
