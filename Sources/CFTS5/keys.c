@@ -350,6 +350,10 @@ void projector_keys_add_pairing(projector_keys *keys, int key, int classes) {
     if (key >= 0 && key < keys->key_count) keys->pairing[key] |= (uint8_t)classes;
 }
 
+uint8_t projector_keys_pairing(const projector_keys *keys, int key) {
+    return key >= 0 && key < keys->key_count ? keys->pairing[key] : 0;
+}
+
 void projector_keys_set_paired(projector_keys *keys, int key, int paired) {
     if (key < 0 || key >= keys->key_count) return;
     keys->pairing[key] = (uint8_t)(paired ? keys->pairing[key] | PROJECTOR_PAIRED : keys->pairing[key] & ~PROJECTOR_PAIRED);

@@ -222,9 +222,7 @@ import Testing
         func events(_ bodies: [String]) -> [RecordedEvent] {
             bodies.map { body in
                 position += 1
-                return RecordedEvent(
-                    position: position, id: UUID(), stream: "p\(position)", version: 1, type: "Published",
-                    data: #"{"body":"\#(body)"}"#, time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + position))
+                return Self.event(position, stream: "p\(position)", type: "Published", body: body)
             }
         }
         func store(_ batches: [[String]]) throws {
@@ -256,10 +254,7 @@ import Testing
         var position: Int64 = 0
         func event(_ stream: String, _ type: String, _ body: String?) -> RecordedEvent {
             position += 1
-            let data = body.map { #"{"body":"\#($0)"}"# } ?? "{}"
-            return RecordedEvent(
-                position: position, id: UUID(), stream: stream, version: 1, type: type, data: data,
-                time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + position))
+            return Self.event(position, stream: stream, type: type, body: body)
         }
         // "the" is in every document (common), "grid" in 1 of 10 (not frequent: 1 of 8 needed),
         // next to each other in half of those.
@@ -289,6 +284,13 @@ import Testing
             #expect(try DocumentSets.load("g:the grid", db: db).map { Set($0.newest(.max)) } == Set(expected))
             #expect(try DocumentSets.load("g:grid the", db: db) == nil, "never adjacent in that order")
         }
+    }
+
+    /// An event at `position` with a body (none: no data), for projections applied directly.
+    static func event(_ position: Int64, stream: String, type: String, body: String?) -> RecordedEvent {
+        RecordedEvent(
+            position: position, id: UUID(), stream: stream, version: 1, type: type,
+            data: body.map { #"{"body":"\#($0)"}"# } ?? "{}", time: EventTime.format(epochMilliseconds: 1_700_000_000_000 + position))
     }
 
     /// Whether a query has words to rank by (else hits are browsed, newest first, score 0).

@@ -102,6 +102,8 @@ static inline int projector_pairs_counted(uint8_t first, uint8_t second) {
 }
 /// Adds classes to a word's key: its adjacent pairs are reported by them from the next document on.
 void projector_keys_add_pairing(projector_keys *keys, int key, int classes);
+/// A key's classes for pairs (0 for a key out of range).
+uint8_t projector_keys_pairing(const projector_keys *keys, int key);
 /// Marks (or unmarks) a word as part of a pair that has a set: pairs of two such words are
 /// reported whatever their frequency, so a pair's set stays exact.
 void projector_keys_set_paired(projector_keys *keys, int key, int paired);

@@ -1,6 +1,6 @@
 /// The documents a pair without a set was seen in since it was first counted: every document
 /// from rowid `from` on was written since (a rewritten document moves to a new rowid) and seen,
-/// its words' classes being for good (``KeyTable/pairing``). With FTS5's phrase listing
+/// its words' classes being for good (``KeyTable/classes(_:)``). With FTS5's phrase listing
 /// below `from`, that is the pair's set, without walking both words' doclists to their end:
 /// building the pair sets of 1M documents took about 13 s from FTS5 alone, 1 s this way. Kept only
 /// while the store changes through this table: it is handed back at commit, and dropped when

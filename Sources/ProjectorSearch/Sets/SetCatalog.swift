@@ -9,7 +9,7 @@ import Synchronization
 /// prefix seen in ``threshold`` documents and in 1 of ``share`` of all documents gets its set
 /// (built from FTS5, then kept in step).
 /// So does a pair of adjacent words, counted only where both words are frequent or one is
-/// common (see ``KeyTable/pairing``): a phrase of two common words costs FTS5 a walk over both
+/// common (see ``KeyTable/classes(_:)``): a phrase of two common words costs FTS5 a walk over both
 /// words' positions (150 ms for a pair in 199k of 1M documents); its set is one lookup, and is
 /// built mostly from the documents it was seen in while counted (``PairRows``).
 ///
@@ -145,12 +145,6 @@ struct KeyTable: Sendable {
     var pairRows: [Int: PairRows] = [:]
     /// Pairs counted but not yet seen often enough to keep their rows (most never are).
     var pairCounts: [Int: Int] = [:]
-    /// Per key: its classes for pairs (`PROJECTOR_FREQUENT`, `_COMMON`, `_PAIRABLE`), which say
-    /// whose pairs are counted (`projector_pairs_counted`). Classes are only ever added, so that a
-    /// pair once counted is counted in every later document (see ``PairRows``), and only between
-    /// transactions (``promotePairing()``): within one, keys mapped while the batch was
-    /// prepared and keys mapped as documents are written must agree.
-    var pairing: [UInt8] = []
     /// Words that reached a class's documents, to be given it from the next transaction on.
     var reachedClass: [Int] = []
     /// The highest rowid in the store when this table last met it, or recorded since.
@@ -188,7 +182,6 @@ struct KeyTable: Sendable {
             ids.append(0)
             counts.append(0)
             paired.append(false)
-            pairing.append(0)
         }
     }
 
@@ -339,7 +332,7 @@ struct KeyTable: Sendable {
         let (smaller, larger) = (min(counts[first], counts[second]), max(counts[first], counts[second]))
         let slow = smaller >= pairableCount && larger >= thresholds.common && larger + 10 * smaller >= thresholds.slowWalk
         let documents = slow ? thresholds.slowPair : thresholds.documents
-        let common = (pairing[first] | pairing[second]) & UInt8(PROJECTOR_COMMON) != 0
+        let common = (classes(first) | classes(second)) & UInt8(PROJECTOR_COMMON) != 0
         return (documents, common ? 4 : max(1, thresholds.documents / 8))
     }
 
@@ -349,12 +342,22 @@ struct KeyTable: Sendable {
     private var pairableCount: Int { max(thresholds.documents / 8, document / thresholds.share) }
     private var commonCount: Int { max(thresholds.common, document / thresholds.commonShare) }
 
+    /// A word's classes for pairs (`PROJECTOR_FREQUENT`, `_COMMON`, `_PAIRABLE`), as the key map
+    /// holds them, which say whose pairs are counted (`projector_pairs_counted`); not whether it is
+    /// paired (``paired``). Classes are only ever added, so that a pair once counted is counted in
+    /// every later document (see ``PairRows``), and only between transactions
+    /// (``promotePairing()``): within one, keys mapped while the batch was prepared and keys
+    /// mapped as documents are written must agree.
+    func classes(_ word: Int) -> UInt8 {
+        projector_keys_pairing(map.handle, Int32(word)) & ~UInt8(PROJECTOR_PAIRED)
+    }
+
     /// A word's classes for pairs at `count` documents.
     private func pairingClasses(_ count: Int) -> UInt8 {
         var classes: UInt8 = 0
         if count >= frequentCount { classes |= UInt8(PROJECTOR_FREQUENT) }
         if count >= pairableCount { classes |= UInt8(PROJECTOR_PAIRABLE) }
-        if count >= commonCount, count >= pairableCount { classes |= UInt8(PROJECTOR_COMMON | PROJECTOR_PAIRABLE) }
+        if count >= commonCount, count >= pairableCount { classes |= UInt8(PROJECTOR_COMMON) }
         return classes
     }
 
@@ -362,9 +365,8 @@ struct KeyTable: Sendable {
     /// the next transaction maps all its documents with them.
     mutating func promotePairing() {
         for word in reachedClass {
-            let classes = pairingClasses(counts[word]) & ~pairing[word]
+            let classes = pairingClasses(counts[word]) & ~self.classes(word)
             guard classes != 0 else { continue }
-            pairing[word] |= classes
             projector_keys_add_pairing(map.handle, Int32(word), Int32(classes))
         }
         reachedClass.removeAll()
@@ -438,7 +440,7 @@ struct KeyTable: Sendable {
             if paired[first], paired[second], let key = pairKeys[code], tracked[key] {
                 mapped.keys.append(Int32(key))
                 mapped.impacts.append(impact)
-            } else if projector_pairs_counted(pairing[first], pairing[second]) != 0 {
+            } else if projector_pairs_counted(classes(first), classes(second)) != 0 {
                 mapped.pairs.append((code, impact))
             }
         }
